@@ -1,0 +1,3 @@
+from ivcrush_tui.cli import main
+
+raise SystemExit(main())
