@@ -19,7 +19,7 @@ ArrayLike = float | npt.ArrayLike
 
 
 def _norm_pdf(x: FloatArray) -> FloatArray:
-    return np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)
+    return np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)  # type: ignore[no-any-return]
 
 
 def _d1_d2(
