@@ -32,17 +32,20 @@ def _d1_d2(
 
 
 def _prepare(
-    S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_]]:
-    s, k, t, v = np.broadcast_arrays(
+    S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, is_call: ArrayLike
+) -> tuple[
+    FloatArray, FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_], npt.NDArray[np.bool_]
+]:
+    s, k, t, v, call = np.broadcast_arrays(
         np.asarray(S, dtype=np.float64),
         np.asarray(K, dtype=np.float64),
         np.asarray(T, dtype=np.float64),
         np.asarray(sigma, dtype=np.float64),
+        np.asarray(is_call, dtype=bool),
     )
     ok = np.isfinite(s) & np.isfinite(k) & np.isfinite(t) & np.isfinite(v)
     ok &= (s > 0) & (k > 0) & (t > 0) & (v > 0)
-    return s, k, t, v, ok
+    return s, k, t, v, call, ok
 
 
 def bsm_price(
@@ -55,8 +58,21 @@ def bsm_price(
     q: float = 0.0,
 ) -> FloatArray:
     """Option price in dollars per share; NaN where the inputs are degenerate."""
-    s, k, t, v, ok = _prepare(S, K, T, sigma)
-    call = np.broadcast_to(np.asarray(is_call, dtype=bool), s.shape)
+    s, k, t, v, call, ok = _prepare(S, K, T, sigma, is_call)
+    with np.errstate(all="ignore"):  # degenerate entries are masked to NaN below
+        return _price(s, k, t, v, call, ok, r, q)
+
+
+def _price(
+    s: FloatArray,
+    k: FloatArray,
+    t: FloatArray,
+    v: FloatArray,
+    call: npt.NDArray[np.bool_],
+    ok: npt.NDArray[np.bool_],
+    r: float,
+    q: float,
+) -> FloatArray:
     d1, d2 = _d1_d2(s, k, t, v, r, q)
     disc_q = np.exp(-q * t)
     disc_r = np.exp(-r * t)
@@ -91,15 +107,27 @@ def bsm_greeks(
     q: float = 0.0,
 ) -> GreeksArrays:
     """Greeks in the units of `GreeksArrays`; NaN where the inputs are degenerate."""
-    s, k, t, v, ok = _prepare(S, K, T, sigma)
-    call = np.broadcast_to(np.asarray(is_call, dtype=bool), s.shape)
+    s, k, t, v, call, ok = _prepare(S, K, T, sigma, is_call)
+    with np.errstate(all="ignore"):  # degenerate entries are masked to NaN below
+        return _greeks(s, k, t, v, call, ok, r, q)
+
+
+def _greeks(
+    s: FloatArray,
+    k: FloatArray,
+    t: FloatArray,
+    v: FloatArray,
+    call: npt.NDArray[np.bool_],
+    ok: npt.NDArray[np.bool_],
+    r: float,
+    q: float,
+) -> GreeksArrays:
     d1, d2 = _d1_d2(s, k, t, v, r, q)
     disc_q = np.exp(-q * t)
     disc_r = np.exp(-r * t)
     pdf = _norm_pdf(d1)
     sqrt_t = np.sqrt(t)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gamma = disc_q * pdf / (s * v * sqrt_t)
+    gamma = disc_q * pdf / (s * v * sqrt_t)
     vega = s * disc_q * pdf * sqrt_t / 100.0
     delta = np.where(call, disc_q * ndtr(d1), disc_q * (ndtr(d1) - 1.0))
     common = -s * disc_q * pdf * v / (2.0 * sqrt_t)
