@@ -129,8 +129,10 @@ class ErrorCode(StrEnum):
     UNAVAILABLE = "unavailable"
     CIRCUIT_OPEN = "circuit_open"
     INVALID_SYMBOL = "invalid_symbol"
+    INVALID_QUOTE = "invalid_quote"
     CONFIG = "config"
     STORAGE = "storage"
+    INTERRUPTED = "interrupted"
     INTERNAL = "internal"
 
 

@@ -112,13 +112,11 @@ def test_vectorised_broadcasting() -> None:
     ],
 )
 def test_degenerate_inputs_give_nan(S: float, K: float, T: float, sigma: float) -> None:
-    # bsm.py evaluates sqrt(T), 1/sqrt(T) and q*T unguarded, so T <= 0 (greeks) and T = inf
-    # (price) emit numpy RuntimeWarnings (errors under this suite's filterwarnings); callers
-    # validate T first. What matters here is that the result is NaN, never a number.
-    with np.errstate(all="ignore"):
-        call_px = _f(bsm_price(S, K, T, sigma, True, 0.05))
-        put_px = _f(bsm_price(S, K, T, sigma, False, 0.05))
-        g = bsm_greeks(S, K, T, sigma, True, 0.05)
+    # No numpy RuntimeWarning may escape either (the suite turns them into errors): the
+    # result is NaN, never a number.
+    call_px = _f(bsm_price(S, K, T, sigma, True, 0.05))
+    put_px = _f(bsm_price(S, K, T, sigma, False, 0.05))
+    g = bsm_greeks(S, K, T, sigma, True, 0.05)
     assert math.isnan(call_px)
     assert math.isnan(put_px)
     assert all(math.isnan(_f(a)) for a in (g.delta, g.gamma, g.vega, g.theta, g.rho))
