@@ -1,0 +1,335 @@
+"""The SQLite connection: pragmas, migrations, transactions and the busy-retry policy.
+
+One file may be shared by several processes at once (the console and a cron `scan`). Every write
+runs inside `BEGIN IMMEDIATE` (the write lock is taken up front, so a transaction never fails half
+way on a lock upgrade), SQLite's busy handler waits up to `busy_timeout` for the lock, and a short
+bounded retry covers the rare SQLITE_BUSY that the busy handler does not absorb (WAL recovery, a
+concurrent `journal_mode` switch). WAL + `synchronous=NORMAL`: a killed process never loses a
+committed transaction; only a power loss may drop the last few.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import random
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from ivcrush_tui.domain import ErrorCode, IvCrushError
+from ivcrush_tui.store import migrations
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 5000
+BUSY_RETRIES = 6  # extra attempts after SQLite's own busy handler gave up
+BUSY_BACKOFF_S = 0.05  # first back-off; doubles, with jitter
+
+Params = Sequence[Any]
+Row = tuple[Any, ...]
+
+
+class StorageError(IvCrushError):
+    """A failure of the local SQLite store (code STORAGE)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(ErrorCode.STORAGE, message)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True for SQLITE_BUSY / SQLITE_LOCKED ("database is locked"): retrying later may succeed."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+async def retry_busy(op: Callable[[], Awaitable[T]], *, what: str) -> T:
+    """Run `op`, retrying a few times (exponential back-off with jitter) while SQLite is busy."""
+    delay = BUSY_BACKOFF_S
+    for attempt in range(BUSY_RETRIES + 1):
+        try:
+            return await op()
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc) or attempt == BUSY_RETRIES:
+                raise
+            log.debug("sqlite busy during %s (attempt %d), retrying", what, attempt + 1)
+            await asyncio.sleep(delay * (0.5 + random.random()))  # jitter de-synchronises writers
+            delay *= 2
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _storage_error(exc: sqlite3.Error, what: str) -> StorageError:
+    return StorageError(f"{what} failed: {exc}")
+
+
+class Transaction:
+    """The handle passed to the body of `Database.transaction()`; valid only inside it."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; returns the number of rows changed."""
+        try:
+            cur = await self._conn.execute(sql, params)
+            count = cur.rowcount
+            await cur.close()
+        except sqlite3.Error as exc:
+            raise _storage_error(exc, "write") from exc
+        return max(count, 0)
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        try:
+            cur = await self._conn.executemany(sql, rows)
+            await cur.close()
+        except sqlite3.Error as exc:
+            raise _storage_error(exc, "write") from exc
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        """Run an INSERT; returns the new row's rowid."""
+        try:
+            cur = await self._conn.execute(sql, params)
+            rowid = cur.lastrowid
+            await cur.close()
+        except sqlite3.Error as exc:
+            raise _storage_error(exc, "insert") from exc
+        if rowid is None:
+            raise StorageError("insert returned no row id")
+        return rowid
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        try:
+            rows = await self._conn.execute_fetchall(sql, params)
+        except sqlite3.Error as exc:
+            raise _storage_error(exc, "read") from exc
+        return [tuple(r) for r in rows]
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+
+class Database:
+    """An open SQLite store. Use `await Database.open(path, clock=...)`, then `close()` (or
+    `async with`). Safe to share between the coroutines of one event loop: statements are
+    serialised on the connection, and each transaction holds it exclusively until it ends."""
+
+    def __init__(
+        self, conn: aiosqlite.Connection, path: Path, clock: Callable[[], dt.datetime]
+    ) -> None:
+        self._conn = conn
+        self.path = path
+        self.clock = clock
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self._closed = False
+
+    # -- lifecycle -----------------------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls,
+        path: Path,
+        *,
+        clock: Callable[[], dt.datetime],
+        target_version: int | None = None,
+    ) -> Database:
+        """Open (creating if needed) the store at `path` and migrate it to the latest schema.
+
+        `target_version` stops the migrations early (tests of the upgrade path only).
+        Raises StorageError when the file cannot be opened, is not a database, or was written by
+        a newer ivcrush.
+        """
+        path = _prepare(path)
+        try:
+            # isolation_level=None: no implicit transactions, we issue BEGIN/COMMIT ourselves.
+            conn = await aiosqlite.connect(
+                path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
+            )
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open the database {path}: {exc}") from exc
+        db = cls(conn, path, clock)
+        try:
+            await db._configure()
+            async with db.transaction() as tx:
+                await migrations.migrate(tx, now_iso=to_iso(clock()), target=target_version)
+        except BaseException:
+            await conn.close()
+            raise
+        return db
+
+    async def _configure(self) -> None:
+        async def pragmas() -> None:
+            await self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cur = await self._conn.execute("PRAGMA journal_mode = WAL")
+            row = await cur.fetchone()
+            await cur.close()
+            if row is None or str(row[0]).lower() != "wal":
+                raise StorageError(f"{self.path}: cannot enable WAL journaling (got {row!r})")
+            await self._conn.execute("PRAGMA synchronous = NORMAL")
+            await self._conn.execute("PRAGMA foreign_keys = ON")
+
+        try:
+            await retry_busy(pragmas, what="open")
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"cannot open the database {self.path}: {exc}") from exc
+
+    async def close(self) -> None:
+        """Close the connection (idempotent). A WAL checkpoint happens on the last close."""
+        if self._closed:
+            return
+        self._closed = True
+        async with self._lock:
+            await self._conn.close()
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # -- transactions and reads ----------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """`BEGIN IMMEDIATE ... COMMIT`, or ROLLBACK when the body raises. Not re-entrant."""
+        if self._closed:
+            raise StorageError("the database is closed")
+        if self._owner is not None and self._owner is asyncio.current_task():
+            raise StorageError("nested transaction on the same connection")
+        async with self._lock:
+            self._owner = asyncio.current_task()
+            try:
+                await self._begin()
+                try:
+                    yield Transaction(self._conn)
+                    await self._commit()
+                except BaseException:
+                    # Also on cancellation (or a failed COMMIT): never leave the write lock held.
+                    await self._rollback()
+                    raise
+            finally:
+                self._owner = None
+
+    async def _begin(self) -> None:
+        async def begin() -> None:
+            await self._conn.execute("BEGIN IMMEDIATE")
+
+        try:
+            await retry_busy(begin, what="BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _storage_error(exc, "begin transaction") from exc
+        except BaseException:
+            await self._rollback()  # cancelled while BEGIN was queued: it may still have run
+            raise
+
+    async def _commit(self) -> None:
+        async def commit() -> None:
+            await self._conn.execute("COMMIT")
+
+        try:
+            await retry_busy(commit, what="COMMIT")
+        except sqlite3.Error as exc:
+            raise _storage_error(exc, "commit") from exc
+
+    async def _rollback(self) -> None:
+        # Shielded: a cancelled task must still release the write lock held by BEGIN IMMEDIATE.
+        with contextlib.suppress(sqlite3.Error):
+            if self._conn.in_transaction:
+                await asyncio.shield(self._conn.execute("ROLLBACK"))
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        """A read outside any transaction (one consistent snapshot per statement)."""
+        if self._closed:
+            raise StorageError("the database is closed")
+        if self._owner is not None and self._owner is asyncio.current_task():
+            return await Transaction(self._conn).fetchall(sql, params)
+
+        async def read() -> list[Row]:
+            rows = await self._conn.execute_fetchall(sql, params)
+            return [tuple(r) for r in rows]
+
+        async with self._lock:
+            try:
+                return await retry_busy(read, what="read")
+            except sqlite3.Error as exc:
+                raise _storage_error(exc, "read") from exc
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def fetchval(self, sql: str, params: Params = ()) -> Any:
+        """The first column of the first row, or None."""
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
+
+    # -- health --------------------------------------------------------------------------
+
+    async def schema_version(self) -> int:
+        """The schema version of the file (0 for an empty file)."""
+        value = await self.fetchval(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_version"
+            if await self._has_table("schema_version")
+            else "SELECT 0"
+        )
+        return int(value)
+
+    async def _has_table(self, name: str) -> bool:
+        row = await self.fetchone(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        )
+        return row is not None
+
+    async def integrity_check(self) -> bool:
+        """`PRAGMA integrity_check` and `foreign_key_check` both clean."""
+        rows = await self.fetchall("PRAGMA integrity_check")
+        if [r[0] for r in rows] != ["ok"]:
+            log.error("integrity_check of %s: %s", self.path, rows[:10])
+            return False
+        fk = await self.fetchall("PRAGMA foreign_key_check")
+        return not fk
+
+
+def _prepare(path: Path) -> Path:
+    path = Path(path).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(f"cannot create the folder of {path}: {exc.strerror}") from exc
+    return path
+
+
+def to_iso(value: dt.datetime) -> str:
+    """UTC ISO-8601 text with fixed width (so text order is time order). Naive -> StorageError."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise StorageError(f"naive datetime {value!r}: store only timezone-aware times")
+    return value.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def from_iso(text: str) -> dt.datetime:
+    """Parse a stored time (always UTC-aware)."""
+    value = dt.datetime.fromisoformat(text)
+    if value.tzinfo is None:  # written by hand / an old tool: stored times are UTC by contract
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)

@@ -1,0 +1,171 @@
+"""Schema versions: an ordered list of forward-only migrations, applied inside one transaction.
+
+Conventions: times are UTC ISO-8601 text with microseconds and `+00:00` (fixed width, so text
+order is time order); calendar dates are `YYYY-MM-DD`; money in dollars per share; percentages
+are percent numbers (9.16 means 9.16 %); volatilities are fractions per year.
+Never edit a released migration: append a new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ivcrush_tui.domain import ErrorCode, IvCrushError
+
+if TYPE_CHECKING:
+    from ivcrush_tui.store.db import Transaction
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+_V1 = (
+    """CREATE TABLE earnings_events (
+        symbol TEXT NOT NULL,
+        report_date TEXT NOT NULL,
+        timing TEXT NOT NULL CHECK (timing IN ('BMO', 'AMC', 'DMH', 'UNKNOWN')),
+        fiscal_date_ending TEXT,
+        eps_estimate REAL,
+        eps_reported REAL,
+        name TEXT,
+        source TEXT NOT NULL,
+        fetched_at TEXT NOT NULL,
+        PRIMARY KEY (symbol, report_date)
+    )""",
+    # Derived per-event moves (fractions, signed), recomputable from prices + events at any time.
+    """CREATE TABLE historical_moves (
+        symbol TEXT NOT NULL,
+        report_date TEXT NOT NULL,
+        timing TEXT NOT NULL,
+        timing_inferred INTEGER NOT NULL DEFAULT 0,
+        ref_close REAL NOT NULL,
+        gap REAL,
+        close_move REAL,
+        range_move REAL,
+        max_excursion REAL,
+        computed_at TEXT NOT NULL,
+        PRIMARY KEY (symbol, report_date)
+    )""",
+    """CREATE TABLE daily_prices (
+        symbol TEXT NOT NULL,
+        day TEXT NOT NULL,
+        open REAL NOT NULL,
+        high REAL NOT NULL,
+        low REAL NOT NULL,
+        close REAL NOT NULL,
+        volume INTEGER NOT NULL,
+        PRIMARY KEY (symbol, day)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE ticker_metadata (
+        symbol TEXT PRIMARY KEY,
+        name TEXT,
+        sector TEXT,
+        industry TEXT,
+        market_cap REAL,
+        updated_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE watchlist (
+        symbol TEXT PRIMARY KEY,
+        added_at TEXT NOT NULL,
+        position INTEGER NOT NULL
+    )""",
+    # AUTOINCREMENT: ledger ids are never reused, even after rows are deleted.
+    """CREATE TABLE analysis_snapshots (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        symbol TEXT NOT NULL,
+        taken_at TEXT NOT NULL,
+        earnings_date TEXT,
+        expiration TEXT,
+        spot REAL,
+        straddle REAL,
+        implied_move_pct REAL,
+        call_iv REAL,
+        put_iv REAL,
+        call_spread_pct REAL,
+        put_spread_pct REAL,
+        vrp_ratio REAL,
+        tier TEXT,
+        recommendation TEXT,
+        payload_json TEXT NOT NULL
+    )""",
+    """CREATE TABLE provider_quota (
+        provider TEXT NOT NULL,
+        day TEXT NOT NULL,
+        used INTEGER NOT NULL CHECK (used >= 0),
+        PRIMARY KEY (provider, day)
+    )""",
+    """CREATE TABLE cache (
+        namespace TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (namespace, key)
+    )""",
+    """CREATE TABLE backfill_progress (
+        symbol TEXT PRIMARY KEY,
+        events_done INTEGER NOT NULL DEFAULT 0,
+        prices_done INTEGER NOT NULL DEFAULT 0,
+        updated_at TEXT NOT NULL,
+        last_error TEXT
+    )""",
+    "CREATE INDEX ix_earnings_report_date ON earnings_events (report_date)",
+)
+
+# Version 2: the ledger records whether a snapshot was taken on the live or the demo market (demo
+# rows must never be mistaken for real history); the two queries that grow with time get indexes.
+_V2 = (
+    "ALTER TABLE analysis_snapshots ADD COLUMN mode TEXT NOT NULL DEFAULT 'live'"
+    " CHECK (mode IN ('live', 'demo'))",
+    "CREATE INDEX ix_snapshots_symbol_taken ON analysis_snapshots (symbol, taken_at)",
+    "CREATE INDEX ix_cache_expires ON cache (expires_at)",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _V1),
+    Migration(2, "ledger mode column; ledger and cache-expiry indexes", _V2),
+)
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+async def current_version(tx: Transaction) -> int:
+    """The applied schema version (0 for an empty file)."""
+    await tx.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        " version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    row = await tx.fetchone("SELECT COALESCE(MAX(version), 0) FROM schema_version")
+    return int(row[0]) if row else 0
+
+
+async def migrate(tx: Transaction, *, now_iso: str, target: int | None = None) -> list[int]:
+    """Apply the pending migrations up to `target` (default: the latest) inside `tx`.
+
+    Returns the versions applied. Raises IvCrushError(STORAGE) when the file is newer than this
+    program. Runs inside the caller's BEGIN IMMEDIATE, so concurrent openers migrate exactly once.
+    """
+    target = LATEST_VERSION if target is None else target
+    if not 0 <= target <= LATEST_VERSION:
+        raise ValueError(f"target schema version {target} outside 0..{LATEST_VERSION}")
+    version = await current_version(tx)
+    if version > LATEST_VERSION:
+        raise IvCrushError(
+            ErrorCode.STORAGE,
+            f"the database has schema version {version}, newer than this ivcrush supports "
+            f"({LATEST_VERSION}); upgrade ivcrush or use another storage.path",
+        )
+    applied: list[int] = []
+    for migration in MIGRATIONS:
+        if version < migration.version <= target:
+            for statement in migration.statements:
+                await tx.execute(statement)
+            await tx.execute(
+                "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.description, now_iso),
+            )
+            applied.append(migration.version)
+    return applied

@@ -1,0 +1,598 @@
+"""The SQLite store on real files: migrations, repositories, the L1/L2 cache, several processes."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import signal
+import sqlite3
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from ivcrush_tui.domain import Bar, EarningsEvent, ErrorCode, IvCrushError, Timing
+from ivcrush_tui.store import db as dbmod
+from ivcrush_tui.store.cache import HybridCache
+from ivcrush_tui.store.db import Database, StorageError, is_busy, retry_busy, to_iso
+from ivcrush_tui.store.migrations import LATEST_VERSION
+from ivcrush_tui.store.repositories import (
+    BackfillRepo,
+    EventsRepo,
+    LedgerRepo,
+    LedgerSnapshot,
+    MetadataRepo,
+    PricesRepo,
+    QuotaRepo,
+    TickerMetadata,
+    WatchlistRepo,
+)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+T0 = dt.datetime(2025, 7, 1, 19, 30, tzinfo=dt.UTC)
+
+
+class FakeClock:
+    def __init__(self, now: dt.datetime = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "nested" / "dir" / "ivcrush.sqlite3"
+
+
+def snapshot(symbol: str = "AAPL", **kw: object) -> LedgerSnapshot:
+    base: dict[str, object] = {
+        "symbol": symbol,
+        "taken_at": T0,
+        "earnings_date": dt.date(2025, 7, 31),
+        "expiration": dt.date(2025, 8, 1),
+        "spot": 210.5,
+        "straddle": 9.8,
+        "implied_move_pct": 4.66,
+        "call_iv": 0.61,
+        "put_iv": 0.63,
+        "call_spread_pct": 2.1,
+        "put_spread_pct": 2.4,
+        "vrp_ratio": 1.72,
+        "tier": "good",
+        "recommendation": "SELL",
+        "payload_json": json.dumps({"symbol": symbol}),
+    }
+    base.update(kw)
+    return LedgerSnapshot(**base)  # type: ignore[arg-type]
+
+
+# -- opening and migrations ----------------------------------------------------------------------
+
+
+async def test_open_empty_creates_latest_schema_with_pragmas(
+    db_path: Path, clock: FakeClock
+) -> None:
+    async with await Database.open(db_path, clock=clock) as db:
+        assert db.path == db_path
+        assert await db.schema_version() == LATEST_VERSION == 2
+        tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master")}
+        for t in (
+            "earnings_events",
+            "historical_moves",
+            "daily_prices",
+            "ticker_metadata",
+            "watchlist",
+            "analysis_snapshots",
+            "provider_quota",
+            "cache",
+            "backfill_progress",
+            "schema_version",
+        ):
+            assert t in tables
+        assert await db.fetchval("PRAGMA journal_mode") == "wal"
+        assert await db.fetchval("PRAGMA foreign_keys") == 1
+        assert await db.fetchval("PRAGMA busy_timeout") == 5000
+        assert await db.fetchval("PRAGMA synchronous") == 1  # NORMAL
+        assert await db.integrity_check()
+
+
+async def test_migration_from_version_1_preserves_data(db_path: Path, clock: FakeClock) -> None:
+    async with await Database.open(db_path, clock=clock, target_version=1) as db:
+        assert await db.schema_version() == 1
+        async with db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO analysis_snapshots (symbol, taken_at, spot, vrp_ratio, payload_json)"
+                " VALUES ('MSFT', ?, 500.25, 1.9, '{}')",
+                ("2025-06-30T19:45:00.000000+00:00",),
+            )
+        await WatchlistRepo(db).add(["msft", "nvda"])
+        cols = [r[1] for r in await db.fetchall("PRAGMA table_info(analysis_snapshots)")]
+        assert "mode" not in cols
+    async with await Database.open(db_path, clock=clock) as db:
+        assert await db.schema_version() == 2
+        (snap,) = await LedgerRepo(db).list()
+        assert (snap.symbol, snap.spot, snap.vrp_ratio, snap.mode) == ("MSFT", 500.25, 1.9, "live")
+        assert snap.taken_at == dt.datetime(2025, 6, 30, 19, 45, tzinfo=dt.UTC)
+        assert await WatchlistRepo(db).list() == ("MSFT", "NVDA")
+        indexes = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master")}
+        assert {"ix_snapshots_symbol_taken", "ix_cache_expires"} <= indexes
+        versions = [r[0] for r in await db.fetchall("SELECT version FROM schema_version")]
+        assert versions == [1, 2]
+        assert await db.integrity_check()
+
+
+async def test_reopen_is_idempotent(db_path: Path, clock: FakeClock) -> None:
+    for _ in range(3):
+        async with await Database.open(db_path, clock=clock) as db:
+            assert await db.schema_version() == LATEST_VERSION
+    async with await Database.open(db_path, clock=clock) as db:
+        assert await db.fetchval("SELECT COUNT(*) FROM schema_version") == LATEST_VERSION
+
+
+async def test_newer_schema_is_refused(db_path: Path, clock: FakeClock) -> None:
+    async with await Database.open(db_path, clock=clock) as db, db.transaction() as tx:
+        await tx.execute("INSERT INTO schema_version VALUES (99, 'future', '2030-01-01')")
+    with pytest.raises(IvCrushError) as info:
+        await Database.open(db_path, clock=clock)
+    assert info.value.code == ErrorCode.STORAGE
+    assert "newer" in info.value.message
+
+
+async def test_not_a_database_is_a_storage_error(tmp_path: Path, clock: FakeClock) -> None:
+    bad = tmp_path / "junk.sqlite3"
+    bad.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(StorageError) as info:
+        await Database.open(bad, clock=clock)
+    assert info.value.code == ErrorCode.STORAGE
+
+
+async def test_transaction_rolls_back_on_error(db_path: Path, clock: FakeClock) -> None:
+    async with await Database.open(db_path, clock=clock) as db:
+
+        async def failing_body() -> None:
+            async with db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO watchlist (symbol, added_at, position) VALUES ('X', 'now', 0)"
+                )
+                raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError, match="boom"):
+            await failing_body()
+        assert await WatchlistRepo(db).list() == ()
+        # The connection is usable again (the write lock was released).
+        assert await WatchlistRepo(db).add(["Y"]) == ("Y",)
+
+
+async def test_cancelled_transaction_releases_the_lock(db_path: Path, clock: FakeClock) -> None:
+    async with await Database.open(db_path, clock=clock) as db:
+        started = asyncio.Event()
+
+        async def slow() -> None:
+            async with db.transaction() as tx:
+                await tx.execute(
+                    "INSERT INTO watchlist (symbol, added_at, position) VALUES ('Z', 'now', 0)"
+                )
+                started.set()
+                await asyncio.sleep(10)
+
+        task = asyncio.create_task(slow())
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert await WatchlistRepo(db).list() == ()
+        assert await WatchlistRepo(db).add(["Q"]) == ("Q",)
+
+
+async def test_nested_transaction_is_refused(db_path: Path, clock: FakeClock) -> None:
+    async with await Database.open(db_path, clock=clock) as db, db.transaction():
+        with pytest.raises(StorageError, match="nested"):
+            async with db.transaction():
+                pass
+
+
+async def test_a_writer_waits_for_a_lock_held_by_another_connection(
+    db_path: Path, clock: FakeClock
+) -> None:
+    async with await Database.open(db_path, clock=clock) as db:
+        other = sqlite3.connect(db_path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("INSERT INTO watchlist VALUES ('HELD', '2025-01-01', 0)")
+            loop = asyncio.get_running_loop()
+            loop.call_later(0.3, other.execute, "COMMIT")  # released while we wait
+            assert await WatchlistRepo(db).add(["NEXT"]) == ("NEXT",)
+            assert await WatchlistRepo(db).list() == ("HELD", "NEXT")
+        finally:
+            other.close()
+
+
+async def test_retry_busy_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dbmod, "BUSY_BACKOFF_S", 0.001)
+    busy = sqlite3.OperationalError("database is locked")
+    calls = 0
+
+    async def flaky() -> str:
+        nonlocal calls
+        calls += 1
+        if calls < 3:
+            raise busy
+        return "ok"
+
+    assert await retry_busy(flaky, what="test") == "ok"
+    assert calls == 3
+
+    async def always_busy() -> str:
+        nonlocal calls
+        calls += 1
+        raise busy
+
+    calls = 0
+    with pytest.raises(sqlite3.OperationalError):
+        await retry_busy(always_busy, what="test")
+    assert calls == dbmod.BUSY_RETRIES + 1
+    assert is_busy(busy)
+    assert not is_busy(sqlite3.OperationalError("no such table: x"))
+
+
+def test_times_are_stored_as_fixed_width_utc() -> None:
+    ny = dt.timezone(dt.timedelta(hours=-4))
+    assert to_iso(dt.datetime(2025, 7, 1, 15, 30, tzinfo=ny)) == "2025-07-01T19:30:00.000000+00:00"
+    with pytest.raises(StorageError):
+        to_iso(dt.datetime(2025, 7, 1, 15, 30))
+
+
+# -- the cache -----------------------------------------------------------------------------------
+
+
+async def test_l2_is_reused_after_reopening(db_path: Path, clock: FakeClock) -> None:
+    async with await Database.open(db_path, clock=clock) as db:
+        cache = HybridCache(db, clock=clock)
+        await cache.put("av.earnings", "AAPL", '{"a": 1}', ttl_s=86400)
+        await cache.put("tradier.quotes", "AAPL", '{"q": 2}', ttl_s=3600)
+    clock.advance(60)
+    async with await Database.open(db_path, clock=clock) as db:
+        cache = HybridCache(db, clock=clock)
+        assert await cache.get("av.earnings", "AAPL") == '{"a": 1}'
+        assert await cache.get("tradier.quotes", "AAPL") == '{"q": 2}'
+        assert cache.stats().hits_l2 == 2
+        assert await cache.get("av.earnings", "AAPL") == '{"a": 1}'  # now from L1
+        stats = cache.stats()
+        assert (stats.hits_l1, stats.hits_l2, stats.misses) == (1, 2, 0)
+        assert stats.hit_rate == 1.0
+    # Quotes are capped at l2_ttl_s (300 s) in L2 even though the caller asked for an hour.
+    clock.advance(300)
+    async with await Database.open(db_path, clock=clock) as db:
+        cache = HybridCache(db, clock=clock)
+        assert await cache.get("tradier.quotes", "AAPL") is None
+        assert await cache.get("av.earnings", "AAPL") == '{"a": 1}'
+        assert cache.stats().misses == 1
+
+
+async def test_l1_ttl_lru_and_expiry(db_path: Path, clock: FakeClock) -> None:
+    async with await Database.open(db_path, clock=clock) as db:
+        cache = HybridCache(db, clock=clock, l1_ttl_s=30, l1_max_entries=2)
+        await cache.put("ns", "a", "A", ttl_s=100)
+        await cache.put("ns", "b", "B", ttl_s=100)
+        assert await cache.get("ns", "a") == "A"  # L1; "a" becomes most recent
+        await cache.put("ns", "c", "C", ttl_s=100)  # evicts "b" (least recent)
+        assert cache.l1_size == 2
+        assert await cache.get("ns", "b") == "B"  # from L2
+        assert cache.stats().hits_l2 == 1
+        clock.advance(31)  # past the L1 TTL, inside the L2 TTL
+        assert await cache.get("ns", "a") == "A"
+        assert cache.stats().hits_l2 == 2
+        clock.advance(70)  # past the caller's TTL: gone everywhere
+        assert await cache.get("ns", "a") is None
+        assert await cache.get("ns", "c") is None
+        await cache.put("ns", "short", "S", ttl_s=5)
+        clock.advance(6)
+        assert await cache.get("ns", "short") is None  # L1 TTL is min(l1_ttl_s, ttl_s)
+        await cache.put("ns", "never", "N", ttl_s=0)
+        assert await cache.get("ns", "never") is None
+        s = cache.stats()
+        assert s.misses == 4
+        assert s.hit_rate == pytest.approx((s.hits_l1 + s.hits_l2) / s.lookups)
+
+
+async def test_expired_rows_are_purged(db_path: Path, clock: FakeClock) -> None:
+    async with await Database.open(db_path, clock=clock) as db:
+        cache = HybridCache(db, clock=clock)
+        for i in range(5):
+            await cache.put("ns", f"k{i}", "v", ttl_s=10)
+        await cache.put("ns", "keep", "v", ttl_s=10_000)
+        clock.advance(20)
+        assert await cache.purge_expired() == 5
+        assert await db.fetchval("SELECT COUNT(*) FROM cache") == 1
+        await cache.put("ns", "old", "v", ttl_s=10)
+        clock.advance(3600)  # the periodic purge runs on the next L2 lookup
+        assert await cache.get("ns", "missing") is None
+        assert await db.fetchval("SELECT COUNT(*) FROM cache") == 1
+
+
+async def test_cache_survives_a_closed_database(db_path: Path, clock: FakeClock) -> None:
+    db = await Database.open(db_path, clock=clock)
+    cache = HybridCache(db, clock=clock)
+    await db.close()
+    await cache.put("ns", "k", "v", ttl_s=60)  # L2 write fails: logged, L1 still serves
+    assert await cache.get("ns", "k") == "v"
+    assert await cache.get("ns", "other") is None
+    assert cache.stats().l2_errors == 3  # the write, the periodic purge, the read
+
+
+# -- repositories --------------------------------------------------------------------------------
+
+
+async def test_watchlist_edits_survive_reopen(db_path: Path, clock: FakeClock) -> None:
+    async with await Database.open(db_path, clock=clock) as db:
+        wl = WatchlistRepo(db)
+        assert await wl.add(["nvda", "AAPL", " msft ", "aapl"]) == ("NVDA", "AAPL", "MSFT")
+        assert await wl.add(["AAPL", "TSLA"]) == ("TSLA",)  # idempotent
+        assert await wl.remove(["MSFT", "ZZZZ"]) == ("MSFT",)
+        with pytest.raises(IvCrushError) as info:
+            await wl.add(["bad symbol!"])
+        assert info.value.code == ErrorCode.INVALID_SYMBOL
+    async with await Database.open(db_path, clock=clock) as db:
+        wl = WatchlistRepo(db)
+        assert await wl.list() == ("NVDA", "AAPL", "TSLA")
+        entries = await wl.entries()
+        assert [e.symbol for e in entries] == ["NVDA", "AAPL", "TSLA"]
+        assert all(e.added_at == T0 for e in entries)
+
+
+async def test_quota_counters_persist_and_are_atomic(db_path: Path, clock: FakeClock) -> None:
+    async with await Database.open(db_path, clock=clock) as db:
+        q = QuotaRepo(db)
+        assert await q.used("alphavantage", "2025-07-01") == 0
+        results = await asyncio.gather(*(q.add("alphavantage", "2025-07-01") for _ in range(30)))
+        assert sorted(results) == list(range(1, 31))
+        assert await q.add("alphavantage", "2025-07-01", 5) == 35
+        assert await q.add("tradier", "2025-07-01") == 1
+        with pytest.raises(IvCrushError):
+            await q.add("alphavantage", "07/01/2025")
+    async with await Database.open(db_path, clock=clock) as db:
+        q = QuotaRepo(db)
+        assert await q.used("alphavantage", "2025-07-01") == 35
+        assert await q.used("alphavantage", "2025-07-02") == 0
+        assert await q.used("tradier", "2025-07-01") == 1
+
+
+async def test_events_upsert_and_queries(db_path: Path, clock: FakeClock) -> None:
+    async with await Database.open(db_path, clock=clock) as db:
+        ev = EventsRepo(db)
+        history = [
+            EarningsEvent("AAPL", dt.date(2025, 1, 30), Timing.AMC, eps_reported=2.40),
+            EarningsEvent("AAPL", dt.date(2025, 5, 1), Timing.AMC, eps_reported=1.65),
+            EarningsEvent("AAPL", dt.date(2024, 10, 31), Timing.AMC, eps_reported=1.64),
+        ]
+        assert await ev.upsert(history, fetched_at=T0) == 3
+        calendar = [
+            EarningsEvent("AAPL", dt.date(2025, 7, 31), Timing.UNKNOWN, eps_estimate=1.42),
+            EarningsEvent("MSFT", dt.date(2025, 7, 30), Timing.AMC, name="Microsoft"),
+        ]
+        later = T0 + dt.timedelta(hours=1)
+        await ev.upsert(calendar, fetched_at=later)
+        # A later feed without EPS or timing keeps what is known.
+        await ev.upsert([EarningsEvent("AAPL", dt.date(2025, 5, 1), Timing.UNKNOWN)], fetched_at=T0)
+        past = await ev.past("aapl", before=dt.date(2025, 7, 1), limit=2)
+        assert [e.date for e in past] == [dt.date(2025, 5, 1), dt.date(2025, 1, 30)]
+        assert past[0].timing == Timing.AMC
+        assert past[0].eps_reported == 1.65
+        nxt = await ev.upcoming("AAPL", on_or_after=dt.date(2025, 7, 1))
+        assert nxt is not None
+        assert nxt.date == dt.date(2025, 7, 31)
+        assert nxt.eps_estimate == 1.42
+        assert await ev.upcoming("AAPL", on_or_after=dt.date(2025, 8, 1)) is None
+        window = await ev.between(dt.date(2025, 7, 29), dt.date(2025, 7, 31))
+        assert [(e.symbol, e.name) for e in window] == [("MSFT", "Microsoft"), ("AAPL", None)]
+        assert await ev.last_fetched("AAPL") == later
+        assert await ev.last_fetched("NONE") is None
+
+
+@pytest.mark.parametrize(
+    ("event_in_days", "record_age_h", "expected"),
+    [
+        (None, None, True),  # never fetched
+        (3, 23, False),  # near event, fresh record
+        (3, 25, True),  # near event, record older than 24 h
+        (7, 25, True),  # 7 days away is "within 7 days"
+        (0, 25, True),  # the report day itself
+        (8, 25, False),  # farther than 7 days, record younger than 7 days
+        (8, 7 * 24 + 1, True),  # farther, record older than 7 days
+        (-1, 6 * 24, False),  # only past events, younger than 7 days
+        (-1, 7 * 24 + 1, True),  # only past events, older than 7 days
+    ],
+)
+async def test_needs_refresh_rules(
+    db_path: Path,
+    clock: FakeClock,
+    event_in_days: int | None,
+    record_age_h: float | None,
+    expected: bool,
+) -> None:
+    today = dt.date(2025, 7, 1)
+    now = dt.datetime(2025, 7, 1, 14, 0, tzinfo=dt.UTC)
+    async with await Database.open(db_path, clock=clock) as db:
+        ev = EventsRepo(db)
+        if event_in_days is not None and record_age_h is not None:
+            fetched = now - dt.timedelta(hours=record_age_h)
+            day = today + dt.timedelta(days=event_in_days)
+            await ev.upsert([EarningsEvent("AAPL", day, Timing.AMC)], fetched_at=fetched)
+        assert await ev.needs_refresh("AAPL", today, now) is expected
+
+
+async def test_prices_repo(db_path: Path, clock: FakeClock) -> None:
+    async with await Database.open(db_path, clock=clock) as db:
+        pr = PricesRepo(db)
+        assert await pr.last_day("AAPL") is None
+        bars = [
+            Bar(dt.date(2025, 6, d), 100.0 + d, 102.0 + d, 99.0 + d, 101.0 + d, 1_000_000 + d)
+            for d in (2, 3, 4, 5)
+        ]
+        assert await pr.upsert("AAPL", bars) == 4
+        await pr.upsert("AAPL", [Bar(dt.date(2025, 6, 5), 1, 2, 0.5, 1.5, 7)])  # replaces
+        got = await pr.bars("AAPL", dt.date(2025, 6, 3), dt.date(2025, 6, 5))
+        assert [b.day.day for b in got] == [3, 4, 5]
+        assert got[0] == bars[1]
+        assert got[-1] == Bar(dt.date(2025, 6, 5), 1.0, 2.0, 0.5, 1.5, 7)
+        assert await pr.last_day("aapl") == dt.date(2025, 6, 5)
+        with pytest.raises(IvCrushError) as info:
+            await pr.upsert("AAPL", [Bar(dt.date(2025, 6, 6), float("nan"), 1, 1, 1, 1)])
+        assert info.value.code == ErrorCode.BAD_PAYLOAD
+        assert await pr.last_day("AAPL") == dt.date(2025, 6, 5)
+
+
+async def test_ledger_metadata_backfill(db_path: Path, clock: FakeClock) -> None:
+    async with await Database.open(db_path, clock=clock) as db:
+        ledger = LedgerRepo(db)
+        a = await ledger.add(snapshot("AAPL"))
+        b = await ledger.add(snapshot("MSFT", taken_at=T0 + dt.timedelta(minutes=1), mode="demo"))
+        c = await ledger.add(snapshot("AAPL", taken_at=T0 + dt.timedelta(minutes=2), spot=None))
+        assert a < b < c
+        assert [s.id for s in await ledger.list()] == [c, b, a]
+        aapl = await ledger.list("AAPL", limit=1)
+        assert len(aapl) == 1
+        assert aapl[0].id == c
+        assert aapl[0].spot is None
+        assert (await ledger.list("MSFT"))[0].mode == "demo"
+        assert (await ledger.list("AAPL"))[1] == snapshot("AAPL", id=a)
+        with pytest.raises(IvCrushError):
+            await ledger.add(snapshot(vrp_ratio=float("inf")))
+        with pytest.raises(IvCrushError):
+            await ledger.add(snapshot(payload_json='{"x": NaN}'))
+        assert len(await ledger.list()) == 3
+
+        meta = MetadataRepo(db)
+        await meta.upsert(TickerMetadata("aapl", "Apple Inc.", "Tech", "Hardware", 3.1e12))
+        got = await meta.get("AAPL")
+        assert got == TickerMetadata("AAPL", "Apple Inc.", "Tech", "Hardware", 3.1e12, T0)
+        assert await meta.get("NONE") is None
+
+        bf = BackfillRepo(db)
+        assert await bf.pending(["AAPL", "MSFT"]) == ("AAPL", "MSFT")
+        await bf.mark("AAPL", events_done=True)
+        p = await bf.mark("AAPL", prices_done=True)
+        assert p.done
+        assert p.last_error is None
+        p = await bf.mark("MSFT", events_done=True, error="timeout")
+        assert not p.done
+        assert p.last_error == "timeout"
+        assert await bf.pending(["aapl", "msft"]) == ("MSFT",)
+        assert [x.symbol for x in await bf.all()] == ["AAPL", "MSFT"]
+        assert await bf.reset(["AAPL"]) == 1
+        assert await bf.get("AAPL") is None
+
+
+# -- several processes ---------------------------------------------------------------------------
+
+WRITER = textwrap.dedent(
+    """
+    import asyncio, datetime as dt, json, sys
+    from pathlib import Path
+    from ivcrush_tui.store.db import Database
+    from ivcrush_tui.store.repositories import LedgerRepo, LedgerSnapshot, QuotaRepo
+
+    async def main(path: str, worker: int, n: int) -> None:
+        clock = lambda: dt.datetime.now(dt.UTC)
+        async with await Database.open(Path(path), clock=clock) as db:
+            ledger, quota = LedgerRepo(db), QuotaRepo(db)
+            i = 0
+            while n < 0 or i < n:
+                await quota.add("w", "2025-07-01")
+                sid = await ledger.add(LedgerSnapshot(
+                    f"W{worker}", clock(), None, None, 1.0 + i, None, None, None, None, None,
+                    None, None, None, None, json.dumps({"i": i})))
+                print(sid, flush=True)  # only after COMMIT
+                i += 1
+        print("done", flush=True)
+
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3])))
+    """
+)
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+async def test_ten_writer_processes_share_one_file(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "shared.sqlite3"
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    n = 40
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(script),
+            str(path),
+            str(w),
+            str(n),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=_child_env(),
+        )
+        for w in range(10)
+    ]
+    outputs = await asyncio.wait_for(asyncio.gather(*(p.communicate() for p in procs)), 60)
+    for p, (out, err) in zip(procs, outputs, strict=True):
+        assert p.returncode == 0, err.decode()
+        assert out.decode().split()[-1] == "done"
+        assert b"locked" not in err
+    async with await Database.open(path, clock=clock) as db:
+        assert await QuotaRepo(db).used("w", "2025-07-01") == 10 * n
+        assert await db.fetchval("SELECT COUNT(*) FROM analysis_snapshots") == 10 * n
+        assert await db.schema_version() == LATEST_VERSION
+        assert await db.fetchval("SELECT COUNT(*) FROM schema_version") == LATEST_VERSION
+        assert await db.integrity_check()
+
+
+async def test_kill_9_mid_write_keeps_a_consistent_file(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "killed.sqlite3"
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(script),
+        str(path),
+        "0",
+        "-1",  # forever
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=_child_env(),
+    )
+    assert proc.stdout is not None
+    committed: list[int] = []
+    while len(committed) < 150:
+        line = await asyncio.wait_for(proc.stdout.readline(), 20)
+        assert line, (await proc.stderr.read()).decode() if proc.stderr else "no output"
+        committed.append(int(line))
+    proc.send_signal(signal.SIGKILL)
+    rest, _ = await proc.communicate()
+    committed += [int(x) for x in rest.split() if x.isdigit()]  # printed after COMMIT too
+    assert proc.returncode == -signal.SIGKILL
+
+    raw = sqlite3.connect(path)  # an independent reader first: WAL recovery from the crash
+    try:
+        assert raw.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    finally:
+        raw.close()
+    async with await Database.open(path, clock=clock) as db:
+        assert await db.integrity_check()
+        ids = {r[0] for r in await db.fetchall("SELECT id FROM analysis_snapshots")}
+        assert set(committed) <= ids
+        quota = await QuotaRepo(db).used("w", "2025-07-01")
+        assert quota >= len(ids)  # each ledger row's quota increment committed before it
