@@ -1,0 +1,204 @@
+"""A per-provider circuit breaker: stop hammering a provider that is down, probe it now and then.
+
+closed --(N consecutive health failures)--> open --(reset timeout)--> half_open
+half_open --(probe answered)--> closed;  half_open --(probe failed)--> open (timer restarts)
+
+Only failures that say something about the provider's health count: timeouts, unavailability
+(connection errors, 5xx), bad payloads and unexpected exceptions. A typed answer such as auth,
+not_found, bad_request, premium, rate_limited or quota_exhausted proves the provider is up, so it
+counts as an answer (it resets the failure streak and closes a half-open circuit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import NamedTuple, TypeVar
+
+from ivcrush_tui.domain import ErrorCode, IvCrushError, ProviderError
+from ivcrush_tui.resilience.correlation import current_correlation_id
+
+T = TypeVar("T")
+
+# Error codes that indicate the provider itself is unhealthy.
+HEALTH_FAILURE_CODES = frozenset({ErrorCode.TIMEOUT, ErrorCode.UNAVAILABLE, ErrorCode.BAD_PAYLOAD})
+
+
+class BreakerState(StrEnum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+@dataclass(frozen=True, slots=True)
+class Permit:
+    """Permission for one call. `generation` ties its outcome to the circuit episode it started in:
+    outcomes of calls that started before the circuit last opened are ignored."""
+
+    generation: int
+    probe: bool
+
+
+class Transition(NamedTuple):
+    """One state change: (monotonic seconds, from, to)."""
+
+    at: float  # monotonic seconds
+    from_state: BreakerState
+    to_state: BreakerState
+
+
+def counts_against_health(exc: BaseException) -> bool:
+    """True when `exc` says the provider is unhealthy (and should count towards opening)."""
+    if isinstance(exc, IvCrushError):
+        return exc.code in HEALTH_FAILURE_CODES
+    # Cancellation is the caller's decision, not the provider's failure; any other untyped
+    # exception that escaped the client is treated like a bad payload.
+    return not isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit)
+
+
+class CircuitBreaker:
+    """Circuit breaker for one provider. Not thread-safe; meant for one asyncio loop."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        failure_threshold: int = 5,
+        reset_timeout_s: float = 60.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        history: int = 50,
+    ) -> None:
+        """`failure_threshold`: consecutive health failures that open the circuit (>= 1).
+        `reset_timeout_s`: seconds an open circuit waits before allowing one probe (> 0)."""
+        if failure_threshold < 1:
+            raise ValueError(f"failure_threshold must be >= 1, got {failure_threshold}")
+        if not (math.isfinite(reset_timeout_s) and reset_timeout_s > 0):
+            raise ValueError(f"reset_timeout_s must be > 0, got {reset_timeout_s}")
+        self.name = name
+        self.failure_threshold = failure_threshold
+        self.reset_timeout_s = reset_timeout_s
+        self._monotonic = monotonic
+        self._state = BreakerState.CLOSED
+        self._failures = 0
+        self._opened_at = 0.0
+        self._generation = 0
+        self._probe_in_flight = False
+        self.transitions: deque[Transition] = deque(maxlen=history)
+
+    # -- observation ------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> BreakerState:
+        """The current state (an open circuit whose timeout has passed reads as half_open)."""
+        self._refresh()
+        return self._state
+
+    @property
+    def consecutive_failures(self) -> int:
+        return self._failures
+
+    def seconds_to_half_open(self) -> float:
+        """Seconds until an open circuit lets a probe through; 0.0 unless open."""
+        self._refresh()
+        if self._state is not BreakerState.OPEN:
+            return 0.0
+        return max(0.0, self._opened_at + self.reset_timeout_s - self._monotonic())
+
+    # -- the call protocol ------------------------------------------------------------------------
+
+    def acquire(self, endpoint: str) -> Permit:
+        """Ask to make one call; raises ProviderError(CIRCUIT_OPEN) at once when not allowed.
+
+        In half_open exactly one caller gets the probe permit; the others fail fast until the
+        probe's outcome is recorded (or the probe is released)."""
+        self._refresh()
+        if self._state is BreakerState.CLOSED:
+            return Permit(self._generation, probe=False)
+        if self._state is BreakerState.HALF_OPEN and not self._probe_in_flight:
+            self._probe_in_flight = True
+            return Permit(self._generation, probe=True)
+        if self._state is BreakerState.OPEN:
+            wait = math.ceil(self.seconds_to_half_open())
+            detail = f"retry in {wait}s"
+        else:
+            wait = 0
+            detail = "a probe request is in flight; retry shortly"
+        raise ProviderError(
+            ErrorCode.CIRCUIT_OPEN,
+            f"circuit open after {self.failure_threshold} consecutive failures; {detail}",
+            provider=self.name,
+            endpoint=endpoint,
+            correlation_id=current_correlation_id(),
+            retry_after_s=float(wait) if wait else None,
+        )
+
+    def record_success(self, permit: Permit) -> None:
+        """The call got an answer from the provider."""
+        if not self._current(permit):
+            return
+        if permit.probe:
+            self._probe_in_flight = False
+        self._failures = 0
+        if self._state is not BreakerState.CLOSED:
+            self._move(BreakerState.CLOSED)
+
+    def record_failure(self, exc: BaseException, permit: Permit) -> None:
+        """The call failed with `exc`; only health failures count (others are answers)."""
+        if not counts_against_health(exc):
+            if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
+                self.release(permit)
+            else:
+                self.record_success(permit)
+            return
+        if not self._current(permit):
+            return
+        self._failures += 1
+        if permit.probe:
+            self._probe_in_flight = False
+            self._open()
+        elif self._state is BreakerState.CLOSED and self._failures >= self.failure_threshold:
+            self._open()
+
+    def release(self, permit: Permit) -> None:
+        """The call was abandoned without an outcome (cancelled, or refused by a rate limiter):
+        free the probe slot so another caller can probe."""
+        if permit.probe and self._current(permit):
+            self._probe_in_flight = False
+
+    async def call(self, endpoint: str, fn: Callable[[], Awaitable[T]]) -> T:
+        """Run `fn` under the breaker (convenience for callers without their own protocol)."""
+        permit = self.acquire(endpoint)
+        try:
+            result = await fn()
+        except BaseException as exc:
+            self.record_failure(exc, permit)
+            raise
+        self.record_success(permit)
+        return result
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _current(self, permit: Permit) -> bool:
+        return permit.generation == self._generation
+
+    def _refresh(self) -> None:
+        if (
+            self._state is BreakerState.OPEN
+            and self._monotonic() - self._opened_at >= self.reset_timeout_s
+        ):
+            self._move(BreakerState.HALF_OPEN)
+
+    def _open(self) -> None:
+        self._opened_at = self._monotonic()
+        self._generation += 1  # outcomes of calls started before now no longer count
+        self._probe_in_flight = False
+        self._move(BreakerState.OPEN)
+
+    def _move(self, to: BreakerState) -> None:
+        self.transitions.append(Transition(self._monotonic(), self._state, to))
+        self._state = to
