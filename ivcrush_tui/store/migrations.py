@@ -125,9 +125,19 @@ _V2 = (
     "CREATE INDEX ix_cache_expires ON cache (expires_at)",
 )
 
+# Version 3: console preferences (theme, watchlist sort) survive restarts with the rest of the state.
+_V3 = (
+    """CREATE TABLE preferences (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "ledger mode column; ledger and cache-expiry indexes", _V2),
+    Migration(3, "console preferences", _V3),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -557,3 +557,26 @@ class BackfillRepo:
 
 def _progress(r: Row) -> BackfillProgress:
     return BackfillProgress(r[0], bool(r[1]), bool(r[2]), from_iso(r[3]), r[4])
+
+
+# -- preferences ---------------------------------------------------------------------------------
+
+
+class PrefsRepo:
+    """Small persisted UI preferences (string key -> string value)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def get(self, key: str) -> str | None:
+        value = await self._db.fetchval("SELECT value FROM preferences WHERE key = ?", (key,))
+        return None if value is None else str(value)
+
+    async def set(self, key: str, value: str) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "INSERT INTO preferences (key, value, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+                " updated_at = excluded.updated_at",
+                (key, value, to_iso(self._db.clock())),
+            )

@@ -27,6 +27,7 @@ from ivcrush_tui.store.repositories import (
     MetadataRepo,
     PricesRepo,
     QuotaRepo,
+    PrefsRepo,
     TickerMetadata,
     WatchlistRepo,
 )
@@ -86,7 +87,7 @@ async def test_open_empty_creates_latest_schema_with_pragmas(
 ) -> None:
     async with await Database.open(db_path, clock=clock) as db:
         assert db.path == db_path
-        assert await db.schema_version() == LATEST_VERSION == 2
+        assert await db.schema_version() == LATEST_VERSION == 3
         tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master")}
         for t in (
             "earnings_events",
@@ -98,6 +99,7 @@ async def test_open_empty_creates_latest_schema_with_pragmas(
             "provider_quota",
             "cache",
             "backfill_progress",
+            "preferences",
             "schema_version",
         ):
             assert t in tables
@@ -121,7 +123,7 @@ async def test_migration_from_version_1_preserves_data(db_path: Path, clock: Fak
         cols = [r[1] for r in await db.fetchall("PRAGMA table_info(analysis_snapshots)")]
         assert "mode" not in cols
     async with await Database.open(db_path, clock=clock) as db:
-        assert await db.schema_version() == 2
+        assert await db.schema_version() == LATEST_VERSION
         (snap,) = await LedgerRepo(db).list()
         assert (snap.symbol, snap.spot, snap.vrp_ratio, snap.mode) == ("MSFT", 500.25, 1.9, "live")
         assert snap.taken_at == dt.datetime(2025, 6, 30, 19, 45, tzinfo=dt.UTC)
@@ -129,7 +131,7 @@ async def test_migration_from_version_1_preserves_data(db_path: Path, clock: Fak
         indexes = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master")}
         assert {"ix_snapshots_symbol_taken", "ix_cache_expires"} <= indexes
         versions = [r[0] for r in await db.fetchall("SELECT version FROM schema_version")]
-        assert versions == [1, 2]
+        assert versions == [1, 2, 3]
         assert await db.integrity_check()
 
 
@@ -596,3 +598,14 @@ async def test_kill_9_mid_write_keeps_a_consistent_file(tmp_path: Path, clock: F
         assert set(committed) <= ids
         quota = await QuotaRepo(db).used("w", "2025-07-01")
         assert quota >= len(ids)  # each ledger row's quota increment committed before it
+
+
+async def test_preferences_persist_across_reopen(db_path: Path, clock: FakeClock) -> None:
+    async with await Database.open(db_path, clock=clock) as db:
+        prefs = PrefsRepo(db)
+        assert await prefs.get("ui.theme") is None
+        await prefs.set("ui.theme", "ivcrush-light")
+        await prefs.set("ui.theme", "ivcrush-dark")  # an update, not a second row
+    async with await Database.open(db_path, clock=clock) as db:
+        assert await PrefsRepo(db).get("ui.theme") == "ivcrush-dark"
+        assert await db.fetchval("SELECT COUNT(*) FROM preferences") == 1
