@@ -13,14 +13,16 @@ def _finite(x: float | None) -> bool:
 
 def is_valid_leg(bid: float | None, ask: float | None) -> bool:
     """A leg is priceable when bid > 0 and ask >= bid (both finite)."""
-    return _finite(bid) and _finite(ask) and bid > 0 and ask >= bid  # type: ignore[operator]
+    # One chained comparison is exact: NaN fails every comparison, and `< inf` rejects inf. It runs
+    # for every contract of every chain, so it stays a single expression.
+    return bid is not None and ask is not None and 0.0 < bid <= ask < math.inf
 
 
 def leg_mid(bid: float | None, ask: float | None) -> float | None:
     """(bid + ask) / 2 for a valid leg, else None (a zero-bid or crossed leg is never priced)."""
-    if not is_valid_leg(bid, ask):
-        return None
-    return (bid + ask) / 2.0  # type: ignore[operator]
+    if bid is not None and ask is not None and 0.0 < bid <= ask < math.inf:
+        return (bid + ask) / 2.0
+    return None
 
 
 def spread_pct(bid: float | None, ask: float | None) -> float | None:
