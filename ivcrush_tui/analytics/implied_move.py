@@ -67,13 +67,20 @@ def priced_contracts(chain: OptionChain) -> dict[tuple[float, OptionType], Optio
     non-standard price never enters a calculation; then the tighter market (smaller ask − bid) wins,
     then the higher open interest, then the OCC symbol. Zero-bid and crossed legs are left out.
     """
-    opts = [o for o in chain.options if math.isfinite(o.strike) and o.strike > 0]
-    if any(_is_standard_root(o) for o in opts):
-        opts = [o for o in opts if _is_standard_root(o)]
-    best: dict[tuple[float, OptionType], OptionQuote] = {}
-    for opt in opts:
-        if leg_mid(opt.bid, opt.ask) is None:
+    # One pass keeps the valid legs; adjusted roots are set aside and used only when the chain
+    # has no standard-root contract at all.
+    standard: list[OptionQuote] = []
+    adjusted: list[OptionQuote] = []
+    any_standard = False
+    for o in chain.options:
+        if not 0.0 < o.strike < math.inf:
             continue
+        is_std = _is_standard_root(o)
+        any_standard = any_standard or is_std
+        if leg_mid(o.bid, o.ask) is not None:
+            (standard if is_std else adjusted).append(o)
+    best: dict[tuple[float, OptionType], OptionQuote] = {}
+    for opt in standard if any_standard else adjusted:
         key = (opt.strike, opt.option_type)
         cur = best.get(key)
         if cur is None or _preference(opt) < _preference(cur):
