@@ -1,0 +1,614 @@
+"""Alpha Vantage: the earnings calendar, past earnings, company overview and daily prices.
+
+Implements EarningsSource (providers/base.py) plus `daily_series`, over the wire format of
+reference/provider-apis.md Part 2. Alpha Vantage answers errors, throttling and premium denials
+with HTTP 200 and a one-key JSON body (`Information`, `Note` or `Error Message`), so every body is
+checked before it is parsed; the classification order matters (see `classify_message`). The
+apikey travels in the query string: URLs are logged only through `redact_url`, and the key is
+masked in every message (Alpha Vantage even echoes it: "We have detected your API key as ...").
+
+Budget: the free key allows 25 requests per day. EARNINGS_CALENDAR (one request for every
+company) is cached 12 h, EARNINGS 24 h, OVERVIEW 7 days, TIME_SERIES_DAILY 12 h. The client asks
+for `outputsize=full` once; after the premium denial it remembers and asks for `compact` only.
+
+Not errors: an unknown symbol answers `{}`. EARNINGS then yields (), OVERVIEW an overview with
+`found=False` (every field None), TIME_SERIES_DAILY (). Malformed CSV rows of the calendar (bad
+date, invalid ticker) are skipped and counted in a warning rather than failing the whole
+calendar; a missing or unknown CSV header is BAD_PAYLOAD.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import datetime as dt
+import logging
+import math
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+import httpx
+
+from ivcrush_tui.domain import (
+    Bar,
+    EarningsEvent,
+    ErrorCode,
+    IvCrushError,
+    ProviderError,
+    Timing,
+)
+from ivcrush_tui.providers.base import CompanyOverview, ResponseCache
+from ivcrush_tui.providers.http import (
+    PayloadError,
+    body_text,
+    decode_json,
+    error_for_status,
+    excerpt,
+    run_parser,
+    send,
+)
+from ivcrush_tui.resilience.protocols import CallGuard, PassThroughGuard
+from ivcrush_tui.symbols import validate_symbol
+
+__all__ = [
+    "DEFAULT_CACHE_TTLS",
+    "HORIZONS",
+    "PROVIDER",
+    "AlphaVantageClient",
+    "classify_message",
+    "parse_earnings",
+    "parse_earnings_calendar_csv",
+    "parse_overview",
+    "parse_time_series_daily",
+    "timing_from_text",
+]
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+PROVIDER = "alphavantage"
+HORIZONS = ("3month", "6month", "12month")
+MESSAGE_KEYS = ("Error Message", "Information", "Note")
+MESSAGE_EXCERPT = 300
+MIN_SECRET_LEN = 4  # shorter "secrets" (never real keys) would mask ordinary words
+BURST_RETRY_S = 1.5  # "1 request per second"
+LEGACY_RETRY_S = 12.0  # "5 calls per minute"
+SERIES_KEY = "Time Series (Daily)"
+
+DEFAULT_CACHE_TTLS: Mapping[str, float] = {
+    "earnings_calendar": 12 * 3600.0,
+    "earnings": 24 * 3600.0,
+    "overview": 7 * 24 * 3600.0,
+    "daily": 12 * 3600.0,
+}
+NAMESPACES: Mapping[str, str] = {
+    "earnings_calendar": "alphavantage.earnings_calendar",
+    "earnings": "alphavantage.earnings",
+    "overview": "alphavantage.overview",
+    "daily": "alphavantage.daily",
+}
+_MISSING = frozenset({"", "none", "null", "-", "n/a", "na", "0000-00-00"})
+_BMO = frozenset({"premarket", "bmo", "beforemarket", "beforeopen", "beforemarketopen"})
+_AMC = frozenset({"postmarket", "amc", "aftermarket", "afterclose", "aftermarketclose"})
+_DMH = frozenset({"duringmarket", "dmh", "duringmarkethours", "intraday"})
+
+
+# -- message classification (pure) -----------------------------------------------------------------
+
+
+def classify_message(text: str, *, has_symbol: bool) -> tuple[ErrorCode, float | None]:
+    """(code, retry_after_s) of an Alpha Vantage message body, in this order:
+
+    1. throttling, which also mentions "API key" and "premium" so it must come first:
+       burst ("spreading out", "sparingly", "per second") -> RATE_LIMITED, retry after 1.5 s;
+       legacy "call frequency" (5/min) -> RATE_LIMITED, retry after 12 s;
+       "requests per day" / "calls per day" / "rate limit" -> QUOTA_EXHAUSTED (until the reset);
+    2. "premium endpoint" / "premium feature" -> PREMIUM;
+    3. "apikey is invalid" (or missing), the demo key -> AUTH;
+    4. "Invalid API call" -> NOT_FOUND when the request named a symbol (the usual cause), else
+       BAD_REQUEST;
+    5. anything else -> BAD_PAYLOAD (an unrecognised message; not retried, it would burn quota).
+    """
+    low = " ".join(text.lower().split())
+    if any(w in low for w in ("spreading out", "sparingly", "per second", "burst")):
+        return ErrorCode.RATE_LIMITED, BURST_RETRY_S
+    if "call frequency" in low or "calls per minute" in low or "requests per minute" in low:
+        return ErrorCode.RATE_LIMITED, LEGACY_RETRY_S
+    if any(w in low for w in ("requests per day", "calls per day", "rate limit", "daily limit")):
+        return ErrorCode.QUOTA_EXHAUSTED, None
+    if "premium endpoint" in low or "premium feature" in low:
+        return ErrorCode.PREMIUM, None
+    auth_words = ("apikey is invalid", "api key is invalid", "invalid api key", "apikey is missing")
+    if any(w in low for w in auth_words) or "demo** api key" in low or "demo api key" in low:
+        return ErrorCode.AUTH, None
+    if "invalid api call" in low:
+        return (ErrorCode.NOT_FOUND if has_symbol else ErrorCode.BAD_REQUEST), None
+    return ErrorCode.BAD_PAYLOAD, None
+
+
+# -- value helpers (Alpha Vantage sends every number as a string) ----------------------------------
+
+
+def _text(value: Any) -> str | None:
+    """A string value; None for "None", "-", "", "0000-00-00", null and non-text."""
+    if value is None or isinstance(value, bool):
+        return None
+    if not isinstance(value, str | int | float):
+        return None
+    text = str(value).strip()
+    return None if text.lower() in _MISSING else text
+
+
+def _number(value: Any) -> float | None:
+    """A finite float from a numeric string; None for missing markers or non-numeric text."""
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        number = float(text.replace(",", ""))
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _day(value: Any) -> dt.date | None:
+    text = _text(value)
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+
+
+def timing_from_text(value: Any) -> Timing:
+    """'pre-market' -> BMO, 'post-market' -> AMC (any casing, with or without '-'/'_'/space);
+    during-market -> DMH; anything else (empty, 'unknown') -> UNKNOWN."""
+    text = _text(value)
+    if text is None:
+        return Timing.UNKNOWN
+    key = "".join(ch for ch in text.lower() if ch.isalnum())
+    if key in _BMO:
+        return Timing.BMO
+    if key in _AMC:
+        return Timing.AMC
+    if key in _DMH:
+        return Timing.DMH
+    return Timing.UNKNOWN
+
+
+def _get_ci(row: Mapping[str, Any], name: str) -> Any:
+    """row[name], matching the key case-insensitively (reportTime vs ReportTime)."""
+    if name in row:
+        return row[name]
+    low = name.lower()
+    for key, value in row.items():
+        if isinstance(key, str) and key.strip().lower() == low:
+            return value
+    return None
+
+
+# -- payload parsers (pure) ------------------------------------------------------------------------
+
+
+def parse_earnings_calendar_csv(text: str) -> tuple[EarningsEvent, ...]:
+    """EARNINGS_CALENDAR CSV -> events sorted by (date, symbol), one per (symbol, date).
+
+    Columns are mapped by header name (symbol, name, reportDate, fiscalDateEnding, estimate,
+    currency, timeOfTheDay; the last is optional). Header only -> (). Rows with a bad ticker or
+    report date are skipped (counted in a warning). Quoted fields may contain commas."""
+    lines = text.strip().splitlines()
+    if not lines:
+        raise PayloadError("empty body (expected CSV)")
+    reader = csv.DictReader(lines)
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    if "symbol" not in header or "reportDate" not in header:
+        raise PayloadError(f"unexpected CSV header: {','.join(header)[:120]!r}")
+    reader.fieldnames = header
+    events: dict[tuple[str, dt.date], EarningsEvent] = {}
+    skipped = 0
+    for row in reader:
+        date = _day(row.get("reportDate"))
+        raw_symbol = row.get("symbol")
+        try:
+            symbol = validate_symbol(raw_symbol) if isinstance(raw_symbol, str) else None
+        except IvCrushError:
+            symbol = None
+        if date is None or symbol is None:
+            skipped += 1
+            continue
+        events.setdefault(
+            (symbol, date),
+            EarningsEvent(
+                symbol=symbol,
+                date=date,
+                timing=timing_from_text(row.get("timeOfTheDay")),
+                fiscal_date_ending=_day(row.get("fiscalDateEnding")),
+                eps_estimate=_number(row.get("estimate")),
+                name=_text(row.get("name")),
+            ),
+        )
+    if skipped:
+        log.warning("earnings calendar: skipped %d malformed rows", skipped)
+    return tuple(events[k] for k in sorted(events, key=lambda k: (k[1], k[0])))
+
+
+def parse_earnings(data: Any, symbol: str) -> tuple[EarningsEvent, ...]:
+    """EARNINGS JSON -> the quarterly releases of `symbol` (our form), ascending by report date,
+    one per date. "None"/"" values -> None; `reportTime` optional (any casing) -> Timing; a
+    missing `quarterlyEarnings` (or `{}` for an unknown symbol) -> (). Rows without a valid
+    reportedDate are skipped."""
+    if not isinstance(data, dict):
+        raise PayloadError(f"expected a JSON object, got {type(data).__name__}")
+    rows = data.get("quarterlyEarnings")
+    if rows is None or (isinstance(rows, str) and _text(rows) is None):
+        return ()
+    if isinstance(rows, dict):
+        rows = [rows]
+    if not isinstance(rows, list):
+        raise PayloadError(f"quarterlyEarnings is {type(rows).__name__}, expected a list")
+    events: dict[dt.date, EarningsEvent] = {}
+    skipped = 0
+    for row in rows:
+        date = _day(row.get("reportedDate")) if isinstance(row, dict) else None
+        if date is None or not isinstance(row, dict):
+            skipped += 1
+            continue
+        events.setdefault(
+            date,
+            EarningsEvent(
+                symbol=symbol,
+                date=date,
+                timing=timing_from_text(_get_ci(row, "reportTime")),
+                fiscal_date_ending=_day(row.get("fiscalDateEnding")),
+                eps_estimate=_number(row.get("estimatedEPS")),
+                eps_reported=_number(row.get("reportedEPS")),
+            ),
+        )
+    if skipped:
+        log.info("earnings %s: skipped %d rows without a report date", symbol, skipped)
+    return tuple(events[d] for d in sorted(events))
+
+
+def parse_overview(data: Any, symbol: str) -> CompanyOverview:
+    """OVERVIEW JSON -> CompanyOverview; "None", "-", "" -> None; `{}` -> found=False.
+    Non-positive market cap / share counts -> None (never a silent 0)."""
+    if not isinstance(data, dict):
+        raise PayloadError(f"expected a JSON object, got {type(data).__name__}")
+    if _text(data.get("Symbol")) is None and _text(data.get("Name")) is None:
+        return CompanyOverview(symbol=symbol, found=False)
+
+    def positive(name: str) -> float | None:
+        value = _number(data.get(name))
+        return value if value is not None and value > 0 else None
+
+    return CompanyOverview(
+        symbol=symbol,
+        name=_text(data.get("Name")),
+        sector=_text(data.get("Sector")),
+        industry=_text(data.get("Industry")),
+        market_cap=positive("MarketCapitalization"),
+        exchange=_text(data.get("Exchange")),
+        currency=_text(data.get("Currency")),
+        country=_text(data.get("Country")),
+        asset_type=_text(data.get("AssetType")),
+        shares_outstanding=positive("SharesOutstanding"),
+        pe_ratio=_number(data.get("PERatio")),
+        beta=_number(data.get("Beta")),
+        dividend_yield=_number(data.get("DividendYield")),
+        fiscal_year_end=_text(data.get("FiscalYearEnd")),
+        latest_quarter=_day(data.get("LatestQuarter")),
+        found=True,
+    )
+
+
+def _series_price(values: Mapping[str, Any], name: str, day: dt.date) -> float | None:
+    raw = values.get(name)
+    if _text(raw) is None:
+        return None
+    number = _number(raw)
+    if number is None:
+        raise PayloadError(f"{day} {name} has {str(raw)[:20]!r}, expected a number")
+    return number
+
+
+def parse_time_series_daily(data: Any) -> tuple[Bar, ...]:
+    """TIME_SERIES_DAILY (or _ADJUSTED) JSON -> bars ascending. Fields are matched by name after
+    the "N. " prefix, so "5. volume" and the adjusted "6. volume" both work. A non-numeric price
+    is BAD_PAYLOAD; a bar with a missing or non-positive price is skipped. `{}` -> ()."""
+    if not isinstance(data, dict):
+        raise PayloadError(f"expected a JSON object, got {type(data).__name__}")
+    if not data:
+        return ()
+    series = data.get(SERIES_KEY)
+    if not isinstance(series, dict):
+        raise PayloadError(f"no {SERIES_KEY!r} object")
+    bars: dict[dt.date, Bar] = {}
+    for key, raw_values in series.items():
+        day = _day(key)
+        if day is None or not isinstance(raw_values, dict):
+            raise PayloadError(f"series entry {str(key)[:20]!r} is malformed")
+        values = {str(k).split(". ", 1)[-1].strip().lower(): v for k, v in raw_values.items()}
+        prices = [_series_price(values, k, day) for k in ("open", "high", "low", "close")]
+        if any(p is None or p <= 0 for p in prices):
+            continue
+        o, h, lo, c = (float(p) for p in prices if p is not None)
+        volume = _number(values.get("volume"))
+        bars[day] = Bar(day, o, h, lo, c, int(volume) if volume is not None and volume > 0 else 0)
+    return tuple(bars[d] for d in sorted(bars))
+
+
+# -- the client ------------------------------------------------------------------------------------
+
+
+class AlphaVantageClient:
+    """Alpha Vantage client (EarningsSource + daily_series).
+
+    base_url is the full /query URL. Every request goes cache -> guard.run(function, attempt),
+    one attempt being one GET plus its parse; the guard's limiter owns the daily quota. Raises
+    IvCrushError(CONFIG) for a malformed base URL, key or TTL mapping."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        api_key: str,
+        guard: CallGuard | None = None,
+        cache: ResponseCache | None = None,
+        cache_ttls: Mapping[str, float] | None = None,
+    ) -> None:
+        base = base_url.strip()
+        if not base.startswith(("http://", "https://")):
+            raise IvCrushError(
+                ErrorCode.CONFIG, f"Alpha Vantage base_url must be an http(s) URL: {base!r}"
+            )
+        if not isinstance(api_key, str) or not api_key.strip():
+            raise IvCrushError(ErrorCode.CONFIG, "the Alpha Vantage API key is empty")
+        ttls = dict(DEFAULT_CACHE_TTLS)
+        for name, ttl in (cache_ttls or {}).items():
+            if name not in DEFAULT_CACHE_TTLS:
+                raise IvCrushError(
+                    ErrorCode.CONFIG,
+                    f"unknown Alpha Vantage cache endpoint {name!r} "
+                    f"(known: {', '.join(sorted(DEFAULT_CACHE_TTLS))})",
+                )
+            if not isinstance(ttl, int | float) or not math.isfinite(ttl) or ttl < 0:
+                raise IvCrushError(ErrorCode.CONFIG, f"cache TTL for {name} must be >= 0 s")
+            ttls[name] = float(ttl)
+        self._http = http
+        self._base = base
+        self._key = api_key.strip()
+        self._guard: CallGuard = guard if guard is not None else PassThroughGuard()
+        self._cache = cache
+        self._ttls = ttls
+        self._full_denied = False  # outputsize=full answered "premium feature" once
+
+    def __repr__(self) -> str:  # never show the key
+        return f"AlphaVantageClient(base_url={self._base!r})"
+
+    @property
+    def _secrets(self) -> tuple[str, ...]:
+        return (self._key,) if len(self._key) >= MIN_SECRET_LEN else ()
+
+    # -- EarningsSource --------------------------------------------------------------------------
+
+    async def earnings_calendar(self, horizon: str = "3month") -> tuple[EarningsEvent, ...]:
+        """Upcoming releases of every covered company within `horizon` (3month/6month/12month),
+        sorted by (date, symbol)."""
+        function = "EARNINGS_CALENDAR"
+        if horizon not in HORIZONS:
+            raise ProviderError(
+                ErrorCode.BAD_REQUEST,
+                f"horizon must be one of {', '.join(HORIZONS)}, got {horizon!r:.20}",
+                provider=PROVIDER,
+                endpoint=function,
+            )
+        return await self._request(
+            "earnings_calendar",
+            {"function": function, "horizon": horizon},
+            lambda body: self._interpret_csv(function, body),
+            cache_key=f"horizon={horizon}",
+        )
+
+    async def earnings_history(self, symbol: str) -> tuple[EarningsEvent, ...]:
+        """Quarterly releases of `symbol`, ascending by report date; () for an unknown symbol."""
+        function = "EARNINGS"
+        ours = self._symbol(symbol, function)
+        return await self._request(
+            "earnings",
+            {"function": function, "symbol": ours},
+            lambda body: self._interpret_json(
+                function, body, ("quarterlyEarnings", "annualEarnings"),
+                lambda data: parse_earnings(data, ours),
+            ),
+            cache_key=f"symbol={ours}",
+        )  # fmt: skip
+
+    async def overview(self, symbol: str) -> CompanyOverview:
+        """Company facts; `found=False` (all fields None) when Alpha Vantage has no data."""
+        function = "OVERVIEW"
+        ours = self._symbol(symbol, function)
+        return await self._request(
+            "overview",
+            {"function": function, "symbol": ours},
+            lambda body: self._interpret_json(
+                function, body, ("Symbol", "Name"), lambda data: parse_overview(data, ours)
+            ),
+            cache_key=f"symbol={ours}",
+        )
+
+    async def daily_series(self, symbol: str) -> tuple[Bar, ...]:
+        """Daily bars (not adjusted), ascending. Asks for outputsize=full (20+ years); on the
+        premium denial retries once with compact (the latest 100 sessions) and keeps using
+        compact from then on."""
+        function = "TIME_SERIES_DAILY"
+        ours = self._symbol(symbol, function)
+        sizes = ("compact",) if self._full_denied else ("full", "compact")
+        for size in sizes:
+            try:
+                return await self._request(
+                    "daily",
+                    {"function": function, "symbol": ours, "outputsize": size},
+                    lambda body: self._interpret_json(
+                        function, body, (SERIES_KEY,), parse_time_series_daily
+                    ),
+                    cache_key=f"symbol={ours}",
+                )
+            except ProviderError as exc:
+                if size == "full" and exc.code is ErrorCode.PREMIUM:
+                    log.info("alphavantage: outputsize=full is premium; using compact")
+                    self._full_denied = True
+                    continue
+                raise
+        raise AssertionError("unreachable: the compact attempt returns or raises")
+
+    # -- plumbing --------------------------------------------------------------------------------
+
+    def _symbol(self, symbol: str, endpoint: str) -> str:
+        try:
+            return validate_symbol(symbol)
+        except IvCrushError as exc:
+            raise ProviderError(
+                ErrorCode.INVALID_SYMBOL, exc.message, provider=PROVIDER, endpoint=endpoint
+            ) from None
+
+    async def _request(
+        self,
+        name: str,
+        params: Mapping[str, str],
+        interpret: Callable[[bytes], T],
+        *,
+        cache_key: str,
+    ) -> T:
+        """Cache lookup, then guard.run(one GET + interpret), then cache the raw body."""
+        endpoint = params["function"]
+        ttl = self._ttls[name]
+        namespace = NAMESPACES[name]
+        use_cache = self._cache is not None and ttl > 0
+        if use_cache:
+            cached = await self._cache_get(namespace, cache_key)
+            if cached is not None:
+                try:
+                    return interpret(cached.encode("utf-8"))
+                except ProviderError as exc:
+                    log.warning("alphavantage %s: ignoring unusable cache entry: %s", name, exc)
+
+        async def attempt() -> tuple[T, str]:
+            response = await send(
+                self._http,
+                "GET",
+                self._base,
+                provider=PROVIDER,
+                endpoint=endpoint,
+                params={**params, "apikey": self._key},
+                secrets=self._secrets,
+            )
+            self._guard.observe_headers(response.headers)
+            status = response.status_code
+            if not 200 <= status <= 299:
+                retry_after = _retry_after(response.headers) if status in (429, 503) else None
+                raise error_for_status(
+                    status,
+                    provider=PROVIDER,
+                    endpoint=endpoint,
+                    detail=excerpt(body_text(response.content), self._secrets),
+                    retry_after_s=retry_after,
+                )
+            return interpret(response.content), body_text(response.content)
+
+        result, raw = await self._guard.run(endpoint, attempt)
+        if use_cache:
+            await self._cache_put(namespace, cache_key, raw, ttl)
+        return result
+
+    def _raise_message(
+        self, endpoint: str, data: Any, data_keys: Iterable[str], *, has_symbol: bool
+    ) -> None:
+        """Raise the classified error when `data` is a message body (one of MESSAGE_KEYS and
+        none of the endpoint's data keys)."""
+        if not isinstance(data, dict):
+            return
+        key = next((k for k in MESSAGE_KEYS if k in data), None)
+        if key is None:
+            return
+        if any(k in data for k in data_keys):
+            log.debug("alphavantage %s: data with a %r note", endpoint, key)
+            return
+        text = str(data[key])
+        code, retry_after = classify_message(text, has_symbol=has_symbol)
+        message = excerpt(text, self._secrets, MESSAGE_EXCERPT)
+        if code is ErrorCode.BAD_PAYLOAD:
+            message = f"unrecognised message: {message}"
+        raise ProviderError(
+            code,
+            f"{key}: {message}",
+            provider=PROVIDER,
+            endpoint=endpoint,
+            retry_after_s=retry_after,
+        )
+
+    def _interpret_json(
+        self,
+        endpoint: str,
+        body: bytes,
+        data_keys: tuple[str, ...],
+        parse: Callable[[Any], T],
+    ) -> T:
+        data = decode_json(body, provider=PROVIDER, endpoint=endpoint)
+        self._raise_message(endpoint, data, data_keys, has_symbol=True)
+        return run_parser(lambda: parse(data), provider=PROVIDER, endpoint=endpoint)
+
+    def _interpret_csv(self, endpoint: str, body: bytes) -> tuple[EarningsEvent, ...]:
+        """Sniff first: `{`/`[` is a JSON message (errors come as JSON even here), `<` is a page."""
+        text = body_text(body)
+        head = text.lstrip()[:1]
+        if head in ("{", "["):
+            data = decode_json(body, provider=PROVIDER, endpoint=endpoint)
+            self._raise_message(endpoint, data, (), has_symbol=False)
+            raise ProviderError(
+                ErrorCode.BAD_PAYLOAD,
+                "got JSON instead of CSV",
+                provider=PROVIDER,
+                endpoint=endpoint,
+            )
+        if head == "<":
+            raise ProviderError(
+                ErrorCode.BAD_PAYLOAD,
+                "got an HTML/XML page instead of CSV",
+                provider=PROVIDER,
+                endpoint=endpoint,
+            )
+        return run_parser(
+            lambda: parse_earnings_calendar_csv(text), provider=PROVIDER, endpoint=endpoint
+        )
+
+    async def _cache_get(self, namespace: str, key: str) -> str | None:
+        assert self._cache is not None
+        try:
+            return await self._cache.get(namespace, key)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a broken cache must never fail a request
+            log.warning("cache read failed (%s): %s", namespace, type(exc).__name__)
+            return None
+
+    async def _cache_put(self, namespace: str, key: str, value: str, ttl: float) -> None:
+        assert self._cache is not None
+        try:
+            await self._cache.put(namespace, key, value, ttl)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("cache write failed (%s): %s", namespace, type(exc).__name__)
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return min(max(seconds, 0.0), 120.0) if math.isfinite(seconds) else None

@@ -1,0 +1,358 @@
+"""The shared httpx client and what every provider client needs around it.
+
+- `make_http_client`: one keep-alive pool per provider, sized for ~10-20 requests in flight.
+- `send`: one request; every httpx failure becomes a typed `ProviderError` (no secret, no chain).
+- `decode_json`: a body -> JSON, where an empty body, an HTML/XML page or truncated JSON is
+  `ProviderError(BAD_PAYLOAD)` naming the endpoint.
+- `run_parser`: a parser's `PayloadError` (or any stray KeyError/TypeError/ValueError) becomes
+  `ProviderError(BAD_PAYLOAD)`, so a malformed payload never escapes as a raw exception.
+- `redact_url` / `redact_text`: what may be logged or put in a message.
+- Field coercion for JSON payloads (`opt_float`, `opt_int`, `req_str`, ...), strict on types.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
+
+import httpx
+
+from ivcrush_tui import __version__
+from ivcrush_tui.domain import ErrorCode, IvCrushError, ProviderError
+
+__all__ = [
+    "USER_AGENT",
+    "PayloadError",
+    "decode_json",
+    "error_for_status",
+    "excerpt",
+    "make_http_client",
+    "opt_float",
+    "opt_int",
+    "opt_str",
+    "provider_error_from_httpx",
+    "redact_text",
+    "redact_url",
+    "req_float",
+    "req_str",
+    "run_parser",
+    "send",
+]
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+USER_AGENT = f"ivcrush/{__version__}"
+MAX_CONNECTIONS = 20  # engine concurrency is 10 by default; headroom for batched quotes
+KEEPALIVE_EXPIRY_S = 30.0
+EXCERPT_CHARS = 200
+MASK = "***"
+
+# key=value pairs whose value is a credential: apikey, api_key, api-key, *token* (access_token).
+_QUERY_SECRET = re.compile(
+    r"(?i)([?&;\s]|^)([^=&?#;\s]*(?:api[_-]?key|token)[^=&?#;\s]*)=([^&#;\s]*)"
+)
+# Alpha Vantage echoes the key in its daily-limit text: "We have detected your API key as XXXX".
+_AV_KEY_ECHO = re.compile(r"(?i)(api\s*key\s+as\s+)(\S+?)(?=[\s,.;]|$)")
+_BEARER = re.compile(r"(?i)\b(bearer)\s+\S+")
+
+
+class PayloadError(ValueError):
+    """A response body that does not have the documented shape (raised by parsers)."""
+
+
+# -- the client ------------------------------------------------------------------------------------
+
+
+def make_http_client(
+    *, timeout_s: float, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """An AsyncClient with `timeout_s` seconds per phase (connect, read, write, pool), a
+    keep-alive pool of 20 connections, no redirects followed, and User-Agent ivcrush/<version>.
+
+    `transport` replaces the network (the demo market, httpx.MockTransport in tests); the pool
+    limits then belong to that transport. Raises IvCrushError(CONFIG) for a timeout that is not a
+    positive finite number."""
+    if (
+        isinstance(timeout_s, bool)
+        or not isinstance(timeout_s, int | float)
+        or not math.isfinite(timeout_s)
+        or timeout_s <= 0
+    ):
+        raise IvCrushError(ErrorCode.CONFIG, f"timeout_s must be > 0 seconds, got {timeout_s!r}")
+    limits = httpx.Limits(
+        max_connections=MAX_CONNECTIONS,
+        max_keepalive_connections=MAX_CONNECTIONS,
+        keepalive_expiry=KEEPALIVE_EXPIRY_S,
+    )
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(float(timeout_s)),
+        limits=limits,
+        transport=transport,
+        headers={"User-Agent": USER_AGENT},
+        follow_redirects=False,
+    )
+
+
+# -- redaction -------------------------------------------------------------------------------------
+
+
+def redact_url(url: str | httpx.URL) -> str:
+    """`url` with the values of apikey / api_key / *token* query parameters replaced by ***."""
+    return _QUERY_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}={MASK}", str(url))
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with every literal secret, credential query value, Bearer value and Alpha Vantage's
+    "API key as XXXX" echo replaced by ***."""
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    text = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}={MASK}", text)
+    text = _AV_KEY_ECHO.sub(lambda m: f"{m.group(1)}{MASK}", text)
+    return _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+
+
+def excerpt(text: str, secrets: Iterable[str] = (), limit: int = EXCERPT_CHARS) -> str:
+    """A one-line, redacted, bounded excerpt of a provider's text for an error message."""
+    flat = " ".join(text.split())
+    if len(flat) > limit:
+        flat = flat[:limit] + "..."
+    return redact_text(flat, secrets)
+
+
+# -- sending ---------------------------------------------------------------------------------------
+
+
+def provider_error_from_httpx(
+    exc: Exception, *, provider: str, endpoint: str, secrets: Iterable[str] = ()
+) -> ProviderError:
+    """The typed error for an httpx failure.
+
+    TimeoutException -> TIMEOUT; ConnectError / ReadError / WriteError / RemoteProtocolError /
+    ProxyError / TooManyRedirects -> UNAVAILABLE (transient); LocalProtocolError (our request was
+    malformed) -> BAD_REQUEST; InvalidURL / UnsupportedProtocol (a bad base URL) -> CONFIG;
+    DecodingError (bad content encoding) -> BAD_PAYLOAD; anything else -> UNAVAILABLE."""
+    code: ErrorCode
+    if isinstance(exc, httpx.TimeoutException):
+        code, what = ErrorCode.TIMEOUT, "timed out"
+    elif isinstance(exc, httpx.LocalProtocolError):
+        code, what = ErrorCode.BAD_REQUEST, "could not send the request"
+    elif isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        code, what = ErrorCode.CONFIG, "bad URL (check base_url)"
+    elif isinstance(exc, httpx.DecodingError):
+        code, what = ErrorCode.BAD_PAYLOAD, "undecodable response body"
+    elif isinstance(exc, httpx.ConnectError):
+        code, what = ErrorCode.UNAVAILABLE, "connection failed"
+    else:
+        code, what = ErrorCode.UNAVAILABLE, "connection problem"
+    detail = excerpt(str(exc), secrets) if str(exc) else ""
+    message = f"{what} ({type(exc).__name__}{': ' + detail if detail else ''})"
+    return ProviderError(code, message, provider=provider, endpoint=endpoint)
+
+
+async def send(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    provider: str,
+    endpoint: str,
+    params: Mapping[str, str] | None = None,
+    data: Mapping[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
+    secrets: Iterable[str] = (),
+) -> httpx.Response:
+    """Send one request and read the whole body; httpx failures -> ProviderError (see
+    `provider_error_from_httpx`). The status is not checked here. Logs the URL redacted."""
+    secrets = tuple(secrets)
+    t0 = time.monotonic()
+    try:
+        response = await http.request(
+            method,
+            url,
+            params=dict(params) if params else None,
+            data=dict(data) if data else None,
+            headers=dict(headers) if headers else None,
+        )
+    except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
+        err = provider_error_from_httpx(exc, provider=provider, endpoint=endpoint, secrets=secrets)
+        log.debug("%s %s failed: %s", provider, endpoint, err.message)
+        # `from None`: the httpx exception carries the request (with Alpha Vantage's apikey).
+        raise err from None
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug(
+            "%s %s %s -> HTTP %d in %.0f ms",
+            provider,
+            method,
+            redact_text(redact_url(response.request.url), secrets),
+            response.status_code,
+            (time.monotonic() - t0) * 1000.0,
+        )
+    return response
+
+
+def error_for_status(
+    status: int,
+    *,
+    provider: str,
+    endpoint: str,
+    detail: str = "",
+    retry_after_s: float | None = None,
+) -> ProviderError:
+    """The typed error for a non-2xx status: 401/403 AUTH, 404 NOT_FOUND, 408 TIMEOUT,
+    429 RATE_LIMITED, 5xx UNAVAILABLE, other 4xx BAD_REQUEST, anything else UNAVAILABLE.
+    `detail` must already be redacted."""
+    if status in (401, 403):
+        code = ErrorCode.AUTH
+    elif status == 404:
+        code = ErrorCode.NOT_FOUND
+    elif status == 408:
+        code = ErrorCode.TIMEOUT
+    elif status == 429:
+        code = ErrorCode.RATE_LIMITED
+    elif 500 <= status <= 599:
+        code = ErrorCode.UNAVAILABLE
+    elif 400 <= status <= 499:
+        code = ErrorCode.BAD_REQUEST
+    else:
+        code = ErrorCode.UNAVAILABLE
+    message = f"HTTP {status}" + (f": {detail}" if detail else "")
+    return ProviderError(
+        code, message, provider=provider, endpoint=endpoint, retry_after_s=retry_after_s
+    )
+
+
+# -- decoding --------------------------------------------------------------------------------------
+
+
+def _reject_constant(name: str) -> Any:
+    raise PayloadError(f"non-finite number {name} in JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 overflows to inf
+        raise PayloadError(f"number {text[:40]} out of range")
+    return value
+
+
+def body_text(body: bytes) -> str:
+    """The body as text (UTF-8, a leading BOM dropped; undecodable bytes replaced)."""
+    return body.decode("utf-8-sig", errors="replace")
+
+
+def decode_json(body: bytes, *, provider: str, endpoint: str) -> Any:
+    """Parse a JSON body. Empty body, an HTML/XML page, invalid or truncated JSON, NaN/Infinity
+    -> ProviderError(BAD_PAYLOAD) naming the endpoint."""
+    text = body_text(body).strip()
+
+    def bad(reason: str) -> ProviderError:
+        return ProviderError(ErrorCode.BAD_PAYLOAD, reason, provider=provider, endpoint=endpoint)
+
+    if not text:
+        raise bad("empty response body (expected JSON)")
+    if text.startswith("<"):
+        head = text[:300].lower()
+        kind = "an HTML page" if "<html" in head or "<!doctype html" in head else "an XML document"
+        raise bad(f"got {kind} instead of JSON")
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
+    except PayloadError as exc:
+        raise bad(str(exc)) from None
+    except json.JSONDecodeError as exc:
+        raise bad(f"invalid JSON (truncated or corrupt) at character {exc.pos}") from None
+    except (ValueError, RecursionError) as exc:
+        raise bad(f"invalid JSON ({type(exc).__name__})") from None
+
+
+def run_parser(parse: Callable[[], T], *, provider: str, endpoint: str) -> T:
+    """Run a payload parser; any shape problem becomes ProviderError(BAD_PAYLOAD)."""
+    try:
+        return parse()
+    except ProviderError:
+        raise
+    except PayloadError as exc:
+        raise ProviderError(
+            ErrorCode.BAD_PAYLOAD, str(exc), provider=provider, endpoint=endpoint
+        ) from None
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # A parser bug or an unforeseen shape: still a typed, explained outcome.
+        raise ProviderError(
+            ErrorCode.BAD_PAYLOAD,
+            f"unexpected payload shape ({type(exc).__name__})",
+            provider=provider,
+            endpoint=endpoint,
+        ) from None
+
+
+# -- field coercion (JSON) -------------------------------------------------------------------------
+
+
+def _where(field: str, value: object) -> str:
+    shown = repr(value)
+    return f"field {field!r} has {shown[:40]}{'...' if len(shown) > 40 else ''}"
+
+
+def opt_float(obj: Mapping[str, Any], field: str) -> float | None:
+    """A finite float from a JSON number (or numeric string); None for null or missing.
+    Booleans, non-numeric strings and other types -> PayloadError."""
+    value = obj.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise PayloadError(_where(field, value) + ", expected a number")
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise PayloadError(_where(field, value) + ", expected a number") from None
+    else:
+        raise PayloadError(_where(field, value) + ", expected a number")
+    if not math.isfinite(number):
+        raise PayloadError(_where(field, value) + ", expected a finite number")
+    return number
+
+
+def req_float(obj: Mapping[str, Any], field: str) -> float:
+    """Like opt_float, but null or missing -> PayloadError."""
+    value = opt_float(obj, field)
+    if value is None:
+        raise PayloadError(f"field {field!r} is missing")
+    return value
+
+
+def opt_int(obj: Mapping[str, Any], field: str) -> int | None:
+    """An int from a JSON integer (or an integral float/numeric string); None for null/missing."""
+    number = opt_float(obj, field)
+    if number is None:
+        return None
+    if not number.is_integer():
+        raise PayloadError(_where(field, obj.get(field)) + ", expected an integer")
+    return int(number)
+
+
+def opt_str(obj: Mapping[str, Any], field: str) -> str | None:
+    """A stripped string; None for null, missing or blank. Numbers -> their text; other types
+    -> PayloadError."""
+    value = obj.get(field)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise PayloadError(_where(field, value) + ", expected text")
+    text = str(value).strip()
+    return text or None
+
+
+def req_str(obj: Mapping[str, Any], field: str) -> str:
+    """Like opt_str, but null, missing or blank -> PayloadError."""
+    text = opt_str(obj, field)
+    if text is None:
+        raise PayloadError(f"field {field!r} is missing")
+    return text
