@@ -21,11 +21,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ivcrush_tui.analytics.analysis import AnalysisInputs, analyze  # noqa: E402
-from ivcrush_tui.analytics.bsm import bsm_price  # noqa: E402
-from ivcrush_tui.analytics.params import AnalysisParams  # noqa: E402
-from ivcrush_tui.calendar import NY, default_calendar  # noqa: E402
-from ivcrush_tui.domain import (  # noqa: E402
+from ivcrush_tui.analytics.analysis import AnalysisInputs, analyze
+from ivcrush_tui.analytics.bsm import bsm_price
+from ivcrush_tui.analytics.params import AnalysisParams
+from ivcrush_tui.calendar import NY, default_calendar
+from ivcrush_tui.domain import (
     Bar,
     EarningsEvent,
     OptionChain,
@@ -34,7 +34,7 @@ from ivcrush_tui.domain import (  # noqa: E402
     StockQuote,
     Timing,
 )
-from ivcrush_tui.symbols import occ_symbol  # noqa: E402
+from ivcrush_tui.symbols import occ_symbol
 
 
 def build_inputs(provider_iv: bool) -> AnalysisInputs:
@@ -48,7 +48,7 @@ def build_inputs(provider_iv: bool) -> AnalysisInputs:
     expirations = tuple(cal.listed_friday_expiration(f) for f in fridays)
     chains = []
     for exp in expirations:
-        T = cal.pricing_time_years(now, exp)
+        T = cal.pricing_time_years(now, exp)  # noqa: N806 - the conventional symbol
         strikes = np.round(spot * np.exp(np.linspace(-0.45, 0.45, 80)), 0)
         k = np.log(strikes / spot)
         bump = 0.08 / max(T, 1e-3)

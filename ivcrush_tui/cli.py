@@ -1,7 +1,8 @@
 """Entry point `ivcrush`: no sub-command opens the console; sub-commands run headless.
 
-Heavy modules (numpy, scipy, textual, httpx) are imported lazily so `ivcrush --version` stays fast.
-Exit codes: 0 ok, 1 some tickers failed (or health degraded), 2 bad usage or config, 130 interrupted.
+Heavy modules (numpy, scipy, textual, httpx) are imported lazily: `ivcrush --version` stays fast.
+Exit codes: 0 ok, 1 some tickers failed (or health degraded), 2 bad usage or config,
+130 interrupted.
 """
 
 from __future__ import annotations
@@ -39,14 +40,14 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def _common(*, suppress: bool) -> argparse.ArgumentParser:
+def _common(*, suppress: bool) -> _Parser:
     """Global options, accepted before or after the sub-command.
 
     The sub-command copies use SUPPRESS defaults so they never overwrite a value given earlier
     (argparse otherwise resets `ivcrush --demo scan` to demo=False).
     """
     d = argparse.SUPPRESS if suppress else None
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--config", metavar="PATH", default=d, help="config file")
     common.add_argument(
         "--as-of", metavar="ISO-8601", default=d, help="fix 'now' (e.g. 2026-11-23T15:30-05:00)"

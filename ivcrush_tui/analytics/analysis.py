@@ -292,28 +292,26 @@ def _analyze(inputs: AnalysisInputs, params: AnalysisParams, cal: TradingCalenda
     back = later[0] if later else None
     term = term_structure(points, front=sched.expiration, back=back, params=params)
 
-    # Event-only move from the term structure, trading-day clock (METHODS §3).
+    # Event-only move from the term structure, trading-day clock (METHODS §3). The IVs are quoted
+    # on the calendar clock (T = days/365); the total variance σ²·T they price is re-expressed per
+    # trading year (σ_trd² = σ²·T_cal/T_trd) so that σ and T share one clock in the formula.
+    def trading(exp: dt.date) -> tuple[float, float] | None:
+        t_trd = cal.trading_time_years(now, exp)
+        t_cal = cal.pricing_time_years(now, exp)
+        if t_trd <= 0 or t_cal <= 0:
+            return None
+        return atm_by_exp[exp] * math.sqrt(t_cal / t_trd), t_trd
+
     ev: EventMove | Unavailable
-    front_iv = atm_by_exp.get(sched.expiration)
-    if front_iv is None:
+    front = trading(sched.expiration) if sched.expiration in atm_by_exp else None
+    pre = trading(earlier[-1]) if earlier else None
+    nxt = trading(back) if back is not None else None
+    if front is None:
         ev = Unavailable("no ATM IV at the event expiration")
-    elif earlier:
-        pre = earlier[-1]
-        ev = event_move(
-            front_iv,
-            cal.trading_time_years(now, sched.expiration),
-            None,
-            None,
-            pre_iv=atm_by_exp[pre],
-            pre_t=cal.trading_time_years(now, pre),
-        )
-    elif back is not None:
-        ev = event_move(
-            front_iv,
-            cal.trading_time_years(now, sched.expiration),
-            atm_by_exp[back],
-            cal.trading_time_years(now, back),
-        )
+    elif pre is not None:
+        ev = event_move(front[0], front[1], None, None, pre_iv=pre[0], pre_t=pre[1])
+    elif nxt is not None:
+        ev = event_move(front[0], front[1], nxt[0], nxt[1])
     else:
         ev = Unavailable("no second expiration to separate the event from diffusion")
 

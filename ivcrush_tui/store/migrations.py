@@ -125,7 +125,7 @@ _V2 = (
     "CREATE INDEX ix_cache_expires ON cache (expires_at)",
 )
 
-# Version 3: console preferences (theme, watchlist sort) survive restarts with the rest of the state.
+# Version 3: console preferences (theme, watchlist sort) survive restarts with the other state.
 _V3 = (
     """CREATE TABLE preferences (
         key TEXT PRIMARY KEY,

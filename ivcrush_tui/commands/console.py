@@ -1,0 +1,21 @@
+"""`ivcrush` with no sub-command: the Textual console."""
+
+from __future__ import annotations
+
+from ivcrush_tui.config import Settings
+from ivcrush_tui.engine.clock import Clock
+
+
+def run_console(settings: Settings, clock: Clock) -> int:
+    """Run the console until the user quits; returns the process exit code."""
+    from ivcrush_tui.app.app import IvCrushApp
+    from ivcrush_tui.app.engine_backend import EngineBackend
+
+    app = IvCrushApp(
+        EngineBackend(settings, clock),
+        refresh_s=settings.ui.refresh_s,
+        entry_window_refresh_s=settings.ui.entry_window_refresh_s,
+        theme=settings.ui.theme,
+    )
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,86 @@
+"""Runs a parsed command line: settings, logging, clock, then the command; maps failures to
+exit codes.
+
+No traceback ever reaches the user's screen unless asked for with -vv; secrets never reach output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from ivcrush_tui.cli import EXIT_INTERRUPTED, EXIT_USAGE
+from ivcrush_tui.domain import IvCrushError
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> int:
+    print(f"ivcrush: {message}", file=sys.stderr)
+    return code
+
+
+def run(args: argparse.Namespace) -> int:
+    from ivcrush_tui.config import ConfigError, load_settings
+    from ivcrush_tui.engine.clock import Clock, FixedClock, SystemClock, parse_as_of
+
+    if args.command == "config":
+        from ivcrush_tui.commands.headless import config_init
+
+        return config_init(args)
+
+    try:
+        settings = load_settings(
+            Path(args.config) if args.config else None, os.environ, force_demo=args.demo
+        )
+    except ConfigError as exc:
+        print("ivcrush: the configuration has problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return EXIT_USAGE
+
+    clock: Clock = SystemClock()
+    if args.as_of:
+        try:
+            clock = FixedClock(parse_as_of(args.as_of))
+        except ValueError as exc:
+            return _fail(str(exc))
+
+    from ivcrush_tui.resilience.logs import configure_logging
+
+    secrets = [
+        s.reveal() for s in (settings.tradier.token, settings.alphavantage.api_key) if s is not None
+    ]
+    configure_logging(verbosity=args.verbose, log_dir=settings.storage.log_dir, secrets=secrets)
+
+    missing = settings.live_missing_keys()
+    if settings.demo:
+        if not args.demo:
+            print(
+                "ivcrush: no API keys configured: using the built-in DEMO market", file=sys.stderr
+            )
+    elif missing:
+        return _fail(f"live mode needs {', '.join(missing)} (or run with --demo)")
+
+    if args.command is None:
+        from ivcrush_tui.commands.console import run_console
+
+        return run_console(settings, clock)
+
+    from ivcrush_tui.commands import headless
+
+    handler = {
+        "analyze": headless.analyze,
+        "scan": headless.scan,
+        "backfill": headless.backfill,
+        "health": headless.health,
+        "watchlist": headless.watchlist,
+    }[args.command]
+    try:
+        return asyncio.run(handler(args, settings, clock))
+    except KeyboardInterrupt:
+        print("ivcrush: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except IvCrushError as exc:
+        return _fail(exc.message, EXIT_USAGE if exc.code in ("config", "invalid_symbol") else 1)

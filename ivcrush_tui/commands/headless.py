@@ -1,0 +1,158 @@
+"""The headless sub-commands: analyze, scan, backfill, health, watchlist, config init.
+
+`--json` output goes to stdout only (one object, or JSON Lines flushed per ticker); every log and
+message goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from ivcrush_tui.calendar import NY
+from ivcrush_tui.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
+from ivcrush_tui.config import Settings
+from ivcrush_tui.domain import IvCrushError
+from ivcrush_tui.engine.clock import Clock
+from ivcrush_tui.symbols import validate_symbol
+
+
+def _emit_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, allow_nan=False, separators=(",", ":")) + "\n")
+    sys.stdout.flush()
+
+
+def _symbols(raw: Sequence[str]) -> list[str]:
+    """Validate every symbol before any request (raises IvCrushError invalid_symbol)."""
+    return list(dict.fromkeys(validate_symbol(s) for s in raw))
+
+
+def _stderr() -> Console:
+    return Console(stderr=True)
+
+
+async def analyze(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from ivcrush_tui.commands.render import analysis_panel
+    from ivcrush_tui.engine.runtime import open_runtime
+    from ivcrush_tui.engine.schema import analysis_to_json
+    from ivcrush_tui.engine.service import Engine
+
+    (symbol,) = _symbols([args.ticker])
+    async with open_runtime(settings, clock) as rt:
+        engine = Engine(rt)
+        try:
+            result = await engine.analyze(symbol, clock.now())
+        finally:
+            await engine.aclose()
+    row = analysis_to_json(result)
+    if args.json:
+        _emit_json(row)
+    else:
+        analysis_panel(row, Console())
+    return EXIT_FAILURES if row["status"] == "error" else EXIT_OK
+
+
+async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from ivcrush_tui.commands.render import scan_table, summary_line
+    from ivcrush_tui.engine.runtime import open_runtime
+    from ivcrush_tui.engine.schema import analysis_to_json
+    from ivcrush_tui.engine.service import Engine
+
+    symbols = _symbols(args.tickers)
+    now = clock.now()
+    day: dt.date | None = None
+    if args.date:
+        try:
+            day = dt.date.fromisoformat(args.date)
+        except ValueError:
+            print(f"ivcrush: --date {args.date!r} is not YYYY-MM-DD", file=sys.stderr)
+            return EXIT_USAGE
+    rows: list[dict[str, Any]] = []
+    err = _stderr()
+    async with open_runtime(settings, clock) as rt:
+        engine = Engine(rt)
+        try:
+            if not symbols:
+                day = day or rt.calendar.next_entry_window(now)[0].astimezone(NY).date()
+                symbols = await engine.candidates(day, now)
+                err.print(f"{len(symbols)} names with entry on {day.isoformat()}")
+            async for result in engine.scan(symbols, now):
+                row = analysis_to_json(result)
+                rows.append(row)
+                if args.json:
+                    _emit_json(row)
+                elif row["status"] == "error":
+                    e = row["error"]
+                    err.print(f"[red]{row['ticker']}[/red]: {e['code']}: {e['message']}")
+        finally:
+            await engine.aclose()
+    if not args.json:
+        if rows:
+            Console().print(scan_table(rows))
+        err.print(summary_line(rows))
+    return EXIT_FAILURES if any(r["status"] == "error" for r in rows) else EXIT_OK
+
+
+async def backfill(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from ivcrush_tui.engine.backfill import run_backfill
+    from ivcrush_tui.engine.runtime import open_runtime
+
+    symbols = _symbols(args.tickers)
+    if not 1 <= args.quarters <= 40:
+        print("ivcrush: --quarters must be between 1 and 40", file=sys.stderr)
+        return EXIT_USAGE
+    async with open_runtime(settings, clock) as rt:
+        report = await run_backfill(rt, symbols, quarters=args.quarters, out=_stderr())
+    return EXIT_OK if report.complete and not report.failed else EXIT_FAILURES
+
+
+async def health(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from ivcrush_tui.engine.health import check_health, health_table
+    from ivcrush_tui.engine.runtime import open_runtime
+
+    async with open_runtime(settings, clock) as rt:
+        report = await check_health(rt)
+    if args.json:
+        _emit_json(report.to_json())
+    else:
+        Console().print(health_table(report))
+    return EXIT_OK if report.healthy else EXIT_FAILURES
+
+
+async def watchlist(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from ivcrush_tui.store.db import Database
+    from ivcrush_tui.store.repositories import WatchlistRepo
+
+    symbols = _symbols(getattr(args, "symbols", []))
+    async with await Database.open(settings.storage.path, clock=clock.now) as db:
+        repo = WatchlistRepo(db)
+        if args.action == "add":
+            await repo.add(symbols)
+        elif args.action == "remove":
+            await repo.remove(symbols)
+        names = await repo.list()
+    for name in names:
+        print(name)
+    return EXIT_OK
+
+
+def config_init(args: argparse.Namespace) -> int:
+    import os
+
+    from ivcrush_tui.config import default_config_path, write_default_config
+
+    target = Path(args.config) if args.config else default_config_path(os.environ)
+    try:
+        path = write_default_config(target, force=args.force)
+    except IvCrushError as exc:
+        print(f"ivcrush: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"ivcrush: wrote {path} (mode 0600)", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,160 @@
+"""Health of every provider and component: a live check plus what the resilience layer observed.
+
+The Tradier check is one market-clock call (cheap, not quota-limited). Alpha Vantage is never
+called for a health check: every request spends the 25/day quota, so its health is read from the
+breaker, the quota and the last calls this process made.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from rich.table import Table
+from rich.text import Text
+
+from ivcrush_tui.domain import IvCrushError
+from ivcrush_tui.engine.health_model import (
+    ComponentHealth,
+    HealthReport,
+    HealthStatus,
+    LastError,
+    OperationStats,
+)
+from ivcrush_tui.engine.runtime import ALPHAVANTAGE, TRADIER, Runtime
+from ivcrush_tui.resilience.guard import Guard
+
+STATUS_STYLE = {"healthy": "green", "degraded": "yellow", "down": "bold red"}
+
+
+def _guard_fields(guard: Guard) -> dict[str, object]:
+    stats = guard.stats
+    last = stats.last_error
+    return {
+        "breaker": guard.breaker.state.value,
+        "seconds_to_half_open": guard.breaker.seconds_to_half_open() or None,
+        "recent_latencies_ms": tuple(stats.latencies_ms()),
+        "last_error": None
+        if last is None
+        else LastError(last.code, last.message, last.correlation_id, last.at),
+        "operations": tuple(
+            OperationStats(name, s.count, s.mean_ms, s.p95_ms, s.p99_ms)
+            for name, s in sorted(stats.operations().items())
+        ),
+    }
+
+
+def _breaker_status(guard: Guard) -> HealthStatus:
+    state = guard.breaker.state.value
+    if state == "open":
+        return HealthStatus.DOWN
+    if state == "half_open":
+        return HealthStatus.DEGRADED
+    return HealthStatus.HEALTHY
+
+
+async def _tradier(rt: Runtime) -> ComponentHealth:
+    guard = rt.tradier_guard
+    t0 = time.perf_counter()
+    status = _breaker_status(guard)
+    try:
+        clock = await rt.tradier.clock()
+        detail = f"market {clock.state}"
+    except IvCrushError as exc:
+        status = HealthStatus.DOWN
+        detail = f"{exc.code}: {exc.message}"
+    latency = (time.perf_counter() - t0) * 1000
+    budget = rt.tradier_limiter.budget()
+    return ComponentHealth(
+        name=TRADIER,
+        status=status,
+        detail=detail,
+        latency_ms=latency,
+        budget_left=budget.available,
+        budget_total=budget.allowed,
+        budget_resets_in_s=budget.resets_in_s,
+        **_guard_fields(guard),  # type: ignore[arg-type]
+    )
+
+
+async def _alphavantage(rt: Runtime) -> ComponentHealth:
+    guard = rt.av_guard
+    left = await rt.av_limiter.remaining()
+    total = rt.av_limiter.daily_quota
+    status = _breaker_status(guard)
+    if left <= 0 and status is HealthStatus.HEALTHY:
+        status = HealthStatus.DEGRADED
+    detail = f"daily quota {left}/{total} left" if left > 0 else "daily quota used up"
+    return ComponentHealth(
+        name=ALPHAVANTAGE,
+        status=status,
+        detail=detail,
+        budget_left=left,
+        budget_total=total,
+        **_guard_fields(guard),  # type: ignore[arg-type]
+    )
+
+
+async def _database(rt: Runtime) -> ComponentHealth:
+    t0 = time.perf_counter()
+    try:
+        version = await rt.db.schema_version()
+        await rt.db.fetchval("SELECT 1")
+        status, detail = HealthStatus.HEALTHY, f"schema v{version}, {rt.settings.storage.path}"
+    except IvCrushError as exc:
+        status, detail = HealthStatus.DOWN, f"{exc.code}: {exc.message}"
+    return ComponentHealth(
+        name="database",
+        status=status,
+        detail=detail,
+        latency_ms=(time.perf_counter() - t0) * 1000,
+    )
+
+
+def _cache(rt: Runtime) -> ComponentHealth:
+    stats = rt.cache.stats()
+    status = HealthStatus.DEGRADED if stats.l2_errors else HealthStatus.HEALTHY
+    return ComponentHealth(
+        name="cache",
+        status=status,
+        detail=(
+            f"hit rate {stats.hit_rate:.0%} (L1 {stats.hits_l1}, L2 {stats.hits_l2}, "
+            f"miss {stats.misses})"
+        ),
+    )
+
+
+async def check_health(rt: Runtime) -> HealthReport:
+    """Check every component concurrently (target: < 100 ms with warm connections)."""
+    tradier, av, db = await asyncio.gather(_tradier(rt), _alphavantage(rt), _database(rt))
+    return HealthReport(
+        checked_at=rt.clock.now(),
+        demo=rt.demo,
+        components=(tradier, av, db, _cache(rt)),
+    )
+
+
+def health_table(report: HealthReport) -> Table:
+    mode = "DEMO" if report.demo else "LIVE"
+    table = Table(title=f"ivcrush health — {mode} — {report.status.value}", header_style="bold")
+    for col in ("Component", "Status", "Latency", "Breaker", "Budget", "Detail", "Last error"):
+        table.add_column(col, no_wrap=col not in ("Detail", "Last error"))
+    for c in report.components:
+        budget = (
+            f"{c.budget_left}/{c.budget_total}"
+            if c.budget_left is not None and c.budget_total is not None
+            else ""
+        )
+        err = ""
+        if c.last_error is not None:
+            err = f"{c.last_error.code} [{c.last_error.correlation_id or '-'}]"
+        table.add_row(
+            c.name,
+            Text(c.status.value, style=STATUS_STYLE[c.status.value]),
+            f"{c.latency_ms:.1f} ms" if c.latency_ms is not None else "",
+            c.breaker or "",
+            budget,
+            c.detail,
+            err,
+        )
+    return table

@@ -1,0 +1,157 @@
+"""Wiring: settings -> HTTP clients, resilience guards, cache, store and provider clients.
+
+One `Runtime` per process (CLI command or console). Demo mode serves the built-in synthetic market
+through an in-process httpx transport, so the real clients, cache, limiter, breaker and retry run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+
+from ivcrush_tui.calendar import NY, TradingCalendar, default_calendar
+from ivcrush_tui.config import Settings
+from ivcrush_tui.engine.clock import Clock
+from ivcrush_tui.providers.alphavantage import AlphaVantageClient
+from ivcrush_tui.providers.http import make_http_client
+from ivcrush_tui.providers.tradier import TradierClient
+from ivcrush_tui.resilience.breaker import CircuitBreaker
+from ivcrush_tui.resilience.guard import Guard, ProviderStats
+from ivcrush_tui.resilience.ratelimit import AlphaVantageLimiter, TradierWindowLimiter
+from ivcrush_tui.resilience.retry import RetryPolicy
+from ivcrush_tui.store.cache import HybridCache
+from ivcrush_tui.store.db import Database
+from ivcrush_tui.store.repositories import QuotaRepo
+
+TRADIER = "tradier"
+ALPHAVANTAGE = "alphavantage"
+DEMO_TOKEN = "demo"  # the demo market accepts any non-empty credential
+# The in-process demo market is local and free: it advertises (and the limiters obey) a wide Tradier
+# window and no Alpha Vantage pacing, so a demo scan is not paced like the real 120/min and 1/s.
+# The limiter, breaker and retry code still run on every request.
+DEMO_TRADIER_PER_MIN = 6000
+DEMO_AV_PER_SECOND = 50.0
+DEMO_AV_DAILY_QUOTA = 100_000
+
+
+@dataclass(slots=True)
+class Runtime:
+    """Everything a command needs, opened together and closed together."""
+
+    settings: Settings
+    clock: Clock
+    calendar: TradingCalendar
+    db: Database
+    cache: HybridCache
+    tradier: TradierClient
+    alphavantage: AlphaVantageClient
+    tradier_guard: Guard
+    av_guard: Guard
+    tradier_limiter: TradierWindowLimiter
+    av_limiter: AlphaVantageLimiter
+    demo: bool
+
+    @property
+    def guards(self) -> dict[str, Guard]:
+        return {TRADIER: self.tradier_guard, ALPHAVANTAGE: self.av_guard}
+
+
+def _demo_transport(clock: Clock) -> tuple[httpx.AsyncBaseTransport, str, str]:
+    # Imported lazily: the synthetic market is only built when it is used.
+    from ivcrush_tui.providers.demo.faults import FaultConfig
+    from ivcrush_tui.providers.demo.market import DemoMarket
+    from ivcrush_tui.providers.demo.transport import DEMO_AV_BASE, DEMO_TRADIER_BASE, DemoTransport
+
+    market = DemoMarket(clock.now().astimezone(NY).date())
+    faults = FaultConfig(tradier_limit_per_min=DEMO_TRADIER_PER_MIN)
+    return DemoTransport(market, clock.now, faults=faults), DEMO_TRADIER_BASE, DEMO_AV_BASE
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(
+    settings: Settings,
+    clock: Clock,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> AsyncIterator[Runtime]:
+    """Open the store and the clients; close everything on exit (also on cancellation)."""
+    res = settings.resilience
+    tradier_base = settings.tradier.base_url
+    av_base = settings.alphavantage.base_url
+    token = settings.tradier.token.reveal() if settings.tradier.token else DEMO_TOKEN
+    api_key = (
+        settings.alphavantage.api_key.reveal() if settings.alphavantage.api_key else DEMO_TOKEN
+    )
+    av = settings.alphavantage
+    tradier_per_min, av_per_s, av_quota = 120, av.max_per_second, av.daily_quota
+    if settings.demo:
+        tradier_per_min, av_per_s, av_quota = (
+            DEMO_TRADIER_PER_MIN,
+            DEMO_AV_PER_SECOND,
+            DEMO_AV_DAILY_QUOTA,
+        )
+        if transport is None:
+            transport, tradier_base, av_base = _demo_transport(clock)
+
+    db = await Database.open(settings.storage.path, clock=clock.now)
+    try:
+        cache = HybridCache(
+            db, clock=clock.now, l1_ttl_s=settings.cache.l1_ttl_s, l2_ttl_s=settings.cache.l2_ttl_s
+        )
+        tradier_limiter = TradierWindowLimiter(
+            tradier_per_min, monotonic=time.monotonic, now=clock.now
+        )
+        av_limiter = AlphaVantageLimiter(
+            max_per_second=av_per_s,
+            daily_quota=av_quota,
+            quota_store=QuotaRepo(db),
+            now=clock.now,
+        )
+
+        def guard(name: str, limiter: TradierWindowLimiter | AlphaVantageLimiter) -> Guard:
+            return Guard(
+                name,
+                breaker=CircuitBreaker(
+                    name,
+                    failure_threshold=res.breaker_failures,
+                    reset_timeout_s=res.breaker_reset_s,
+                ),
+                retry=RetryPolicy(
+                    attempts=res.retry_attempts, base_s=res.backoff_base_s, max_s=res.backoff_max_s
+                ),
+                limiter=limiter,
+                stats=ProviderStats(),
+            )
+
+        tradier_guard = guard(TRADIER, tradier_limiter)
+        av_guard = guard(ALPHAVANTAGE, av_limiter)
+        async with (
+            make_http_client(timeout_s=settings.tradier.timeout_s, transport=transport) as t_http,
+            make_http_client(
+                timeout_s=settings.alphavantage.timeout_s, transport=transport
+            ) as a_http,
+        ):
+            yield Runtime(
+                settings=settings,
+                clock=clock,
+                calendar=default_calendar(),
+                db=db,
+                cache=cache,
+                tradier=TradierClient(
+                    t_http, base_url=tradier_base, token=token, guard=tradier_guard, cache=cache
+                ),
+                alphavantage=AlphaVantageClient(
+                    a_http, base_url=av_base, api_key=api_key, guard=av_guard, cache=cache
+                ),
+                tradier_guard=tradier_guard,
+                av_guard=av_guard,
+                tradier_limiter=tradier_limiter,
+                av_limiter=av_limiter,
+                demo=settings.demo,
+            )
+    finally:
+        await db.close()
