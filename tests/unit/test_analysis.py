@@ -1,0 +1,162 @@
+"""The single analysis entry point, end to end on hand-built inputs with hand-checkable numbers."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import math
+
+import pytest
+
+from ivcrush_tui.analytics.analysis import AnalysisInputs, Status, analyze
+from ivcrush_tui.analytics.bsm import bsm_price
+from ivcrush_tui.analytics.params import AnalysisParams
+from ivcrush_tui.analytics.recommendation import Action
+from ivcrush_tui.calendar import NY, default_calendar
+from ivcrush_tui.domain import (
+    Bar,
+    EarningsEvent,
+    OptionChain,
+    OptionQuote,
+    OptionType,
+    StockQuote,
+    Timing,
+)
+from ivcrush_tui.engine.schema import analysis_to_json
+
+CAL = default_calendar()
+NOW = dt.datetime(2026, 11, 23, 15, 30, tzinfo=NY).astimezone(dt.UTC)  # Monday, entry window
+EVENT = EarningsEvent("TEST", dt.date(2026, 11, 23), Timing.AMC)  # reaction Tue 11-24
+FRONT = dt.date(2026, 11, 27)  # Friday half day: the event expiration
+BACK = dt.date(2026, 12, 4)
+SPOT = 100.0
+
+
+def _leg(exp: dt.date, strike: float, kind: OptionType, mid: float, iv: float) -> OptionQuote:
+    return OptionQuote(
+        symbol=f"TEST{exp:%y%m%d}{'C' if kind is OptionType.CALL else 'P'}{int(strike * 1000):08d}",
+        underlying="TEST",
+        expiration=exp,
+        strike=strike,
+        option_type=kind,
+        bid=round(mid - 0.05, 2),
+        ask=round(mid + 0.05, 2),
+        volume=50,
+        open_interest=1000,
+        mid_iv=iv,
+    )
+
+
+def _chain(exp: dt.date, straddle_at_100: float, iv: float) -> OptionChain:
+    """Strikes 90..110 step 5. The 100 straddle is exactly `straddle_at_100` (call = put, both
+    mids), other strikes priced by BSM at a flat vol so the skew fit has its points."""
+    legs = []
+    T = CAL.pricing_time_years(NOW, exp)
+    for k in (90.0, 95.0, 100.0, 105.0, 110.0):
+        for kind in (OptionType.CALL, OptionType.PUT):
+            if k == 100.0:
+                mid = straddle_at_100 / 2
+            else:
+                mid = float(bsm_price(SPOT, k, T, iv, kind is OptionType.CALL, 0.0))
+            legs.append(_leg(exp, k, kind, round(max(mid, 0.10), 2), iv))
+    return OptionChain("TEST", exp, tuple(legs))
+
+
+def _bars_with_moves(moves: list[float]) -> tuple[tuple[Bar, ...], tuple[EarningsEvent, ...]]:
+    """Flat 100 closes for two years, with a close-to-close move of moves[i] on each AMC event's
+    reaction session (the event ~63 sessions apart, most recent last), reverting the next day."""
+    sessions = CAL.sessions_between(dt.date(2024, 11, 1), dt.date(2026, 11, 20))
+    closes = {d: 100.0 for d in sessions}
+    events = []
+    for i, move in enumerate(moves):
+        idx = len(sessions) - 20 - 63 * i
+        report, reaction = sessions[idx], sessions[idx + 1]
+        closes[reaction] = 100.0 * (1 + move)
+        events.append(EarningsEvent("TEST", report, Timing.AMC))
+    bars = tuple(Bar(d, c, c * 1.001, c * 0.999, c, 1_000_000) for d, c in closes.items())
+    return bars, tuple(events)
+
+
+def _inputs(**changes: object) -> AnalysisInputs:
+    bars, events = _bars_with_moves([0.04, -0.04, 0.04, -0.04])
+    base = AnalysisInputs(
+        symbol="TEST",
+        now=NOW,
+        quote=StockQuote("TEST", SPOT, 99.99, 100.01, 99.5),
+        upcoming=EVENT,
+        expirations=(FRONT, BACK),
+        chains=(_chain(FRONT, 8.0, 0.90), _chain(BACK, 9.0, 0.60)),
+        bars=bars,
+        past_events=events,
+    )
+    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+
+
+def test_hand_checkable_sell() -> None:
+    a = analyze(_inputs(), AnalysisParams(), CAL)
+    assert a.status is Status.OK
+    assert a.schedule is not None
+    assert a.schedule.expiration == FRONT
+    assert a.schedule.entry_date == dt.date(2026, 11, 23)
+    assert a.schedule.reaction_date == dt.date(2026, 11, 24)
+    out = analysis_to_json(a)
+    # straddle 8.00 at spot 100 (a strike) -> implied move 8 %; 1σ = 8·√(π/2) = 10.0265 %
+    assert out["straddle"] == pytest.approx(8.0)
+    assert out["implied_move_pct"] == pytest.approx(8.0)
+    assert out["implied_move_1sd_pct"] == pytest.approx(8.0 * math.sqrt(math.pi / 2), abs=1e-4)
+    # four reaction moves of ±4 % -> mean |move| 4 % -> VRP 8/4 = 2.0 (excellent at the boundary)
+    assert out["n_events"] == 4
+    assert out["hist_mean_abs_move_pct"] == pytest.approx(4.0, abs=1e-9)
+    assert out["vrp_ratio"] == pytest.approx(2.0, abs=1e-9)
+    assert out["tier"] == "excellent"
+    # round-trip cost: (0.10 + 0.10) / 100 = 0.2 %; net VRP (8 − 0.2)/4 = 1.95
+    assert out["cost_pct"] == pytest.approx(0.2, abs=1e-6)
+    assert out["net_vrp"] == pytest.approx(1.95, abs=1e-6)
+    assert out["recommendation"] == "SELL"
+    assert a.recommendation is not None and a.recommendation.action is Action.SELL
+    # the event-only move exists and is below the straddle's own implied move
+    assert out["event_move_pct"] is not None
+    assert 0 < out["event_move_pct"] < out["implied_move_pct"]
+    json.dumps(out, allow_nan=False)  # no NaN or Infinity anywhere
+
+
+def test_three_events_is_insufficient_history_not_scored() -> None:
+    bars, events = _bars_with_moves([0.04, -0.04, 0.04])
+    a = analyze(_inputs(bars=bars, past_events=events), AnalysisParams(), CAL)
+    assert a.status is Status.INSUFFICIENT_HISTORY
+    out = analysis_to_json(a)
+    assert out["tier"] is None
+    assert out["vrp_ratio"] == pytest.approx(2.0, abs=1e-9)  # shown, not scored
+    assert out["recommendation"] == "SKIP"
+
+
+def test_no_event_and_no_options_and_bad_quote_are_typed() -> None:
+    a = analyze(_inputs(upcoming=None), AnalysisParams(), CAL)
+    assert a.status is Status.NO_EVENT
+    b = analyze(_inputs(expirations=(dt.date(2026, 11, 20),)), AnalysisParams(), CAL)
+    assert b.status is Status.NO_OPTIONS
+    assert b.error is not None and "reaction session" in b.error.message
+    c = analyze(_inputs(quote=StockQuote("TEST", 0.0, 0.0, 0.0, None)), AnalysisParams(), CAL)
+    assert c.status is Status.ERROR
+    assert c.error is not None and c.error.code == "invalid_quote"
+    for x in (a, b, c):
+        json.dumps(analysis_to_json(x), allow_nan=False)
+
+
+def test_unknown_timing_is_entered_as_bmo_and_flagged_as_watch() -> None:
+    event = EarningsEvent("TEST", dt.date(2026, 11, 24), Timing.UNKNOWN)
+    a = analyze(_inputs(upcoming=event), AnalysisParams(), CAL)
+    assert a.schedule is not None
+    assert a.schedule.entry_date == dt.date(2026, 11, 23)  # as BMO: the session before
+    assert a.schedule.reaction_date == dt.date(2026, 11, 25)  # as AMC: covers both
+    assert a.schedule.timing_flagged
+    assert a.recommendation is not None
+    assert a.recommendation.action is Action.WATCH
+
+
+def test_unexpected_failure_costs_one_row_not_an_exception() -> None:
+    broken = _inputs(chains=(None,))  # type: ignore[arg-type]
+    a = analyze(broken, AnalysisParams(), CAL)
+    assert a.status is Status.ERROR
+    assert a.error is not None and a.error.code == "internal"
