@@ -25,9 +25,9 @@ from ivcrush_tui.store.repositories import (
     LedgerRepo,
     LedgerSnapshot,
     MetadataRepo,
+    PrefsRepo,
     PricesRepo,
     QuotaRepo,
-    PrefsRepo,
     TickerMetadata,
     WatchlistRepo,
 )

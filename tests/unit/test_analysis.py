@@ -67,7 +67,7 @@ def _bars_with_moves(moves: list[float]) -> tuple[tuple[Bar, ...], tuple[Earning
     """Flat 100 closes for two years, with a close-to-close move of moves[i] on each AMC event's
     reaction session (the event ~63 sessions apart, most recent last), reverting the next day."""
     sessions = CAL.sessions_between(dt.date(2024, 11, 1), dt.date(2026, 11, 20))
-    closes = {d: 100.0 for d in sessions}
+    closes = dict.fromkeys(sessions, 100.0)
     events = []
     for i, move in enumerate(moves):
         idx = len(sessions) - 20 - 63 * i
@@ -114,7 +114,8 @@ def test_hand_checkable_sell() -> None:
     assert out["cost_pct"] == pytest.approx(0.2, abs=1e-6)
     assert out["net_vrp"] == pytest.approx(1.95, abs=1e-6)
     assert out["recommendation"] == "SELL"
-    assert a.recommendation is not None and a.recommendation.action is Action.SELL
+    assert a.recommendation is not None
+    assert a.recommendation.action is Action.SELL
     # the event-only move exists and is below the straddle's own implied move
     assert out["event_move_pct"] is not None
     assert 0 < out["event_move_pct"] < out["implied_move_pct"]
@@ -136,10 +137,12 @@ def test_no_event_and_no_options_and_bad_quote_are_typed() -> None:
     assert a.status is Status.NO_EVENT
     b = analyze(_inputs(expirations=(dt.date(2026, 11, 20),)), AnalysisParams(), CAL)
     assert b.status is Status.NO_OPTIONS
-    assert b.error is not None and "reaction session" in b.error.message
+    assert b.error is not None
+    assert "reaction session" in b.error.message
     c = analyze(_inputs(quote=StockQuote("TEST", 0.0, 0.0, 0.0, None)), AnalysisParams(), CAL)
     assert c.status is Status.ERROR
-    assert c.error is not None and c.error.code == "invalid_quote"
+    assert c.error is not None
+    assert c.error.code == "invalid_quote"
     for x in (a, b, c):
         json.dumps(analysis_to_json(x), allow_nan=False)
 
@@ -159,4 +162,5 @@ def test_unexpected_failure_costs_one_row_not_an_exception() -> None:
     broken = _inputs(chains=(None,))  # type: ignore[arg-type]
     a = analyze(broken, AnalysisParams(), CAL)
     assert a.status is Status.ERROR
-    assert a.error is not None and a.error.code == "internal"
+    assert a.error is not None
+    assert a.error.code == "internal"
