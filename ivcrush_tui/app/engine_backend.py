@@ -25,7 +25,6 @@ from ivcrush_tui.engine.runtime import Runtime, open_runtime
 from ivcrush_tui.engine.service import Engine
 from ivcrush_tui.store.repositories import EventsRepo, PrefsRepo, WatchlistRepo
 
-
 PREF_DEMO_SEEDED = "demo.watchlist_seeded"
 DEMO_SEED_SESSIONS = 3
 DEMO_SEED_MAX = 24

@@ -1,0 +1,389 @@
+"""IvCrushApp: modes (watchlist, calendar, health), the engine bridge and app-wide state.
+
+The app talks only to a `Backend`. One scan worker on the App (group "engine", exclusive) iterates
+`backend.scan(...)` and posts an `AnalysisReady` per result; when it completes the next scan is
+armed with a timer (refresh_s, or entry_window_refresh_s inside the entry window), so scans never
+overlap. App-level handlers keep the latest result per ticker and publish it on `analysis_signal`;
+screens subscribe and coalesce before touching their widgets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import App
+from textual.binding import BindingType
+from textual.command import Provider
+from textual.screen import ModalScreen, Screen
+from textual.signal import Signal
+from textual.theme import Theme
+from textual.timer import Timer
+
+from ivcrush_tui.analytics.analysis import Analysis, Status
+from ivcrush_tui.analytics.vrp import Tier, VrpResult
+from ivcrush_tui.app.backend import PREF_THEME, Backend
+from ivcrush_tui.app.bindings import APP_BINDINGS
+from ivcrush_tui.app.commands import IvCrushCommands
+from ivcrush_tui.app.formatting import TIER_RANK
+from ivcrush_tui.app.messages import AnalysisReady, ErrorRecord, ScanFinished, ScanStarted
+from ivcrush_tui.app.screens.calendar import CalendarScreen
+from ivcrush_tui.app.screens.health import HealthScreen
+from ivcrush_tui.app.screens.help import HelpScreen
+from ivcrush_tui.app.screens.modals import AddTickerModal
+from ivcrush_tui.app.screens.ticker import TickerScreen
+from ivcrush_tui.app.screens.watchlist import WatchlistScreen
+from ivcrush_tui.app.themes import DEFAULT_DARK, load_themes, semantic_defaults, theme_dirs
+from ivcrush_tui.domain import IvCrushError
+from ivcrush_tui.symbols import validate_symbol
+
+_MODAL_BLOCKED = frozenset({"switch_mode", "help", "rescan", "add_ticker"})
+
+
+def _reason(exc: Exception) -> str:
+    return exc.message if isinstance(exc, IvCrushError) else str(exc)
+
+
+class IvCrushApp(App[None]):
+    """The console. `IvCrushApp()` builds the default backend from the user's config."""
+
+    TITLE = "ivcrush"
+    CSS_PATH = "app.tcss"
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        "watchlist": WatchlistScreen,
+        "calendar": CalendarScreen,
+        "health": HealthScreen,
+    }
+    DEFAULT_MODE = "watchlist"
+    BINDINGS: ClassVar[list[BindingType]] = list(APP_BINDINGS)
+    COMMANDS: ClassVar[set[type[Provider] | Callable[[], type[Provider]]]] = App.COMMANDS | {
+        IvCrushCommands
+    }
+
+    def __init__(
+        self,
+        backend: Backend | None = None,
+        *,
+        refresh_s: float = 60,
+        entry_window_refresh_s: float = 15,
+        theme: str | None = None,
+    ) -> None:
+        super().__init__()
+        if backend is None:
+            # Imported here so the UI tests never need the engine wiring.
+            from ivcrush_tui.app.engine_backend import make_default_backend
+
+            backend = make_default_backend()
+        self.backend: Backend = backend
+        self.refresh_s = max(1.0, float(refresh_s))
+        self.entry_window_refresh_s = max(1.0, float(entry_window_refresh_s))
+        self._theme_arg = theme
+        self.analysis_signal: Signal[Analysis] = Signal(self, "analysis")
+        self.watchlist_signal: Signal[tuple[str, ...]] = Signal(self, "watchlist")
+        self.scan_signal: Signal[bool] = Signal(self, "scan")  # True: started, False: finished
+        self.results: dict[str, Analysis] = {}
+        self.watchlist_symbols: tuple[str, ...] = ()
+        self.watchlist_loaded = False
+        self.recent_errors: deque[ErrorRecord] = deque(maxlen=100)
+        self.alerts: list[str] = []  # tier-rise notifications (also shown as toasts)
+        self.scan_count = 0
+        self._scan_running = False
+        self._scan_done = 0
+        self._scan_total = 0
+        self._scan_symbols: frozenset[str] = frozenset()
+        self._last_failed = 0
+        self._rescan_timer: Timer | None = None
+        # Set once backend.start() has returned (or failed): screens wait for it before their
+        # first backend call, since a real backend cannot answer before it is started.
+        self._backend_started = asyncio.Event()
+        loaded = load_themes(theme_dirs())
+        self.theme_errors = loaded.errors
+        for t in loaded.themes:
+            self.register_theme(t)
+        # Textual's ANSI themes ignore our semantic colours; they are not offered.
+        for name in ("textual-ansi", "ansi-dark", "ansi-light"):
+            self.unregister_theme(name)
+        self.theme = DEFAULT_DARK
+
+    # -- theme -----------------------------------------------------------------------------------
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """Semantic variables for themes that lack them (e.g. Textual's builtins)."""
+        theme: Theme | None = self.get_theme(self.theme) if self.theme else None
+        return semantic_defaults(theme) if theme is not None else {}
+
+    def _persist_theme(self, theme: Theme) -> None:
+        self.run_worker(self._set_pref(PREF_THEME, theme.name), group="prefs", exit_on_error=False)
+
+    async def _set_pref(self, key: str, value: str) -> None:
+        try:
+            await self.backend.set_pref(key, value)
+        except Exception as exc:
+            self.notify(f"Could not save {key}: {exc}", severity="warning")
+
+    def save_pref(self, key: str, value: str) -> None:
+        """Persist a UI preference in the background (errors become a warning toast)."""
+        self.run_worker(self._set_pref(key, value), group="prefs", exit_on_error=False)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        for err in self.theme_errors:
+            self.notify(err, title="Theme file skipped", severity="warning")
+        self.run_worker(self._startup(), group="startup", exit_on_error=False)
+
+    @property
+    def backend_ready(self) -> bool:
+        return self._backend_started.is_set()
+
+    async def wait_ready(self) -> None:
+        """Return once the backend has been started (or has failed to start)."""
+        await self._backend_started.wait()
+
+    async def _startup(self) -> None:
+        try:
+            await self.backend.start()
+        except Exception as exc:
+            self._record_error("backend", "startup", f"backend failed to start: {exc}", None)
+            self.notify(f"Backend failed to start: {exc}", severity="error", timeout=10)
+        finally:
+            self._backend_started.set()
+        name = self._theme_arg
+        if name is None:
+            try:
+                name = await self.backend.get_pref(PREF_THEME)
+            except Exception:
+                name = None
+        if name and name in self.available_themes:
+            self.theme = name
+        elif name:
+            self.notify(f"Unknown theme {name!r}; using {DEFAULT_DARK}", severity="warning")
+        # Subscribe after the initial choice so only the user's changes are saved.
+        self.theme_changed_signal.subscribe(self, self._persist_theme)
+        try:
+            symbols = await self.backend.watchlist()
+        except Exception as exc:
+            symbols = []
+            self._record_error("watchlist", "storage", f"could not load the watchlist: {exc}", None)
+            self.notify(f"Could not load the watchlist: {exc}", severity="error")
+        self._set_watchlist(symbols)
+        self.start_scan()
+
+    async def on_unmount(self) -> None:
+        with contextlib.suppress(Exception):  # shutting down: nothing useful to show any more
+            await asyncio.wait_for(self.backend.stop(), timeout=5)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # App keys must not act underneath an open dialog.
+        return not (action in _MODAL_BLOCKED and isinstance(self.screen, ModalScreen))
+
+    # -- scanning --------------------------------------------------------------------------------
+
+    @property
+    def scan_running(self) -> bool:
+        return self._scan_running
+
+    @property
+    def scan_progress(self) -> tuple[int, int] | None:
+        return (self._scan_done, self._scan_total) if self._scan_running else None
+
+    def start_scan(self) -> bool:
+        """Start a scan of the watchlist unless one is running. Returns True when started."""
+        if self._scan_running:
+            return False
+        if self._rescan_timer is not None:
+            self._rescan_timer.stop()
+            self._rescan_timer = None
+        self._scan_running = True
+        self._scan_worker(self.watchlist_symbols)
+        return True
+
+    @work(group="engine", exclusive=True, exit_on_error=False, name="scan")
+    async def _scan_worker(self, symbols: tuple[str, ...]) -> None:
+        self.post_message(ScanStarted(symbols))
+        count = failed = 0
+        error: str | None = None
+        try:
+            if symbols:
+                async for analysis in self.backend.scan(symbols):
+                    count += 1
+                    failed += analysis.status is Status.ERROR
+                    self.post_message(AnalysisReady(analysis))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the scan broke as a whole: report it, keep the app alive
+            error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self.post_message(ScanFinished(count, failed, error))
+
+    def _next_delay(self) -> float:
+        """Seconds to the next scan: faster inside the entry window, and never sleeping past its
+        start."""
+        try:
+            now = self.backend.now()
+            mins = self.backend.calendar.minutes_to_entry_window(now)
+        except Exception:
+            return self.refresh_s
+        if mins <= 0:
+            return self.entry_window_refresh_s
+        return max(1.0, min(self.refresh_s, mins * 60.0))
+
+    def _arm_next_scan(self) -> None:
+        if self._rescan_timer is not None:
+            self._rescan_timer.stop()
+        self._rescan_timer = self.set_timer(self._next_delay(), self._timer_scan, name="rescan")
+
+    def _timer_scan(self) -> None:
+        self._rescan_timer = None
+        self.start_scan()
+
+    @on(ScanStarted)
+    def _on_scan_started(self, message: ScanStarted) -> None:
+        self._scan_done = 0
+        self._scan_total = len(message.symbols)
+        self._scan_symbols = frozenset(message.symbols)
+        self.scan_signal.publish(True)
+
+    @on(AnalysisReady)
+    def _on_analysis_ready(self, message: AnalysisReady) -> None:
+        a = message.analysis
+        if self._scan_running and a.symbol in self._scan_symbols:
+            self._scan_done += 1
+        prev = self.results.get(a.symbol)
+        self.results[a.symbol] = a
+        if a.status is Status.ERROR and a.error is not None:
+            self._record_error(a.symbol, a.error.code, a.error.message, a.error.correlation_id)
+        self._maybe_alert(prev, a)
+        self.analysis_signal.publish(a)
+
+    @on(ScanFinished)
+    def _on_scan_finished(self, message: ScanFinished) -> None:
+        self._scan_running = False
+        self.scan_count += 1
+        if message.error is not None:
+            self._record_error("scan", "scan_failed", message.error, None)
+            self.notify(f"Scan failed: {message.error}", severity="error")
+        elif message.failed and not self._last_failed:
+            # Once per transition into failures, not on every scan (no toast storms).
+            self.notify(
+                f"{message.failed} of {message.count} tickers failed; see the rows and Health (3)",
+                title="Provider errors",
+                severity="warning",
+            )
+        self._last_failed = message.failed
+        self.scan_signal.publish(False)
+        self._arm_next_scan()
+
+    def _maybe_alert(self, prev: Analysis | None, a: Analysis) -> None:
+        new = a.tier
+        old = prev.tier if prev is not None else None
+        if new not in (Tier.GOOD, Tier.EXCELLENT) or old is None:
+            return
+        if TIER_RANK[new] <= TIER_RANK[old]:
+            return
+        ratio = f" (VRP {a.vrp.vrp_ratio:.2f})" if isinstance(a.vrp, VrpResult) else ""
+        text = f"{a.symbol} rose to {new.value}{ratio}"
+        self.alerts.append(text)
+        self.notify(text, title="Tier up", severity="information")
+
+    def _record_error(self, symbol: str, code: str, message: str, corr: str | None) -> None:
+        try:
+            at = self.backend.now()
+        except Exception:
+            return
+        self.recent_errors.appendleft(ErrorRecord(at, symbol, code, message, corr))
+
+    # -- watchlist edits ---------------------------------------------------------------------------
+
+    def _set_watchlist(self, symbols: Iterable[str]) -> None:
+        self.watchlist_symbols = tuple(dict.fromkeys(symbols))
+        self.watchlist_loaded = True
+        self.watchlist_signal.publish(self.watchlist_symbols)
+
+    def add_symbols(self, symbols: Sequence[str], *, checked: bool = True) -> None:
+        """Add symbols (already validated when `checked`) and analyse them at once."""
+        self.run_worker(
+            self._add_symbols(tuple(symbols), checked), group="edits", exit_on_error=False
+        )
+
+    async def _add_symbols(self, symbols: tuple[str, ...], checked: bool) -> None:
+        valid: list[str] = []
+        for raw in symbols:
+            try:
+                sym = validate_symbol(raw)
+            except (IvCrushError, ValueError) as exc:
+                self.notify(_reason(exc), title="Invalid symbol", severity="error")
+                continue
+            if sym in self.watchlist_symbols:
+                self.notify(f"{sym} is already on the watchlist")
+                continue
+            if not checked:
+                try:
+                    problem = await self.backend.check_symbol(sym)
+                except Exception as exc:
+                    problem = f"could not check {sym}: {exc}"
+                if problem is not None:
+                    self.notify(problem, title="Not added", severity="error")
+                    continue
+            valid.append(sym)
+        if not valid:
+            return
+        try:
+            await self.backend.add_to_watchlist(valid)
+            current = await self.backend.watchlist()
+        except Exception as exc:
+            self.notify(f"Could not save the watchlist: {exc}", severity="error")
+            return
+        self._set_watchlist(current)
+        self.notify(f"Added {', '.join(valid)}")
+        for sym in valid:
+            try:
+                analysis = await self.backend.analyze(sym)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self._record_error(sym, "internal", str(exc), None)
+                continue
+            self.post_message(AnalysisReady(analysis))
+
+    def remove_symbols(self, symbols: Sequence[str]) -> None:
+        self.run_worker(self._remove_symbols(tuple(symbols)), group="edits", exit_on_error=False)
+
+    async def _remove_symbols(self, symbols: tuple[str, ...]) -> None:
+        try:
+            await self.backend.remove_from_watchlist(symbols)
+            current = await self.backend.watchlist()
+        except Exception as exc:
+            self.notify(f"Could not save the watchlist: {exc}", severity="error")
+            return
+        self._set_watchlist(current)
+        self.notify(f"Removed {', '.join(symbols)}")
+
+    # -- actions -----------------------------------------------------------------------------------
+
+    def action_rescan(self) -> None:
+        if not self.start_scan():
+            self.notify("A scan is already running")
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def action_add_ticker(self) -> None:
+        def done(symbol: str | None) -> None:
+            if symbol:
+                self.add_symbols([symbol])
+
+        self.push_screen(AddTickerModal(), done)
+
+    def open_ticker(self, symbol: str) -> None:
+        """Push the drill-down of `symbol` (validated) on the current mode's stack."""
+        try:
+            sym = validate_symbol(symbol)
+        except (IvCrushError, ValueError) as exc:
+            self.notify(_reason(exc), title="Invalid symbol", severity="error")
+            return
+        self.push_screen(TickerScreen(sym))

@@ -1,0 +1,98 @@
+"""The only interface the console talks to. The real adapter over the engine lives in
+`engine_backend.py`; tests use `tests/ui/fake_backend.py`.
+
+Everything crossing this boundary is immutable (frozen dataclasses, tuples), so the UI can hold on
+to what it receives without the engine mutating it underneath.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol, runtime_checkable
+
+from ivcrush_tui.analytics.analysis import Analysis
+from ivcrush_tui.calendar import TradingCalendar
+from ivcrush_tui.domain import EarningsEvent
+from ivcrush_tui.engine.health_model import HealthReport
+
+# Breaker states as the engine reports them.
+BREAKER_CLOSED = "closed"
+BREAKER_OPEN = "open"
+BREAKER_HALF_OPEN = "half_open"
+
+# Keys of the persisted UI preferences (values are strings).
+PREF_THEME = "ui.theme"
+PREF_SORT_COLUMN = "ui.watchlist.sort_column"
+PREF_SORT_DIR = "ui.watchlist.sort_dir"  # "asc" | "desc"
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderBadge:
+    """One provider as the status bar shows it."""
+
+    name: str
+    breaker: str  # "closed" | "open" | "half_open"
+    ok: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StatusSnapshot:
+    """Cheap, synchronous summary for the status bar (read about once a second)."""
+
+    demo: bool
+    badges: tuple[ProviderBadge, ...]
+    av_quota_left: int | None  # Alpha Vantage requests left today
+    av_quota_total: int | None
+    tradier_budget_left: int | None  # Tradier requests left in the current rate window
+    last_scan_at: datetime | None  # aware UTC
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """What the console needs from the engine. Methods never raise for a provider failure that
+    concerns one symbol: `scan`/`analyze` return an `Analysis` with status `error` instead."""
+
+    calendar: TradingCalendar
+
+    @property
+    def demo(self) -> bool: ...
+
+    def now(self) -> datetime:
+        """Aware UTC "now"; the app never reads the wall clock itself."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    def scan(self, symbols: Sequence[str]) -> AsyncIterator[Analysis]:
+        """Analyse `symbols` concurrently, yielding each result as it completes."""
+        ...
+
+    async def analyze(self, symbol: str) -> Analysis: ...
+
+    async def watchlist(self) -> list[str]: ...
+
+    async def add_to_watchlist(self, symbols: Sequence[str]) -> None:
+        """Committed to the store before returning."""
+        ...
+
+    async def remove_from_watchlist(self, symbols: Sequence[str]) -> None: ...
+
+    async def check_symbol(self, symbol: str) -> str | None:
+        """None when the provider knows `symbol`, else the reason it cannot be used."""
+        ...
+
+    async def upcoming_events(self, start: date, end: date) -> list[EarningsEvent]:
+        """Earnings events with start <= date <= end (exchange days)."""
+        ...
+
+    async def health(self) -> HealthReport: ...
+
+    def status(self) -> StatusSnapshot: ...
+
+    async def get_pref(self, key: str) -> str | None: ...
+
+    async def set_pref(self, key: str, value: str) -> None: ...

@@ -1,0 +1,342 @@
+"""Pure formatting: numbers and analyses to short display strings with a semantic colour role.
+
+Nothing here reads the clock or the app: `now` and the calendar are parameters. A role is the name
+of a theme variable (`gain`, `tier-good`, ...); `styled` turns it into a Rich `Text` with the
+current theme's colour. Every coloured cue also has a glyph or a word, so it survives 256 colours.
+Missing values (None, NaN, inf, Unavailable) always render as an em dash, never as 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from rich.style import Style
+from rich.text import Text
+
+from ivcrush_tui.analytics.analysis import Analysis, EventSchedule, Status
+from ivcrush_tui.analytics.consistency import ConsistencyStats, TrrLevel
+from ivcrush_tui.analytics.implied_move import ImpliedMove
+from ivcrush_tui.analytics.liquidity import LiquidityTier
+from ivcrush_tui.analytics.recommendation import Action
+from ivcrush_tui.analytics.skew import SkewFit
+from ivcrush_tui.analytics.vrp import Tier, VrpResult
+from ivcrush_tui.calendar import NY, TradingCalendar
+from ivcrush_tui.domain import Timing
+
+DASH = "—"
+ELLIPSIS = "…"
+
+TIER_GLYPH: dict[Tier | None, str] = {
+    Tier.EXCELLENT: "◆",
+    Tier.GOOD: "▲",
+    Tier.MARGINAL: "◇",
+    Tier.SKIP: "▽",
+    None: "·",
+}
+TIER_ROLE: dict[Tier, str] = {
+    Tier.EXCELLENT: "tier-excellent",
+    Tier.GOOD: "tier-good",
+    Tier.MARGINAL: "tier-marginal",
+    Tier.SKIP: "tier-skip",
+}
+TIER_RANK: dict[Tier, int] = {Tier.SKIP: 0, Tier.MARGINAL: 1, Tier.GOOD: 2, Tier.EXCELLENT: 3}
+ACTION_ROLE: dict[Action, str] = {
+    Action.SELL: "gain",
+    Action.WATCH: "tier-marginal",
+    Action.SKIP: "tier-skip",
+}
+LIQ_ROLE: dict[LiquidityTier, str | None] = {
+    LiquidityTier.EXCELLENT: "gain",
+    LiquidityTier.GOOD: None,
+    LiquidityTier.WARNING: "warning",
+    LiquidityTier.REJECT: "loss",
+}
+LIQ_TEXT: dict[LiquidityTier, str] = {
+    LiquidityTier.EXCELLENT: "excel",
+    LiquidityTier.GOOD: "good",
+    LiquidityTier.WARNING: "warn",
+    LiquidityTier.REJECT: "reject",
+}
+BREAKER_GLYPH = {"closed": "●", "half_open": "◐", "open": "○"}
+BREAKER_ROLE = {"closed": "gain", "half_open": "warning", "open": "loss"}
+TIMING_ORDER = {Timing.BMO: 0, Timing.DMH: 1, Timing.AMC: 2, Timing.UNKNOWN: 3}
+# Three letters each, so "12-22 UNK" fits the 9-cell report column.
+TIMING_SHORT = {Timing.BMO: "BMO", Timing.DMH: "DMH", Timing.AMC: "AMC", Timing.UNKNOWN: "UNK"}
+
+# Short labels for error codes, to fit a table cell; the full message is shown elsewhere.
+_ERROR_SHORT = {
+    "circuit_open": "breaker",
+    "rate_limited": "limited",
+    "quota_exhausted": "quota",
+    "timeout": "timeout",
+    "unavailable": "down",
+    "not_found": "unknown",
+    "invalid_symbol": "invalid",
+    "invalid_quote": "no quote",
+    "auth": "auth",
+    "premium": "premium",
+    "bad_payload": "bad data",
+    "internal": "bug",
+    "no_event": "no event",
+    "no_options": "no opts",
+}
+
+SortValue = float | str | None
+
+
+def finite(x: float | None) -> float | None:
+    """x when it is a finite number, else None."""
+    if x is None or not isinstance(x, int | float) or not math.isfinite(x):
+        return None
+    return float(x)
+
+
+def fmt_num(x: float | None, decimals: int = 2, *, sign: bool = False) -> str:
+    v = finite(x)
+    if v is None:
+        return DASH
+    return f"{v:+.{decimals}f}" if sign else f"{v:.{decimals}f}"
+
+
+def fmt_pct(x: float | None, decimals: int = 2, *, sign: bool = False) -> str:
+    """A percent number (4.4 = 4.4 %) as "4.40%"."""
+    s = fmt_num(x, decimals, sign=sign)
+    return s if s == DASH else s + "%"
+
+
+def fmt_vol(x: float | None, decimals: int = 1) -> str:
+    """A volatility as a fraction per year (0.62) shown as percent ("62.0%")."""
+    v = finite(x)
+    return DASH if v is None else f"{100 * v:.{decimals}f}%"
+
+
+def fmt_price(x: float | None) -> str:
+    """Dollars per share: two decimals, no decimals from 10,000 up (to fit a cell)."""
+    v = finite(x)
+    if v is None:
+        return DASH
+    return f"{v:,.0f}" if abs(v) >= 10_000 else f"{v:.2f}"
+
+
+def fmt_interval(iv: tuple[float, float] | None, decimals: int = 2) -> str:
+    if iv is None:
+        return DASH
+    lo, hi = finite(iv[0]), finite(iv[1])
+    if lo is None or hi is None:
+        return DASH
+    return f"{lo:.{decimals}f}–{hi:.{decimals}f}"
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """A non-negative duration compactly: 45s, 12m, 3h05m, 2d04h."""
+    v = finite(seconds)
+    if v is None:
+        return DASH
+    s = max(0, int(v))
+    if s < 60:
+        return f"{s}s"
+    m = s // 60
+    if m < 60:
+        return f"{m}m"
+    h, m = divmod(m, 60)
+    if h < 24:
+        return f"{h}h{m:02d}m"
+    d, h = divmod(h, 24)
+    return f"{d}d{h:02d}h"
+
+
+def fmt_clock_et(at: dt.datetime | None, *, seconds: bool = False) -> str:
+    """An aware instant as New York wall-clock time (HH:MM or HH:MM:SS)."""
+    if at is None:
+        return DASH
+    return at.astimezone(NY).strftime("%H:%M:%S" if seconds else "%H:%M")
+
+
+def error_short(code: str) -> str:
+    return _ERROR_SHORT.get(code, code[:8])
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One table cell: display text, colour role (theme variable or None), raw value for sorting,
+    and whether it is right-aligned (numbers)."""
+
+    text: str
+    role: str | None = None
+    raw: SortValue = None
+    right: bool = False
+    bold: bool = False
+
+
+def styled(cell: Cell, variables: Mapping[str, str]) -> Text:
+    """The cell as Rich Text coloured from the theme variables (unknown roles stay plain)."""
+    color = variables.get(cell.role) if cell.role else None
+    style = Style(color=color, bold=cell.bold) if (color or cell.bold) else ""
+    return Text(cell.text, style=style, justify="right" if cell.right else "left", no_wrap=True)
+
+
+def implied_pct(a: Analysis | None) -> float | None:
+    if a is None or not isinstance(a.implied, ImpliedMove):
+        return None
+    return finite(a.implied.implied_move_pct)
+
+
+def entry_window_seconds(
+    schedule: EventSchedule | None, now: dt.datetime, cal: TradingCalendar
+) -> tuple[float | None, str]:
+    """Seconds until the entry window of the schedule's entry date opens, and its state:
+    "before" (seconds > 0), "open" (inside it: 0), "past" (closed: negative seconds), or "none"."""
+    if schedule is None:
+        return None, "none"
+    window = cal.entry_window(schedule.entry_date)
+    if window is None:
+        return None, "none"
+    start, end = window
+    if now < start:
+        return (start - now).total_seconds(), "before"
+    if now < end:
+        return 0.0, "open"
+    return (end - now).total_seconds(), "past"
+
+
+COLUMN_KEYS = (
+    "ticker",
+    "earnings",
+    "entry",
+    "spot",
+    "implied",
+    "hist",
+    "vrp",
+    "interval",
+    "tier",
+    "liq",
+    "skew",
+    "trr",
+    "rec",
+    "age",
+)
+
+
+def placeholder_cells(symbol: str) -> dict[str, Cell]:
+    """The row of a name whose first result has not arrived yet."""
+    cells = {k: Cell(ELLIPSIS, "stale", None) for k in COLUMN_KEYS}
+    cells["ticker"] = Cell(symbol, None, symbol, bold=True)
+    return cells
+
+
+def analysis_cells(
+    a: Analysis, now: dt.datetime, cal: TradingCalendar, stale_after_s: float
+) -> dict[str, Cell]:
+    """Every watchlist cell of one analysis (keys: COLUMN_KEYS)."""
+    cells: dict[str, Cell] = {}
+    cells["ticker"] = Cell(a.symbol, None, a.symbol, bold=True)
+    sched = a.schedule
+    if sched is not None:
+        ev = sched.event
+        cells["earnings"] = Cell(
+            f"{ev.date:%m-%d} {TIMING_SHORT[ev.timing]}",
+            "tier-marginal" if sched.timing_flagged else None,  # unconfirmed timing stands out
+            f"{ev.date.isoformat()} {TIMING_ORDER[ev.timing]}",
+        )
+    else:
+        cells["earnings"] = Cell("none" if a.status is Status.NO_EVENT else DASH, "stale")
+    secs, state = entry_window_seconds(sched, now, cal)
+    if state == "open":
+        cells["entry"] = Cell("NOW", "gain", 0.0, right=True, bold=True)
+    elif state == "before":
+        cells["entry"] = Cell(fmt_duration(secs), None, secs, right=True)
+    elif state == "past":
+        cells["entry"] = Cell("past", "stale", 1e12 - (secs or 0.0), right=True)
+    else:
+        cells["entry"] = Cell(DASH, "stale", None, right=True)
+    cells["spot"] = Cell(fmt_price(a.spot), None, finite(a.spot), right=True)
+    imp = implied_pct(a)
+    cells["implied"] = Cell(fmt_num(imp), None, imp, right=True)
+    vr = a.vrp if isinstance(a.vrp, VrpResult) else None
+    hist = finite(vr.hist_mean_abs_move_pct) if vr else None
+    cells["hist"] = Cell(fmt_num(hist), None, hist, right=True)
+    tier = a.tier
+    ratio = finite(vr.vrp_ratio) if vr else None
+    if ratio is not None:
+        role = TIER_ROLE[tier] if tier is not None else "stale"
+        cells["vrp"] = Cell(f"{TIER_GLYPH[tier]} {ratio:.2f}", role, ratio, right=True, bold=True)
+    else:
+        cells["vrp"] = Cell(DASH, "stale", None, right=True)
+    cells["interval"] = Cell(fmt_interval(vr.interval if vr else None), None, None, right=True)
+    if vr and vr.interval:
+        cells["interval"] = Cell(
+            fmt_interval(vr.interval), None, finite(vr.interval[0]), right=True
+        )
+    if a.status is Status.ERROR or (a.error is not None and a.status is not Status.OK):
+        code = a.error.code if a.error else a.status.value
+        role = "loss" if a.status is Status.ERROR else "stale"
+        glyph = "⚠ " if a.status is Status.ERROR else ""
+        cells["tier"] = Cell(f"{glyph}{error_short(code)}", role, -1.0)
+    elif tier is not None:
+        cells["tier"] = Cell(tier.value, TIER_ROLE[tier], float(TIER_RANK[tier]))
+    elif a.status is Status.INSUFFICIENT_HISTORY:
+        n = len(a.history.moves) if a.history else 0
+        cells["tier"] = Cell(f"{n} evts", "stale", -0.5)
+    else:
+        cells["tier"] = Cell(DASH, "stale", None)
+    liq = a.liquidity
+    if liq is not None:
+        order = (
+            LiquidityTier.REJECT,
+            LiquidityTier.WARNING,
+            LiquidityTier.GOOD,
+            LiquidityTier.EXCELLENT,
+        )
+        cells["liq"] = Cell(LIQ_TEXT[liq.tier], LIQ_ROLE[liq.tier], float(order.index(liq.tier)))
+    else:
+        cells["liq"] = Cell(DASH, "stale")
+    sk = a.skew if isinstance(a.skew, SkewFit) else None
+    shape = sk.shape.value if sk and sk.shape else None
+    cells["skew"] = Cell(shape or DASH, None if shape else "stale", shape)
+    cs = a.consistency if isinstance(a.consistency, ConsistencyStats) else None
+    trr = finite(cs.trr) if cs else None
+    trr_role = "loss" if cs is not None and cs.trr_level is TrrLevel.HIGH else None
+    # TRR = max/mean <= number of events (<= 12): one decimal below 10 keeps it to 3 cells.
+    trr_text = fmt_num(trr, 1) if trr is None or trr < 9.95 else fmt_num(trr, 0)
+    cells["trr"] = Cell(trr_text, trr_role, trr, right=True)
+    if a.status is Status.ERROR:
+        cells["rec"] = Cell("ERR", "loss", -1.0, bold=True)
+    elif a.recommendation is not None:
+        act = a.recommendation.action
+        rank = {Action.SELL: 2.0, Action.WATCH: 1.0, Action.SKIP: 0.0}[act]
+        cells["rec"] = Cell(act.value, ACTION_ROLE[act], rank, bold=act is Action.SELL)
+    else:
+        cells["rec"] = Cell(DASH, "stale")
+    age = (now - a.as_of).total_seconds()
+    cells["age"] = Cell(
+        fmt_duration(age), "stale" if age > stale_after_s else None, max(0.0, age), right=True
+    )
+    return cells
+
+
+def row_detail(a: Analysis | None, symbol: str) -> str:
+    """One line about the highlighted row: the error, or the recommendation and its reasons."""
+    if a is None:
+        return f"{symbol}: waiting for the first result…"
+    if a.error is not None and a.status is not Status.OK:
+        corr = f" (correlation id {a.error.correlation_id})" if a.error.correlation_id else ""
+        return f"{symbol}: [{a.error.code}] {a.error.message}{corr}"
+    rec = a.recommendation
+    if rec is None:
+        return f"{symbol}: {a.status.value}"
+    return f"{symbol}: {rec.action.value} — " + "; ".join(rec.reasons)
+
+
+def sort_order(keys: list[str], raws: Mapping[str, SortValue], *, reverse: bool) -> list[str]:
+    """Row keys ordered by their raw values, None always last whatever the direction; ties keep
+    the given order (stable). Strings and numbers are never compared with each other."""
+    present = [k for k in keys if raws.get(k) is not None]
+    missing = [k for k in keys if raws.get(k) is None]
+    nums = [k for k in present if not isinstance(raws[k], str)]
+    strs = [k for k in present if isinstance(raws[k], str)]
+    nums.sort(key=lambda k: float(raws[k] or 0.0), reverse=reverse)
+    strs.sort(key=lambda k: str(raws[k]), reverse=reverse)
+    return [*nums, *strs, *missing]
