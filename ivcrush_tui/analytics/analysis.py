@@ -18,7 +18,12 @@ from ivcrush_tui.analytics.consistency import ConsistencyStats, consistency
 from ivcrush_tui.analytics.event_move import EventMove, event_move
 from ivcrush_tui.analytics.greeks import StraddleGreeks, straddle_greeks
 from ivcrush_tui.analytics.history import HistoryResult, earnings_moves
-from ivcrush_tui.analytics.implied_move import ImpliedMove, implied_move, priced_contracts
+from ivcrush_tui.analytics.implied_move import (
+    ImpliedMove,
+    Priced,
+    implied_move,
+    priced_contracts,
+)
 from ivcrush_tui.analytics.ivsolve import implied_vols
 from ivcrush_tui.analytics.liquidity import StraddleLiquidity, straddle_liquidity
 from ivcrush_tui.analytics.params import AnalysisParams
@@ -152,10 +157,9 @@ class _ChainIvs:
     put_iv: np.ndarray
 
 
-def _chain_ivs(chain: OptionChain, spot: float, T: float, r: float) -> _ChainIvs:
+def _chain_ivs(priced: Priced, spot: float, T: float, r: float) -> _ChainIvs:
     """Leg IVs of the priced contracts: the provider's mid_iv when > 0, else BSM inversion of the
     mid (vectorised). Zero-bid and crossed legs have none."""
-    priced = priced_contracts(chain)
     strikes = np.array(sorted({k for k, _ in priced}), dtype=np.float64)
     row = {k: i for i, k in enumerate(strikes.tolist())}
     ivs = np.full((2, len(strikes)), np.nan)  # row 0 calls, row 1 puts
@@ -255,7 +259,9 @@ def _analyze(inputs: AnalysisInputs, params: AnalysisParams, cal: TradingCalenda
             spot=spot,
             schedule=sched,
         )
-    implied = implied_move(event_chain, spot)
+    # One dedup pass per chain, shared by the straddles and the IVs.
+    priced = {exp: priced_contracts(c) for exp, c in chains.items()}
+    implied = implied_move(event_chain, spot, priced[sched.expiration])
     if isinstance(implied, Unavailable):
         return _failure(
             inputs,
@@ -281,7 +287,7 @@ def _analyze(inputs: AnalysisInputs, params: AnalysisParams, cal: TradingCalenda
         T = cal.pricing_time_years(now, exp)
         if T <= 0:
             continue
-        ivs = _chain_ivs(chains[exp], spot, T, r)
+        ivs = _chain_ivs(priced[exp], spot, T, r)
         chain_ivs[exp] = ivs
         a = _chain_atm_iv(ivs, spot)
         if not isinstance(a, Unavailable):

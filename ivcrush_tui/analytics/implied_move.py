@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ivcrush_tui.analytics.quotes import leg_mid
@@ -88,10 +89,13 @@ def priced_contracts(chain: OptionChain) -> dict[tuple[float, OptionType], Optio
     return best
 
 
-def straddles(chain: OptionChain) -> tuple[StraddleQuote, ...]:
+Priced = Mapping[tuple[float, OptionType], OptionQuote]
+
+
+def straddles(chain: OptionChain, priced: Priced | None = None) -> tuple[StraddleQuote, ...]:
     """Straddles at every strike where both the call and the put are valid, ascending by strike
     (contracts chosen by `priced_contracts`)."""
-    best = priced_contracts(chain)
+    best = priced_contracts(chain) if priced is None else priced
     out: list[StraddleQuote] = []
     for strike in sorted({k for k, _ in best}):
         call = best.get((strike, OptionType.CALL))
@@ -111,7 +115,9 @@ def _nearest(quotes: tuple[StraddleQuote, ...], spot: float) -> StraddleQuote:
     return min(quotes, key=lambda sq: abs(sq.strike - spot))
 
 
-def implied_move(chain: OptionChain, spot: float) -> ImpliedMove | Unavailable:
+def implied_move(
+    chain: OptionChain, spot: float, priced: Priced | None = None
+) -> ImpliedMove | Unavailable:
     """The implied move of `chain` at `spot` (dollars), METHODS §3.
 
     Straddle(S) is linear in S between the ADJACENT valid strikes K1 <= S <= K2
@@ -122,7 +128,7 @@ def implied_move(chain: OptionChain, spot: float) -> ImpliedMove | Unavailable:
         return Unavailable(f"spot {spot!r} is not a positive price")
     if not chain.options:
         return Unavailable(f"{chain.underlying} {chain.expiration}: empty option chain")
-    quotes = straddles(chain)
+    quotes = straddles(chain, priced)
     if not quotes:
         return Unavailable(
             f"{chain.underlying} {chain.expiration}: no strike with both a valid call and put "
