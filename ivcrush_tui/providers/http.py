@@ -24,6 +24,7 @@ import httpx
 
 from ivcrush_tui import __version__
 from ivcrush_tui.domain import ErrorCode, IvCrushError, ProviderError
+from ivcrush_tui.resilience.errors import NotSentError
 
 __all__ = [
     "USER_AGENT",
@@ -136,7 +137,9 @@ def provider_error_from_httpx(
     TimeoutException -> TIMEOUT; ConnectError / ReadError / WriteError / RemoteProtocolError /
     ProxyError / TooManyRedirects -> UNAVAILABLE (transient); LocalProtocolError (our request was
     malformed) -> BAD_REQUEST; InvalidURL / UnsupportedProtocol (a bad base URL) -> CONFIG;
-    DecodingError (bad content encoding) -> BAD_PAYLOAD; anything else -> UNAVAILABLE."""
+    DecodingError (bad content encoding) -> BAD_PAYLOAD; anything else -> UNAVAILABLE.
+    ConnectError and ConnectTimeout give a `NotSentError` (the request never left: no quota
+    was spent)."""
     code: ErrorCode
     if isinstance(exc, httpx.TimeoutException):
         code, what = ErrorCode.TIMEOUT, "timed out"
@@ -152,6 +155,9 @@ def provider_error_from_httpx(
         code, what = ErrorCode.UNAVAILABLE, "connection problem"
     detail = excerpt(str(exc), secrets) if str(exc) else ""
     message = f"{what} ({type(exc).__name__}{': ' + detail if detail else ''})"
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        # No connection, so nothing was sent: the same typed error, marked for a quota refund.
+        return NotSentError(code, message, provider=provider, endpoint=endpoint)
     return ProviderError(code, message, provider=provider, endpoint=endpoint)
 
 

@@ -3,6 +3,9 @@
 closed --(N consecutive health failures)--> open --(reset timeout)--> half_open
 half_open --(probe answered)--> closed;  half_open --(probe failed)--> open (timer restarts)
 
+In half_open one caller carries the probe; `wait_for_probe` lets the others wait for its outcome
+(the Guard does, briefly) instead of failing while the provider may already be back.
+
 Only failures that say something about the provider's health count: timeouts, unavailability
 (connection errors, 5xx), bad payloads and unexpected exceptions. A typed answer such as auth,
 not_found, bad_request, premium, rate_limited or quota_exhausted proves the provider is up, so it
@@ -12,6 +15,7 @@ counts as an answer (it resets the failure streak and closes a half-open circuit
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import time
 from collections import deque
@@ -24,6 +28,8 @@ from ivcrush_tui.domain import ErrorCode, IvCrushError, ProviderError
 from ivcrush_tui.resilience.correlation import current_correlation_id
 
 T = TypeVar("T")
+
+CAUSE_CHARS = 120  # the last failure quoted in a circuit_open message, at most
 
 # Error codes that indicate the provider itself is unhealthy.
 HEALTH_FAILURE_CODES = frozenset({ErrorCode.TIMEOUT, ErrorCode.UNAVAILABLE, ErrorCode.BAD_PAYLOAD})
@@ -88,6 +94,8 @@ class CircuitBreaker:
         self._opened_at = 0.0
         self._generation = 0
         self._probe_in_flight = False
+        self._probe_done: asyncio.Event | None = None  # set when the current probe has ended
+        self._last_cause: str | None = None  # the last health failure, for the open message
         self.transitions: deque[Transition] = deque(maxlen=history)
 
     # -- observation ------------------------------------------------------------------------------
@@ -101,6 +109,20 @@ class CircuitBreaker:
     @property
     def consecutive_failures(self) -> int:
         return self._failures
+
+    @property
+    def probe_in_flight(self) -> bool:
+        """True while a half-open probe call is running."""
+        return self._probe_in_flight
+
+    async def wait_for_probe(self, timeout_s: float) -> BreakerState:
+        """Wait (at most `timeout_s` seconds) until the in-flight probe has an outcome; returns
+        the state then (closed: the provider answered). Returns at once without a probe."""
+        event = self._probe_done
+        if self._probe_in_flight and event is not None and timeout_s > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), timeout_s)
+        return self.state
 
     def seconds_to_half_open(self) -> float:
         """Seconds until an open circuit lets a probe through; 0.0 unless open."""
@@ -121,6 +143,7 @@ class CircuitBreaker:
             return Permit(self._generation, probe=False)
         if self._state is BreakerState.HALF_OPEN and not self._probe_in_flight:
             self._probe_in_flight = True
+            self._probe_done = asyncio.Event()
             return Permit(self._generation, probe=True)
         if self._state is BreakerState.OPEN:
             wait = math.ceil(self.seconds_to_half_open())
@@ -128,9 +151,10 @@ class CircuitBreaker:
         else:
             wait = 0
             detail = "a probe request is in flight; retry shortly"
+        cause = f" (last: {self._last_cause})" if self._last_cause else ""
         raise ProviderError(
             ErrorCode.CIRCUIT_OPEN,
-            f"circuit open after {self.failure_threshold} consecutive failures; {detail}",
+            f"circuit open after {self.failure_threshold} consecutive failures{cause}; {detail}",
             provider=self.name,
             endpoint=endpoint,
             correlation_id=current_correlation_id(),
@@ -142,7 +166,7 @@ class CircuitBreaker:
         if not self._current(permit):
             return
         if permit.probe:
-            self._probe_in_flight = False
+            self._end_probe()
         self._failures = 0
         if self._state is not BreakerState.CLOSED:
             self._move(BreakerState.CLOSED)
@@ -157,9 +181,10 @@ class CircuitBreaker:
             return
         if not self._current(permit):
             return
+        self._last_cause = _cause(exc)
         self._failures += 1
         if permit.probe:
-            self._probe_in_flight = False
+            self._end_probe()
             self._open()
         elif self._state is BreakerState.CLOSED and self._failures >= self.failure_threshold:
             self._open()
@@ -168,7 +193,7 @@ class CircuitBreaker:
         """The call was abandoned without an outcome (cancelled, or refused by a rate limiter):
         free the probe slot so another caller can probe."""
         if permit.probe and self._current(permit):
-            self._probe_in_flight = False
+            self._end_probe()
 
     async def call(self, endpoint: str, fn: Callable[[], Awaitable[T]]) -> T:
         """Run `fn` under the breaker (convenience for callers without their own protocol)."""
@@ -193,12 +218,24 @@ class CircuitBreaker:
         ):
             self._move(BreakerState.HALF_OPEN)
 
+    def _end_probe(self) -> None:
+        self._probe_in_flight = False
+        if self._probe_done is not None:
+            self._probe_done.set()  # wake the callers waiting for this probe's outcome
+            self._probe_done = None
+
     def _open(self) -> None:
         self._opened_at = self._monotonic()
         self._generation += 1  # outcomes of calls started before now no longer count
-        self._probe_in_flight = False
+        self._end_probe()
         self._move(BreakerState.OPEN)
 
     def _move(self, to: BreakerState) -> None:
         self.transitions.append(Transition(self._monotonic(), self._state, to))
         self._state = to
+
+
+def _cause(exc: BaseException) -> str:
+    """A short description of a health failure (its code and the start of its message)."""
+    text = f"{exc.code}: {exc.message}" if isinstance(exc, IvCrushError) else type(exc).__name__
+    return text if len(text) <= CAUSE_CHARS else text[: CAUSE_CHARS - 3] + "..."

@@ -1,7 +1,9 @@
 """The Guard: every provider request goes breaker -> rate limiter -> attempt, retried by policy.
 
 It implements `resilience.protocols.CallGuard` and keeps `ProviderStats` (counts, latencies,
-last error) for the health view. Every error it raises carries the current correlation id.
+last error) for the health view. Every error it raises carries the current correlation id. Each
+attempt's latency is checked against its endpoint's baseline (`LatencyBaselines`): a slow request
+is logged as a warning, at most once per endpoint per minute.
 """
 
 from __future__ import annotations
@@ -17,13 +19,19 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from ivcrush_tui.domain import ErrorCode, IvCrushError, ProviderError
-from ivcrush_tui.resilience.breaker import CircuitBreaker
+from ivcrush_tui.resilience.baselines import LatencyBaselines, default_baselines
+from ivcrush_tui.resilience.breaker import CircuitBreaker, Permit
 from ivcrush_tui.resilience.correlation import correlation_scope, current_correlation_id
-from ivcrush_tui.resilience.ratelimit import RateLimiter, utc_now
+from ivcrush_tui.resilience.errors import NotSentError
+from ivcrush_tui.resilience.ratelimit import RateLimiter, Refundable, utc_now
 from ivcrush_tui.resilience.retry import RetryPolicy
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+# Seconds a call waits for the outcome of an in-flight half-open probe before failing with
+# circuit_open: about one request timeout (a probe never takes longer than its own timeout).
+PROBE_WAIT_S = 15.0
 
 
 def percentile(values: Iterable[float], p: float) -> float | None:
@@ -95,6 +103,10 @@ class ProviderStats:
     def p99_ms(self) -> float | None:
         return percentile(self._latencies, 99)
 
+    def endpoint_latencies_ms(self, endpoint: str) -> list[float]:
+        """Recent attempt latencies of one endpoint, oldest first (milliseconds)."""
+        return list(self._by_endpoint.get(endpoint, ()))
+
     def operations(self) -> dict[str, OperationSummary]:
         """Per-endpoint latency summary of the attempts in this run."""
         out = {}
@@ -148,14 +160,22 @@ class Guard:
         retry: RetryPolicy,
         limiter: RateLimiter | None = None,
         stats: ProviderStats | None = None,
+        baselines: LatencyBaselines | None = None,
+        probe_wait_s: float = PROBE_WAIT_S,
         monotonic: Callable[[], float] = time.monotonic,
         now: Callable[[], dt.datetime] = utc_now,
     ) -> None:
+        """`baselines`: per-endpoint latency baselines (default: `default_baselines(provider)`).
+        `probe_wait_s`: seconds a call waits for an in-flight half-open probe (0: fail fast)."""
         self.provider = provider
         self.breaker = breaker
         self.retry = retry
         self.limiter = limiter
         self.stats = stats if stats is not None else ProviderStats()
+        self.baselines = (
+            baselines if baselines is not None else default_baselines(provider, monotonic=monotonic)
+        )
+        self.probe_wait_s = max(0.0, probe_wait_s)
         self._monotonic = monotonic
         self._now = now
 
@@ -196,8 +216,25 @@ class Guard:
         self.stats.record_call(ok=True, at=self._now())
         return result
 
+    async def _permit(self, endpoint: str) -> Permit:
+        """The breaker's permit. While a half-open probe is in flight, wait (up to
+        `probe_wait_s`) for its outcome instead of failing: right after an outage every ticker
+        of a scan asks at once, and all but one would fail although the provider is back."""
+        loop = asyncio.get_running_loop()  # the clock the wait itself runs on
+        deadline = loop.time() + self.probe_wait_s
+        while True:
+            try:
+                return self.breaker.acquire(endpoint)
+            except ProviderError as exc:
+                left = deadline - loop.time()
+                if exc.code is not ErrorCode.CIRCUIT_OPEN or not self.breaker.probe_in_flight:
+                    raise
+                if left <= 0:
+                    raise
+                await self.breaker.wait_for_probe(left)
+
     async def _once(self, endpoint: str, attempt: Callable[[], Awaitable[T]]) -> T:
-        permit = self.breaker.acquire(endpoint)
+        permit = await self._permit(endpoint)
         if self.limiter is not None:
             try:
                 await self.limiter.acquire(endpoint)
@@ -212,19 +249,25 @@ class Guard:
             raise
         except BaseException as exc:
             _stamp(exc)
-            self.stats.record_attempt(endpoint, (self._monotonic() - t0) * 1000.0, ok=False)
+            latency_ms = (self._monotonic() - t0) * 1000.0
+            self.stats.record_attempt(endpoint, latency_ms, ok=False)
+            self.baselines.check(endpoint, latency_ms)
             self.stats.record_error(exc, self._now())
             self.breaker.record_failure(exc, permit)
             await self._inform_limiter(exc)
             raise
-        self.stats.record_attempt(endpoint, (self._monotonic() - t0) * 1000.0, ok=True)
+        latency_ms = (self._monotonic() - t0) * 1000.0
+        self.stats.record_attempt(endpoint, latency_ms, ok=True)
+        self.baselines.check(endpoint, latency_ms)
         self.breaker.record_success(permit)
         return result
 
     async def _inform_limiter(self, exc: BaseException) -> None:
         if self.limiter is None or not isinstance(exc, ProviderError):
             return
-        if exc.code is ErrorCode.RATE_LIMITED:
+        if isinstance(exc, NotSentError) and isinstance(self.limiter, Refundable):
+            await self.limiter.refund()  # the request never left: it spent no quota
+        elif exc.code is ErrorCode.RATE_LIMITED:
             self.limiter.on_rate_limited(exc.retry_after_s)
         elif exc.code is ErrorCode.QUOTA_EXHAUSTED:
             try:

@@ -18,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from zoneinfo import ZoneInfo
 
 from ivcrush_tui.domain import ErrorCode, ProviderError
@@ -36,12 +36,24 @@ _CARRY_S = 2.0
 # Expiry headers further ahead than this are skew or garbage (seconds beyond one window).
 _MAX_SKEW_S = 5.0
 
+# Store key suffix of the units refunded by requests that never left ("alphavantage:refunded").
+REFUND_SUFFIX = ":refunded"
+# Alpha Vantage spacing margin, as a fraction of the nominal interval (1/s -> 1.1 s).
+MARGIN_FRACTION = 0.1
+
 Sleep = Callable[[float], Awaitable[None]]
 
 
 def utc_now() -> dt.datetime:
     """The wall clock as an aware UTC datetime (the default `now` at the edges only)."""
     return dt.datetime.now(dt.UTC)
+
+
+@runtime_checkable
+class Refundable(Protocol):
+    """A limiter that can give back the unit of a request that was never sent."""
+
+    async def refund(self) -> None: ...
 
 
 class RateLimiter(Protocol):
@@ -284,23 +296,31 @@ class AlphaVantageLimiter:
         monotonic: Callable[[], float] = time.monotonic,
         now: Callable[[], dt.datetime] = utc_now,
         sleep: Sleep = asyncio.sleep,
-        margin_s: float = 0.1,
+        margin_s: float | None = None,
     ) -> None:
         """`max_per_second` (> 0): requests per second; requests are spaced at least
-        1 / max_per_second + `margin_s` seconds apart. `daily_quota` (>= 0): requests per ET day."""
+        1 / max_per_second + `margin_s` seconds apart (default margin: a tenth of the interval,
+        so 1/s gives the 1.1 s spacing of provider-apis §2.2, and a premium 20/s is not throttled
+        to 6.7/s by a fixed 0.1 s). `daily_quota` (>= 0): requests per ET day."""
         if not (math.isfinite(max_per_second) and max_per_second > 0):
             raise ValueError(f"max_per_second must be > 0, got {max_per_second}")
         if daily_quota < 0:
             raise ValueError(f"daily_quota must be >= 0, got {daily_quota}")
+        if margin_s is not None and not (math.isfinite(margin_s) and margin_s >= 0):
+            raise ValueError(f"margin_s must be >= 0, got {margin_s}")
         self.daily_quota = daily_quota
         self.provider = provider
-        self.interval_s = 1.0 / max_per_second + margin_s
+        base = 1.0 / max_per_second
+        self.interval_s = base + (base * MARGIN_FRACTION if margin_s is None else margin_s)
         self._store = quota_store
         self._monotonic = monotonic
         self._now = now
         self._sleep = sleep
         self._next_at = -math.inf  # monotonic time of the earliest next request
         self._exhausted_day: str | None = None
+        # Units given back by requests that never left are counted under a second key of the
+        # same store (QuotaStore only adds), so every process sees them: used = sent - refunded.
+        self.refund_key = f"{provider}{REFUND_SUFFIX}"
         self._lock = asyncio.Lock()
 
     def quota_day(self) -> str:
@@ -317,7 +337,12 @@ class AlphaVantageLimiter:
         day = self.quota_day()
         if self._exhausted_day == day:
             return 0
-        return max(0, self.daily_quota - await self._store.used(self.provider, day))
+        return max(0, self.daily_quota - await self._used(day))
+
+    async def _used(self, day: str) -> int:
+        """Requests of `day` that may have reached the provider (counted minus refunded)."""
+        sent = await self._store.used(self.provider, day)
+        return sent - await self._store.used(self.refund_key, day) if sent else 0
 
     async def acquire(self, endpoint: str = "-") -> None:
         """Wait for the spacing, then count one request in today's quota.
@@ -331,10 +356,17 @@ class AlphaVantageLimiter:
             if t < self._next_at:
                 await self._sleep(self._next_at - t)
             # Count before sending: a crash after the request must never under-count the quota.
-            total = await self._store.add(self.provider, self.quota_day(), 1)
+            day = self.quota_day()
+            total = await self._store.add(self.provider, day, 1)
+            total -= await self._store.used(self.refund_key, day)
             self._next_at = self._monotonic() + self.interval_s
             if total > self.daily_quota:  # another process spent the last request first
                 raise self._exhausted(endpoint)
+
+    async def refund(self) -> None:
+        """Give back today's unit of a request that never left this machine (connect failure);
+        persistent, like the count itself."""
+        await self._store.add(self.refund_key, self.quota_day(), 1)
 
     def observe(self, headers: Mapping[str, str]) -> None:
         """Alpha Vantage sends no rate-limit headers."""
@@ -350,7 +382,7 @@ class AlphaVantageLimiter:
         """The provider said today's quota is used up: remember it, persistently."""
         day = self.quota_day()
         self._exhausted_day = day
-        used = await self._store.used(self.provider, day)
+        used = await self._used(day)
         if used < self.daily_quota:
             await self._store.add(self.provider, day, self.daily_quota - used)
 
