@@ -19,7 +19,6 @@ calendar; a missing or unknown CSV header is BAD_PAYLOAD.
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import datetime as dt
 import logging
@@ -41,6 +40,8 @@ from ivcrush_tui.providers.base import CompanyOverview, ResponseCache
 from ivcrush_tui.providers.http import (
     PayloadError,
     body_text,
+    cache_get,
+    cache_put,
     decode_json,
     error_for_status,
     excerpt,
@@ -487,7 +488,7 @@ class AlphaVantageClient:
         namespace = NAMESPACES[name]
         use_cache = self._cache is not None and ttl > 0
         if use_cache:
-            cached = await self._cache_get(namespace, cache_key)
+            cached = await cache_get(self._cache, namespace, cache_key)
             if cached is not None:
                 try:
                     return interpret(cached.encode("utf-8"))
@@ -519,7 +520,7 @@ class AlphaVantageClient:
 
         result, raw = await self._guard.run(endpoint, attempt)
         if use_cache:
-            await self._cache_put(namespace, cache_key, raw, ttl)
+            await cache_put(self._cache, namespace, cache_key, raw, ttl)
         return result
 
     def _raise_message(
@@ -582,25 +583,6 @@ class AlphaVantageClient:
         return run_parser(
             lambda: parse_earnings_calendar_csv(text), provider=PROVIDER, endpoint=endpoint
         )
-
-    async def _cache_get(self, namespace: str, key: str) -> str | None:
-        assert self._cache is not None
-        try:
-            return await self._cache.get(namespace, key)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a broken cache must never fail a request
-            log.warning("cache read failed (%s): %s", namespace, type(exc).__name__)
-            return None
-
-    async def _cache_put(self, namespace: str, key: str, value: str, ttl: float) -> None:
-        assert self._cache is not None
-        try:
-            await self._cache.put(namespace, key, value, ttl)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("cache write failed (%s): %s", namespace, type(exc).__name__)
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -24,6 +25,7 @@ import httpx
 
 from ivcrush_tui import __version__
 from ivcrush_tui.domain import ErrorCode, IvCrushError, ProviderError
+from ivcrush_tui.providers.base import ResponseCache
 from ivcrush_tui.resilience.errors import NotSentError
 
 __all__ = [
@@ -362,3 +364,30 @@ def req_str(obj: Mapping[str, Any], field: str) -> str:
     if text is None:
         raise PayloadError(f"field {field!r} is missing")
     return text
+
+
+async def cache_get(cache: ResponseCache | None, namespace: str, key: str) -> str | None:
+    """A cached body, or None; a broken cache never fails a request (it is logged)."""
+    if cache is None:
+        return None
+    try:
+        return await cache.get(namespace, key)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.warning("cache read failed (%s): %s", namespace, type(exc).__name__)
+        return None
+
+
+async def cache_put(
+    cache: ResponseCache | None, namespace: str, key: str, value: str, ttl: float
+) -> None:
+    """Store a body; a broken cache never fails a request (it is logged)."""
+    if cache is None:
+        return
+    try:
+        await cache.put(namespace, key, value, ttl)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        log.warning("cache write failed (%s): %s", namespace, type(exc).__name__)

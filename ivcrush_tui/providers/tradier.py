@@ -70,6 +70,8 @@ from ivcrush_tui.providers.base import (
 from ivcrush_tui.providers.http import (
     PayloadError,
     body_text,
+    cache_get,
+    cache_put,
     decode_json,
     error_for_status,
     excerpt,
@@ -81,6 +83,7 @@ from ivcrush_tui.providers.http import (
     send,
 )
 from ivcrush_tui.resilience.protocols import CallGuard, PassThroughGuard
+from ivcrush_tui.resilience.ratelimit import expiry_epoch_s
 from ivcrush_tui.symbols import (
     from_tradier,
     parse_occ,
@@ -527,19 +530,6 @@ def _classify_text(text: str) -> ErrorCode:
     return ErrorCode.BAD_REQUEST
 
 
-def _expiry_epoch_s(value: str | None) -> float | None:
-    """X-Ratelimit-Expiry -> epoch seconds (values above 1e12 are milliseconds)."""
-    if value is None:
-        return None
-    try:
-        number = float(value.strip())
-    except ValueError:
-        return None
-    if not math.isfinite(number) or number <= 0:
-        return None
-    return number / 1000.0 if number > 1e12 else number
-
-
 # -- the client ------------------------------------------------------------------------------------
 
 
@@ -779,7 +769,7 @@ class TradierClient:
         use_cache = self._cache is not None and key is not None and ttl > 0
         if use_cache:
             assert key is not None
-            cached = await self._cache_get(namespace, key)
+            cached = await cache_get(self._cache, namespace, key)
             if cached is not None:
                 try:
                     return self._interpret(endpoint, cached.encode("utf-8"), parse)
@@ -805,7 +795,7 @@ class TradierClient:
         result, raw = await self._guard.run(endpoint, attempt)
         if use_cache:
             assert key is not None
-            await self._cache_put(namespace, key, raw, ttl)
+            await cache_put(self._cache, namespace, key, raw, ttl)
         return result
 
     def _interpret(self, endpoint: str, body: bytes, parse: Callable[[Any], T]) -> T:
@@ -874,7 +864,7 @@ class TradierClient:
             except ValueError:
                 seconds = None
         if seconds is None:
-            expiry = _expiry_epoch_s(headers.get("x-ratelimit-expiry"))
+            expiry = expiry_epoch_s(headers.get("x-ratelimit-expiry"))
             if expiry is not None:
                 seconds = expiry - self._clock().timestamp()
         if seconds is None or not math.isfinite(seconds):
@@ -887,25 +877,6 @@ class TradierClient:
 
     def _excerpt(self, text: str) -> str:
         return excerpt(text, self._secrets)
-
-    async def _cache_get(self, namespace: str, key: str) -> str | None:
-        assert self._cache is not None
-        try:
-            return await self._cache.get(namespace, key)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # a broken cache must never fail a request
-            log.warning("cache read failed (%s): %s", namespace, type(exc).__name__)
-            return None
-
-    async def _cache_put(self, namespace: str, key: str, value: str, ttl: float) -> None:
-        assert self._cache is not None
-        try:
-            await self._cache.put(namespace, key, value, ttl)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("cache write failed (%s): %s", namespace, type(exc).__name__)
 
 
 def _with_symbol(quote: StockQuote, symbol: str) -> StockQuote:

@@ -99,7 +99,7 @@ def _header_int(value: str | None) -> int | None:
     return int(number)
 
 
-def _header_epoch_s(value: str | None) -> float | None:
+def expiry_epoch_s(value: str | None) -> float | None:
     """X-Ratelimit-Expiry as epoch seconds: values above 1e12 are milliseconds (the documented
     form), smaller ones seconds (seen in some third-party notes)."""
     if value is None:
@@ -189,7 +189,7 @@ class TradierWindowLimiter:
         allowed = _header_int(lower.get("x-ratelimit-allowed"))
         used = _header_int(lower.get("x-ratelimit-used"))
         available = _header_int(lower.get("x-ratelimit-available"))
-        expiry = _header_epoch_s(lower.get("x-ratelimit-expiry"))
+        expiry = expiry_epoch_s(lower.get("x-ratelimit-expiry"))
         if allowed is not None and allowed > 0:
             self._allowed = allowed
         server_used = self._server_count(used, available)
