@@ -2,7 +2,7 @@
 
 Heavy modules (numpy, scipy, textual, httpx) are imported lazily: `ivcrush --version` stays fast.
 Exit codes: 0 ok, 1 some tickers failed (or health degraded), 2 bad usage or config,
-130 interrupted.
+130 interrupted, 141 stdout closed by the reader (`ivcrush scan --json | head -1`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ EXIT_OK = 0
 EXIT_FAILURES = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # stdout closed by the reader (128 + SIGPIPE, as a Unix tool)
 
 EPILOG = """\
 examples:
@@ -111,7 +112,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
-    from ivcrush_tui.commands.dispatch import run
+    """Run `ivcrush` with `argv` (default: sys.argv[1:]); returns the exit code."""
+    try:
+        try:
+            args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+        except SystemExit as exc:  # --help, --version, bad usage: a code, also in process
+            return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+        from ivcrush_tui.commands.dispatch import run
 
-    return run(args)
+        return run(args)
+    except KeyboardInterrupt:  # Ctrl-C outside the event loop (imports, config, the console)
+        print("ivcrush: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 from pathlib import Path
 
-from ivcrush_tui.cli import EXIT_INTERRUPTED, EXIT_USAGE
+from ivcrush_tui.cli import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_USAGE
 from ivcrush_tui.domain import IvCrushError
 
 
@@ -35,7 +36,8 @@ def run(args: argparse.Namespace) -> int:
             Path(args.config) if args.config else None, os.environ, force_demo=args.demo
         )
     except ConfigError as exc:
-        print("ivcrush: the configuration has problems:", file=sys.stderr)
+        source = args.config or os.environ.get("IVCRUSH_CONFIG") or "the configuration"
+        print(f"ivcrush: {source} has problems:", file=sys.stderr)
         for problem in exc.problems:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -82,5 +84,12 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("ivcrush: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`ivcrush scan --json | head -1`): stop quietly, like a Unix tool
+        # killed by SIGPIPE, and keep the interpreter's final flush from failing again.
+        with contextlib.suppress(OSError, ValueError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except IvCrushError as exc:
         return _fail(exc.message, EXIT_USAGE if exc.code in ("config", "invalid_symbol") else 1)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from ivcrush_tui.calendar import NY
 from ivcrush_tui.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
@@ -35,7 +36,8 @@ def _symbols(raw: Sequence[str]) -> list[str]:
 
 
 def _stderr() -> Console:
-    return Console(stderr=True)
+    # soft_wrap: a message is one line in a log or a pipe, whatever the terminal width.
+    return Console(stderr=True, soft_wrap=True)
 
 
 async def analyze(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
@@ -82,7 +84,8 @@ async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
             if not symbols:
                 day = day or rt.calendar.next_entry_window(now)[0].astimezone(NY).date()
                 symbols = await engine.candidates(day, now)
-                err.print(f"{len(symbols)} names with entry on {day.isoformat()}")
+                closed = "" if rt.calendar.is_session(day) else " (not a trading day)"
+                err.print(f"{len(symbols)} names with entry on {day.isoformat()}{closed}")
             async for result in engine.scan(symbols, now):
                 row = analysis_to_json(result)
                 rows.append(row)
@@ -90,12 +93,15 @@ async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
                     _emit_json(row)
                 elif row["status"] == "error":
                     e = row["error"]
-                    err.print(f"[red]{row['ticker']}[/red]: {e['code']}: {e['message']}")
+                    err.print(
+                        f"[red]{row['ticker']}[/red]: {escape(e['code'])}: {escape(e['message'])}"
+                    )
         finally:
             await engine.aclose()
     if not args.json:
         if rows:
-            Console().print(scan_table(rows))
+            out = Console()
+            out.print(scan_table(rows, width=out.width))
         err.print(summary_line(rows))
     return EXIT_FAILURES if any(r["status"] == "error" for r in rows) else EXIT_OK
 

@@ -62,12 +62,16 @@ async def default_universe(rt: Runtime) -> list[str]:
 
 
 async def _one(rt: Runtime, symbol: str, *, quarters: int, repo: BackfillRepo) -> None:
+    """Fetch and store both parts of `symbol` not done yet. Raises IvCrushError(NOT_FOUND) when
+    neither provider knows anything about it (both parts stay done: retrying will not help)."""
     now = rt.clock.now()
     progress = await repo.get(symbol)
+    found: list[bool] = []
     if progress is None or not progress.events_done:
         events = await rt.alphavantage.earnings_history(symbol)
         await EventsRepo(rt.db).upsert(events, fetched_at=now)
         await repo.mark(symbol, events_done=True)
+        found.append(bool(events))
     if progress is None or not progress.prices_done:
         today = now.astimezone(NY).date()
         end = rt.calendar.previous_session(today)
@@ -76,6 +80,11 @@ async def _one(rt: Runtime, symbol: str, *, quarters: int, repo: BackfillRepo) -
         bars = await rt.tradier.daily_history(symbol, start, end)
         await PricesRepo(rt.db).upsert(symbol, bars)
         await repo.mark(symbol, prices_done=True)
+        found.append(bool(bars))
+    if len(found) == 2 and not any(found):
+        raise IvCrushError(
+            ErrorCode.NOT_FOUND, f"no earnings history and no prices for {symbol} (unknown symbol?)"
+        )
 
 
 async def run_backfill(
@@ -115,12 +124,12 @@ async def run_backfill(
                     break
                 report.failed[symbol] = f"{exc.code}: {exc.message}"
                 if not out.is_terminal:
-                    out.print(f"{symbol}: failed: {exc.code}: {exc.message}")
+                    out.print(f"{symbol}: failed: {exc.code}: {exc.message}", markup=False)
                 continue
             report.completed.append(symbol)
             progress.advance(task)
             if not out.is_terminal:
-                out.print(f"{symbol}: done ({len(report.completed)}/{len(names)})")
+                out.print(f"{symbol}: done ({len(report.completed)}/{len(names)})", markup=False)
     left = len(names) - len(report.completed)
     if report.stopped_reason:
         when = (
@@ -130,7 +139,8 @@ async def run_backfill(
         )
         out.print(
             f"backfill stopped ({report.stopped_reason}): {len(report.completed)} done, "
-            f"{left} left{when} — run `ivcrush backfill` again to resume"
+            f"{left} left{when} — run `ivcrush backfill` again to resume",
+            markup=False,
         )
     else:
         out.print(

@@ -1,8 +1,10 @@
 """Coalesce per-ticker lookups into batched provider requests (quotes for many symbols at once).
 
-Tickers ask for the keys they need; requests arriving within `linger_s` of each other share one
-provider call (up to `max_batch` keys). This keeps the request budget near two calls per ticker even
-though each ticker's analysis runs on its own.
+Tickers ask for the keys they need; keys share one provider call (up to `max_batch` keys). A full
+batch goes out at once; a partial one waits until no key has arrived for `linger_s` (keys of
+tickers finishing one after another keep joining it), but never longer than `max_wait_s` after
+its first key. This keeps the request budget near two calls per ticker even though each
+ticker's analysis runs on its own.
 """
 
 from __future__ import annotations
@@ -20,11 +22,24 @@ Fetch = Callable[[list[str]], Awaitable[Mapping[str, V]]]
 class Coalescer(Generic[V]):
     """Batches `get(keys)` calls into `fetch(list_of_keys)` calls; results are shared."""
 
-    def __init__(self, fetch: Fetch[V], *, max_batch: int = 200, linger_s: float = 0.01) -> None:
+    def __init__(
+        self,
+        fetch: Fetch[V],
+        *,
+        max_batch: int = 200,
+        linger_s: float = 0.01,
+        max_wait_s: float | None = None,
+    ) -> None:
+        """`linger_s`: seconds without a new key before a partial batch goes out; `max_wait_s`
+        (default: linger_s): the longest a key waits for its batch to fill."""
+        if max_batch < 1:
+            raise ValueError("max_batch must be >= 1")
         self._fetch = fetch
         self._max_batch = max_batch
         self._linger_s = linger_s
+        self._max_wait_s = linger_s if max_wait_s is None else max(max_wait_s, linger_s)
         self._pending: dict[str, list[asyncio.Future[V | None]]] = {}
+        self._first_at: float | None = None  # loop time of the oldest pending key
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -39,9 +54,15 @@ class Coalescer(Generic[V]):
             self._pending.setdefault(key, []).append(fut)
             futures[key] = fut
         if len(self._pending) >= self._max_batch:
-            self._flush()
-        elif self._timer is None and self._pending:
-            self._timer = loop.call_later(self._linger_s, self._flush)
+            self._flush(full_only=True)
+        if self._pending:
+            now = loop.time()
+            if self._first_at is None:
+                self._first_at = now
+            due = min(now + self._linger_s, self._first_at + self._max_wait_s)
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer = loop.call_at(due, self._flush)
         out: dict[str, V] = {}
         for key, fut in futures.items():
             value = await fut
@@ -49,16 +70,19 @@ class Coalescer(Generic[V]):
                 out[key] = value
         return out
 
-    def _flush(self) -> None:
-        if self._timer is not None:
+    def _flush(self, *, full_only: bool = False) -> None:
+        """Send the pending keys (only whole batches when `full_only`)."""
+        if not full_only and self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        while self._pending:
+        while self._pending and (not full_only or len(self._pending) >= self._max_batch):
             keys = list(self._pending)[: self._max_batch]
             batch = {k: self._pending.pop(k) for k in keys}
             task = asyncio.get_running_loop().create_task(self._run(batch))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
+        if not self._pending:
+            self._first_at = None
 
     async def _run(self, batch: dict[str, list[asyncio.Future[V | None]]]) -> None:
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -135,26 +136,39 @@ async def check_health(rt: Runtime) -> HealthReport:
 
 
 def health_table(report: HealthReport) -> Table:
+    """The report as a table; long details end with an ellipsis (the JSON has them whole)."""
     mode = "DEMO" if report.demo else "LIVE"
-    table = Table(title=f"ivcrush health — {mode} — {report.status.value}", header_style="bold")
-    for col in ("Component", "Status", "Latency", "Breaker", "Budget", "Detail", "Last error"):
-        table.add_column(col, no_wrap=col not in ("Detail", "Last error"))
+    table = Table(
+        title=f"ivcrush health — {mode} — {report.status.value}",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        expand=True,
+    )
+    with_errors = any(c.last_error is not None for c in report.components)
+    # The short columns keep their width; Detail (and Last error) take what is left.
+    for col in ("Component", "Status", "Latency", "Breaker", "Budget"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("Detail", no_wrap=True, overflow="ellipsis", ratio=3)
+    if with_errors:
+        table.add_column("Last error", no_wrap=True, overflow="ellipsis", ratio=1)
     for c in report.components:
         budget = (
             f"{c.budget_left}/{c.budget_total}"
             if c.budget_left is not None and c.budget_total is not None
             else ""
         )
-        err = ""
-        if c.last_error is not None:
-            err = f"{c.last_error.code} [{c.last_error.correlation_id or '-'}]"
-        table.add_row(
+        cells: list[str | Text] = [
             c.name,
             Text(c.status.value, style=STATUS_STYLE[c.status.value]),
             f"{c.latency_ms:.1f} ms" if c.latency_ms is not None else "",
             c.breaker or "",
             budget,
-            c.detail,
-            err,
-        )
+            Text(c.detail),
+        ]
+        if with_errors:
+            err = c.last_error
+            cells.append(Text(f"{err.code} [{err.correlation_id or '-'}]") if err else Text(""))
+        table.add_row(*cells)
     return table

@@ -3,8 +3,10 @@
 Per ticker it fetches (through cache -> rate limiter -> breaker -> retry, in the clients):
 the stock quote (batched across tickers), the expirations with strikes (cached for the day), the
 event-expiration chain, and ATM quotes of the other expirations (batched across tickers through the
-quotes endpoint); daily history and past earnings come from the store when fresh. A semaphore bounds
-the requests in flight; one ticker's failure never stops the others.
+quotes endpoint); daily history and past earnings come from the store when fresh. A priority
+semaphore bounds the Tradier requests in flight and serves the earliest-started ticker first, so
+results stream from the first round trips on; Alpha Vantage calls are paced by their own limiter
+and never hold a Tradier slot while they wait. One ticker's failure never stops the others.
 """
 
 from __future__ import annotations
@@ -34,12 +36,16 @@ from ivcrush_tui.domain import (
     OptionChain,
     OptionQuote,
     OptionType,
+    ProviderError,
     StockQuote,
+    Timing,
     Unavailable,
 )
 from ivcrush_tui.engine.batching import Coalescer
 from ivcrush_tui.engine.ledger import record_if_in_window
+from ivcrush_tui.engine.priority import BATCH_PRIORITY, PrioritySemaphore, current_priority
 from ivcrush_tui.engine.runtime import Runtime
+from ivcrush_tui.providers.tradier import QUOTE_CHUNK
 from ivcrush_tui.resilience.correlation import correlation_scope, current_correlation_id
 from ivcrush_tui.store.repositories import EventsRepo, PricesRepo, WatchlistRepo
 from ivcrush_tui.symbols import occ_symbol
@@ -47,7 +53,21 @@ from ivcrush_tui.symbols import occ_symbol
 log = logging.getLogger(__name__)
 
 HISTORY_DAYS = 3 * 365 + 120  # 12 quarters of events plus the Yang-Zhang window
-TERM_HORIZON_DAYS = 60  # ATM quotes fetched for expirations up to here (covers the 45-day slope)
+# METHODS §9: the term structure uses the expirations up to the first >= 45 calendar days out. ATM
+# quotes are fetched through the first expiration >= 46 days away (one day of margin: after the
+# close an expiration 45 days away is 44.9 days out), plus the one after the event expiration.
+TERM_CUTOFF_DAYS = 46
+# Alpha Vantage calls in flight at once: its limiter spaces them (1/s live) anyway; a second slot
+# lets one request travel while the next waits for its turn.
+AV_IN_FLIGHT = 2
+# ATM option quotes of many tickers share /markets/quotes requests: a batch goes out when it fills
+# one request (the client sends QUOTE_CHUNK symbols per request), when no ticker has added to it
+# for QUOTE_LINGER_S, or QUOTE_MAX_WAIT_S after its first key. Requests are the scarce resource
+# (Tradier: 120 a minute); the wait overlaps with the ticker's own chain request.
+QUOTE_BATCH = QUOTE_CHUNK
+QUOTE_LINGER_S = 0.03
+QUOTE_MAX_WAIT_S = 0.15
+TICKERS_PER_SLOT = 4  # tickers a scan works on at once, per request slot (bounds memory)
 
 
 class Engine:
@@ -55,12 +75,16 @@ class Engine:
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        self._sem = asyncio.Semaphore(rt.settings.engine.concurrency)
+        self._sem = PrioritySemaphore(rt.settings.engine.concurrency)
+        self._av_sem = asyncio.Semaphore(AV_IN_FLIGHT)
         self._events = EventsRepo(rt.db)
         self._prices = PricesRepo(rt.db)
         self._watchlist = WatchlistRepo(rt.db)
         self._option_quotes: Coalescer[OptionQuote] = Coalescer(
-            self._fetch_option_quotes, max_batch=250, linger_s=0.015
+            self._fetch_option_quotes,
+            max_batch=QUOTE_BATCH,
+            linger_s=QUOTE_LINGER_S,
+            max_wait_s=QUOTE_MAX_WAIT_S,
         )
         self._calendar_day: dt.date | None = None
         self._calendar_lock = asyncio.Lock()
@@ -71,26 +95,45 @@ class Engine:
     # -- requests, bounded ---------------------------------------------------------------
 
     async def _fetch_option_quotes(self, symbols: list[str]) -> Mapping[str, OptionQuote]:
-        async with self._sem:
+        # A batch serves many tickers: it goes ahead of any single ticker's request.
+        async with self._sem.slot(BATCH_PRIORITY):
             return await self.rt.tradier.option_quotes(symbols)
 
-    async def _stock_quotes(self, symbols: Sequence[str]) -> dict[str, StockQuote]:
-        async with self._sem:
+    async def _stock_quotes(
+        self, symbols: Sequence[str], *, priority: float | None = None
+    ) -> dict[str, StockQuote]:
+        async with self._sem.slot(priority):
             batch = await self.rt.tradier.stock_quotes(list(symbols))
         return dict(batch.quotes)
 
     async def _expirations(self, symbol: str) -> tuple[Expiration, ...]:
-        async with self._sem:
+        async with self._sem.slot():
             return await self.rt.tradier.expirations(symbol)
 
     async def _chain(self, symbol: str, expiration: dt.date) -> OptionChain:
-        async with self._sem:
+        async with self._sem.slot():
             return await self.rt.tradier.chain(symbol, expiration, greeks=True)
 
     # -- earnings calendar and history ---------------------------------------------------
 
     def today(self, now: dt.datetime) -> dt.date:
         return now.astimezone(NY).date()
+
+    async def upcoming_event(self, symbol: str, now: dt.datetime) -> EarningsEvent | None:
+        """The next event whose release is still ahead of `now`.
+
+        A report dated today whose release time has passed (BMO at the open, DMH at noon, AMC and
+        UNKNOWN at the close: UNKNOWN may still be AMC) is history in the making, not an
+        upcoming trade: its entry is over, so the following event is the upcoming one."""
+        today = self.today(now)
+        event = await self._events.upcoming(symbol, on_or_after=today)
+        if event is not None and event.date == today:
+            timing = Timing.AMC if event.timing is Timing.UNKNOWN else event.timing
+            if self.rt.calendar.minutes_to_event(now, event.date, timing) <= 0:
+                event = await self._events.upcoming(
+                    symbol, on_or_after=today + dt.timedelta(days=1)
+                )
+        return event
 
     async def ensure_earnings_calendar(self, now: dt.datetime) -> None:
         """Load the upcoming-earnings calendar once per day into the store (falls back to it)."""
@@ -99,7 +142,7 @@ class Engine:
             if self._calendar_day == today:
                 return
             try:
-                async with self._sem:
+                async with self._av_sem:
                     events = await self.rt.alphavantage.earnings_calendar()
                 await self._events.upsert(events, fetched_at=now)
             except IvCrushError as exc:
@@ -117,7 +160,7 @@ class Engine:
         ):
             return tuple(stored)
         try:
-            async with self._sem:
+            async with self._av_sem:
                 fetched = await self.rt.alphavantage.earnings_history(symbol)
             await self._events.upsert(fetched, fetched_at=now)
         except IvCrushError as exc:
@@ -128,16 +171,21 @@ class Engine:
         return tuple(await self._events.past(symbol, before=today, limit=limit))
 
     async def _bars(self, symbol: str, now: dt.datetime) -> tuple[Bar, ...]:
+        """Daily bars of the last HISTORY_DAYS from the store; the sessions missing up to the
+        previous one are fetched first (one store read when the store is current)."""
         today = self.today(now)
         start = today - dt.timedelta(days=HISTORY_DAYS)
-        last = await self._prices.last_day(symbol)
+        stored = tuple(await self._prices.bars(symbol, start, today))
+        last = max((b.day for b in stored), default=None)
         wanted_last = self.rt.calendar.previous_session(today)
-        if last is None or last < wanted_last:
-            fetch_from = start if last is None or last < start else last + dt.timedelta(days=1)
-            async with self._sem:
-                bars = await self.rt.tradier.daily_history(symbol, fetch_from, wanted_last)
-            if bars:
-                await self._prices.upsert(symbol, bars)
+        if last is not None and last >= wanted_last:
+            return stored
+        fetch_from = start if last is None else last + dt.timedelta(days=1)
+        async with self._sem.slot():
+            bars = await self.rt.tradier.daily_history(symbol, fetch_from, wanted_last)
+        if not bars:
+            return stored
+        await self._prices.upsert(symbol, bars)
         return tuple(await self._prices.bars(symbol, start, today))
 
     # -- one ticker ----------------------------------------------------------------------
@@ -146,11 +194,17 @@ class Engine:
         self, symbol: str, expirations: Sequence[Expiration], skip: dt.date, spot: float,
         today: dt.date,
     ) -> tuple[OptionChain, ...]:  # fmt: skip
-        """ATM quotes (the strikes bracketing spot) of the other near expirations."""
+        """ATM quotes (the strikes bracketing spot) of the other expirations the term structure
+        uses: through the first one >= TERM_CUTOFF_DAYS away, and the one after `skip` (the
+        event expiration: its full chain is fetched separately)."""
         wanted: dict[str, dt.date] = {}
-        horizon = today + dt.timedelta(days=TERM_HORIZON_DAYS)
-        for exp in expirations:
-            if exp.date == skip or exp.date < today or exp.date > horizon or not exp.strikes:
+        cutoff = today + dt.timedelta(days=TERM_CUTOFF_DAYS)
+        ordered = sorted((e for e in expirations if e.date >= today), key=lambda e: e.date)
+        last = next((e.date for e in ordered if e.date >= cutoff), None)
+        back = next((e.date for e in ordered if e.date > skip), None)
+        for exp in ordered:
+            in_curve = last is None or exp.date <= last
+            if exp.date == skip or not exp.strikes or not (in_curve or exp.date == back):
                 continue
             below = [k for k in exp.strikes if k <= spot]
             above = [k for k in exp.strikes if k >= spot]
@@ -183,7 +237,7 @@ class Engine:
             try:
                 result = await self._analyze(symbol, now, quote)
             except IvCrushError as exc:
-                result = _error(symbol, now, exc.code, exc.message)
+                result = _error(symbol, now, exc.code, _describe(exc))
             except (asyncio.CancelledError, KeyboardInterrupt):
                 raise
             except Exception:
@@ -203,16 +257,17 @@ class Engine:
         quote_batch: asyncio.Future[dict[str, StockQuote]] | None,
     ) -> Analysis:
         today = self.today(now)
-        await self.ensure_earnings_calendar(now)
-        # The quote (batched across a scan) is fetched while expirations are.
+        # The quote (batched across a scan) and the expirations are fetched while the earnings
+        # calendar loads: none depends on another.
         quote_fut = quote_batch or asyncio.ensure_future(self._stock_quotes([symbol]))
+        exp_fut = asyncio.ensure_future(self._expirations(symbol))
         try:
-            upcoming = await self._events.upcoming(symbol, on_or_after=today)
-            expirations = await self._expirations(symbol)
+            await self.ensure_earnings_calendar(now)
+            upcoming = await self.upcoming_event(symbol, now)
+            expirations = await exp_fut
             quotes = await quote_fut
         finally:
-            if not quote_fut.done():
-                quote_fut.cancel()
+            _discard(exp_fut, quote_fut)
         stock = quotes.get(symbol)
         if stock is None:
             raise IvCrushError(ErrorCode.NOT_FOUND, f"unknown symbol {symbol}")
@@ -251,30 +306,57 @@ class Engine:
 
     # -- many tickers --------------------------------------------------------------------
 
-    async def scan(self, symbols: Sequence[str], now: dt.datetime) -> AsyncIterator[Analysis]:
-        """Yield each ticker's outcome as soon as it completes (bounded concurrency)."""
+    async def scan(
+        self, symbols: Sequence[str], now: dt.datetime, *, timeout_s: float | None = None
+    ) -> AsyncIterator[Analysis]:
+        """Yield each ticker's outcome as soon as it completes (bounded concurrency).
+
+        Tickers started earlier are served first, so results stream out from the first round
+        trips on. After `timeout_s` seconds (default: engine.scan_timeout_s) the tickers still
+        running are cancelled and reported as `timeout` errors. Closing the iterator early
+        cancels the work in flight."""
         symbols = list(dict.fromkeys(symbols))
         if not symbols:
             return
-        await self.ensure_earnings_calendar(now)
+        limit = self.rt.settings.engine.scan_timeout_s if timeout_s is None else timeout_s
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
+        # One quote batch for the whole scan, fetched while the earnings calendar loads.
         quotes: asyncio.Future[dict[str, StockQuote]] = asyncio.ensure_future(
-            self._stock_quotes(symbols)
+            self._stock_quotes(symbols, priority=BATCH_PRIORITY)
         )
-        gate = asyncio.Semaphore(self.rt.settings.engine.concurrency * 4)
+        gate = asyncio.Semaphore(self.rt.settings.engine.concurrency * TICKERS_PER_SLOT)
 
-        async def one(sym: str) -> Analysis:
+        async def one(sym: str, rank: int) -> Analysis:
+            current_priority.set(float(rank))  # this task's context only
             async with gate:
                 return await self.analyze(sym, now, quote=asyncio.shield(quotes))
 
-        tasks = [asyncio.ensure_future(one(s)) for s in symbols]
+        tasks = {asyncio.ensure_future(one(s, i + 1)): s for i, s in enumerate(symbols)}
+        pending: set[asyncio.Future[Analysis]] = set(tasks)
         try:
-            for fut in asyncio.as_completed(tasks):
-                yield await fut
+            while pending:
+                left = deadline - loop.time()
+                if left <= 0:
+                    break
+                done, pending = await asyncio.wait(
+                    pending, timeout=left, return_when=asyncio.FIRST_COMPLETED
+                )
+                for fut in done:
+                    yield fut.result()
+            if pending:
+                log.warning("scan time limit of %.0f s reached: %d tickers", limit, len(pending))
+                for fut in pending:
+                    fut.cancel()
+                await asyncio.gather(*pending, return_exceptions=True)
+                message = f"scan time limit reached (engine.scan_timeout_s = {limit:g} s)"
+                for sym in (s for f, s in tasks.items() if f in pending):
+                    yield _error(sym, now, ErrorCode.TIMEOUT, message)
         finally:
-            pending: list[asyncio.Future[Any]] = [*tasks, quotes]
-            for t in pending:
+            stragglers: list[asyncio.Future[Any]] = [*tasks, quotes]
+            for t in stragglers:
                 t.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.gather(*stragglers, return_exceptions=True)
 
     async def candidates(self, day: dt.date, now: dt.datetime) -> list[str]:
         """Names whose entry date is `day` (METHODS §1), plus watchlist names reporting soon."""
@@ -288,6 +370,22 @@ class Engine:
             if ev is not None and ev.date <= soon:
                 names.append(sym)
         return list(dict.fromkeys(names))
+
+
+def _describe(exc: IvCrushError) -> str:
+    """The user-facing message of a failure: a provider failure names provider and endpoint."""
+    if isinstance(exc, ProviderError):
+        return f"{exc.provider} {exc.endpoint}: {exc.message}"
+    return exc.message
+
+
+def _discard(*futures: asyncio.Future[Any]) -> None:
+    """Cancel futures still running; mark a failure nobody awaited as seen (no asyncio warning)."""
+    for fut in futures:
+        if not fut.done():
+            fut.cancel()
+        elif not fut.cancelled():
+            fut.exception()
 
 
 def _with(base: AnalysisInputs, **changes: object) -> AnalysisInputs:

@@ -1,0 +1,81 @@
+"""Write-behind in front of the response cache: a client's `put` returns at once.
+
+Why: the provider clients store every response body in the SQLite cache before returning, while
+the engine holds one of its request slots. Under a scan that wait (a queued transaction per
+response) kept the slots busy on local disk work instead of provider requests. Here the write is
+queued and done by one background task, in order; reads see queued values at once, so nothing
+observable changes but the latency. `flush()` (called when the runtime closes) drains the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from ivcrush_tui.store.cache import ResponseCache
+
+log = logging.getLogger(__name__)
+
+MAX_PENDING = 512  # beyond this, `put` writes through (backpressure; bounds memory)
+
+
+class WriteBehindCache:
+    """A ResponseCache whose puts are queued and written by one background task."""
+
+    def __init__(self, inner: ResponseCache) -> None:
+        self._inner = inner
+        self._pending: dict[tuple[str, str], tuple[str, float]] = {}
+        self._writer: asyncio.Task[None] | None = None
+
+    async def get(self, namespace: str, key: str) -> str | None:
+        queued = self._pending.get((namespace, key))
+        if queued is not None:
+            return queued[0]
+        return await self._inner.get(namespace, key)
+
+    async def put(self, namespace: str, key: str, value: str, ttl_s: float) -> None:
+        if len(self._pending) >= MAX_PENDING:
+            await self._inner.put(namespace, key, value, ttl_s)
+            return
+        self._pending.pop((namespace, key), None)  # re-queue at the end: the newest wins
+        self._pending[(namespace, key)] = (value, ttl_s)
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._drain())
+
+    async def _drain(self) -> None:
+        while self._pending:
+            (namespace, key), (value, ttl_s) = next(iter(self._pending.items()))
+            try:
+                await self._inner.put(namespace, key, value, ttl_s)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a cache write must never fail anything else
+                log.warning("cache write failed (%s): %s", namespace, type(exc).__name__)
+            # Drop the entry only if no newer value was queued while it was being written.
+            if self._pending.get((namespace, key)) == (value, ttl_s):
+                del self._pending[(namespace, key)]
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    async def flush(self, timeout_s: float = 5.0) -> None:
+        """Write what is queued, for at most `timeout_s` seconds (what is left is dropped: it is
+        only a cache). On cancellation the writer is stopped (a transaction in progress is
+        rolled back by the store) and the cancellation propagates."""
+        if self._pending and (self._writer is None or self._writer.done()):
+            self._writer = asyncio.get_running_loop().create_task(self._drain())
+        writer = self._writer
+        if writer is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(writer), timeout_s)
+        except TimeoutError:
+            log.warning("cache: %d queued writes dropped at shutdown", len(self._pending))
+        finally:
+            if not writer.done():
+                writer.cancel()
+                with contextlib.suppress(BaseException):
+                    await writer
+            self._pending.clear()

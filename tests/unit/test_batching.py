@@ -1,0 +1,91 @@
+"""Coalescer: many lookups share provider calls; full batches go at once, partial ones after a
+quiet spell (capped); failures reach every waiter of the batch."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+import pytest
+
+from ivcrush_tui.engine.batching import Coalescer
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+        self.fail: Exception | None = None
+
+    async def __call__(self, keys: list[str]) -> Mapping[str, str]:
+        self.calls.append(keys)
+        await asyncio.sleep(0)
+        if self.fail is not None:
+            raise self.fail
+        return {k: k.lower() for k in keys if k != "MISSING"}
+
+
+async def test_concurrent_lookups_share_one_call() -> None:
+    fetch = Recorder()
+    c: Coalescer[str] = Coalescer(fetch, max_batch=100, linger_s=0.01)
+    a, b = await asyncio.gather(c.get(["A", "B"]), c.get(["B", "C", "MISSING"]))
+    assert a == {"A": "a", "B": "b"}
+    assert b == {"B": "b", "C": "c"}  # keys the provider did not return are absent
+    assert fetch.calls == [["A", "B", "C", "MISSING"]]
+
+
+async def test_full_batches_go_at_once_and_the_rest_waits() -> None:
+    fetch = Recorder()
+    c: Coalescer[str] = Coalescer(fetch, max_batch=3, linger_s=0.05, max_wait_s=0.2)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    first = asyncio.create_task(c.get(["A", "B", "C", "D"]))
+    await asyncio.sleep(0.01)
+    assert fetch.calls == [["A", "B", "C"]]  # the full batch did not wait
+    assert not first.done()  # D waits for company
+    await first
+    assert fetch.calls == [["A", "B", "C"], ["D"]]
+    assert loop.time() - t0 >= 0.04
+
+
+async def test_a_steady_trickle_fills_batches_until_the_cap() -> None:
+    fetch = Recorder()
+    c: Coalescer[str] = Coalescer(fetch, max_batch=100, linger_s=0.03, max_wait_s=0.12)
+
+    async def late(i: int) -> dict[str, str]:
+        await asyncio.sleep(0.01 * i)
+        return await c.get([f"K{i}"])
+
+    await asyncio.gather(*(late(i) for i in range(30)))  # one key every 10 ms for 300 ms
+    # Each quiet spell is shorter than linger, so batches close only at the 120 ms cap.
+    assert 2 <= len(fetch.calls) <= 4
+    assert sum(len(x) for x in fetch.calls) == 30
+
+
+async def test_a_failed_batch_fails_every_waiter() -> None:
+    fetch = Recorder()
+    fetch.fail = RuntimeError("provider down")
+    c: Coalescer[str] = Coalescer(fetch, max_batch=10, linger_s=0.001)
+    results = await asyncio.gather(c.get(["A"]), c.get(["B"]), return_exceptions=True)
+    assert all(isinstance(r, RuntimeError) for r in results)
+    assert len(fetch.calls) == 1
+
+
+async def test_aclose_cancels_batches_in_flight() -> None:
+    started = asyncio.Event()
+
+    async def hang(keys: list[str]) -> Mapping[str, str]:
+        started.set()
+        await asyncio.sleep(10)
+        return {}
+
+    c: Coalescer[str] = Coalescer(hang, max_batch=1, linger_s=0.001)
+    waiter = asyncio.create_task(c.get(["A"]))
+    await started.wait()
+    await c.aclose()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+
+
+def test_max_batch_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_batch"):
+        Coalescer(Recorder(), max_batch=0)
