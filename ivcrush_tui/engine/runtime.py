@@ -112,6 +112,7 @@ async def open_runtime(
     db = await Database.open(settings.storage.path, clock=clock.now)
     cache_db: Database | None = None
     client_cache: WriteBehindCache | None = None
+    interrupted = False
     try:
         # The L2 cache gets its own connection (and aiosqlite thread): its reads and writes of
         # response bodies then overlap with the repositories' queries instead of queueing behind
@@ -184,10 +185,15 @@ async def open_runtime(
                 av_limiter=av_limiter,
                 demo=settings.demo,
             )
+    except BaseException:
+        # Interrupted (Ctrl-C, cancellation) or failed: queued cache writes are only a cache,
+        # so they are dropped at once rather than delaying the exit.
+        interrupted = True
+        raise
     finally:
         try:
             if client_cache is not None:
-                await client_cache.flush()
+                await client_cache.flush(timeout_s=0.0 if interrupted else 5.0)
         finally:
             if cache_db is not None:
                 await cache_db.close()
