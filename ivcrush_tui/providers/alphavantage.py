@@ -45,6 +45,7 @@ from ivcrush_tui.providers.http import (
     decode_json,
     error_for_status,
     excerpt,
+    merge_cache_ttls,
     run_parser,
     send,
 )
@@ -366,17 +367,7 @@ class AlphaVantageClient:
             )
         if not isinstance(api_key, str) or not api_key.strip():
             raise IvCrushError(ErrorCode.CONFIG, "the Alpha Vantage API key is empty")
-        ttls = dict(DEFAULT_CACHE_TTLS)
-        for name, ttl in (cache_ttls or {}).items():
-            if name not in DEFAULT_CACHE_TTLS:
-                raise IvCrushError(
-                    ErrorCode.CONFIG,
-                    f"unknown Alpha Vantage cache endpoint {name!r} "
-                    f"(known: {', '.join(sorted(DEFAULT_CACHE_TTLS))})",
-                )
-            if not isinstance(ttl, int | float) or not math.isfinite(ttl) or ttl < 0:
-                raise IvCrushError(ErrorCode.CONFIG, f"cache TTL for {name} must be >= 0 s")
-            ttls[name] = float(ttl)
+        ttls = merge_cache_ttls(DEFAULT_CACHE_TTLS, cache_ttls, "Alpha Vantage")
         self._http = http
         self._base = base
         self._key = api_key.strip()

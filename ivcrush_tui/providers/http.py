@@ -391,3 +391,21 @@ async def cache_put(
         raise
     except Exception as exc:
         log.warning("cache write failed (%s): %s", namespace, type(exc).__name__)
+
+
+def merge_cache_ttls(
+    defaults: Mapping[str, float], overrides: Mapping[str, float] | None, provider: str
+) -> dict[str, float]:
+    """Per-endpoint cache TTLs (seconds): the defaults with validated overrides applied."""
+    ttls = dict(defaults)
+    for name, ttl in (overrides or {}).items():
+        if name not in defaults:
+            raise IvCrushError(
+                ErrorCode.CONFIG,
+                f"unknown {provider} cache endpoint {name!r} "
+                f"(known: {', '.join(sorted(defaults))})",
+            )
+        if not isinstance(ttl, int | float) or not math.isfinite(ttl) or ttl < 0:
+            raise IvCrushError(ErrorCode.CONFIG, f"cache TTL for {name} must be >= 0 s")
+        ttls[name] = float(ttl)
+    return ttls

@@ -75,6 +75,7 @@ from ivcrush_tui.providers.http import (
     decode_json,
     error_for_status,
     excerpt,
+    merge_cache_ttls,
     opt_float,
     opt_int,
     opt_str,
@@ -565,17 +566,7 @@ class TradierClient:
             raise IvCrushError(
                 ErrorCode.CONFIG, "the Tradier token contains spaces or non-printable characters"
             )
-        ttls = dict(DEFAULT_CACHE_TTLS)
-        for name, ttl in (cache_ttls or {}).items():
-            if name not in DEFAULT_CACHE_TTLS:
-                raise IvCrushError(
-                    ErrorCode.CONFIG,
-                    f"unknown Tradier cache endpoint {name!r} "
-                    f"(known: {', '.join(sorted(DEFAULT_CACHE_TTLS))})",
-                )
-            if not isinstance(ttl, int | float) or not math.isfinite(ttl) or ttl < 0:
-                raise IvCrushError(ErrorCode.CONFIG, f"cache TTL for {name} must be >= 0 s")
-            ttls[name] = float(ttl)
+        ttls = merge_cache_ttls(DEFAULT_CACHE_TTLS, cache_ttls, "Tradier")
         self._http = http
         self._base = base
         self._token = token
