@@ -22,20 +22,32 @@ def _norm_pdf(x: FloatArray) -> FloatArray:
     return np.exp(-0.5 * x * x) / np.sqrt(2.0 * np.pi)  # type: ignore[no-any-return]
 
 
-def _d1_d2(
-    S: FloatArray, K: FloatArray, T: FloatArray, sigma: FloatArray, r: float, q: float
-) -> tuple[FloatArray, FloatArray]:
-    with np.errstate(divide="ignore", invalid="ignore"):
-        vol_sqrt_t = sigma * np.sqrt(T)
-        d1 = (np.log(S / K) + (r - q + 0.5 * sigma * sigma) * T) / vol_sqrt_t
-    return d1, d1 - vol_sqrt_t
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """The broadcast inputs and the terms shared by prices and Greeks (computed once per call)."""
+
+    s: FloatArray
+    k: FloatArray
+    t: FloatArray
+    v: FloatArray
+    call: npt.NDArray[np.bool_]
+    ok: npt.NDArray[np.bool_]  # finite and positive S, K, T, sigma
+    d1: FloatArray
+    d2: FloatArray
+    disc_q: FloatArray
+    disc_r: FloatArray
 
 
-def _prepare(
-    S: ArrayLike, K: ArrayLike, T: ArrayLike, sigma: ArrayLike, is_call: ArrayLike
-) -> tuple[
-    FloatArray, FloatArray, FloatArray, FloatArray, npt.NDArray[np.bool_], npt.NDArray[np.bool_]
-]:
+def _terms(
+    S: ArrayLike,
+    K: ArrayLike,
+    T: ArrayLike,
+    sigma: ArrayLike,
+    is_call: ArrayLike,
+    r: float,
+    q: float,
+) -> _Terms:
+    """Call inside np.errstate(all="ignore"): degenerate entries are masked with `ok` later."""
     s, k, t, v, call = np.broadcast_arrays(
         np.asarray(S, dtype=np.float64),
         np.asarray(K, dtype=np.float64),
@@ -45,7 +57,9 @@ def _prepare(
     )
     ok = np.isfinite(s) & np.isfinite(k) & np.isfinite(t) & np.isfinite(v)
     ok &= (s > 0) & (k > 0) & (t > 0) & (v > 0)
-    return s, k, t, v, call, ok
+    vol_sqrt_t = v * np.sqrt(t)
+    d1 = (np.log(s / k) + (r - q + 0.5 * v * v) * t) / vol_sqrt_t
+    return _Terms(s, k, t, v, call, ok, d1, d1 - vol_sqrt_t, np.exp(-q * t), np.exp(-r * t))
 
 
 def bsm_price(
@@ -58,28 +72,11 @@ def bsm_price(
     q: float = 0.0,
 ) -> FloatArray:
     """Option price in dollars per share; NaN where the inputs are degenerate."""
-    s, k, t, v, call, ok = _prepare(S, K, T, sigma, is_call)
     with np.errstate(all="ignore"):  # degenerate entries are masked to NaN below
-        return _price(s, k, t, v, call, ok, r, q)
-
-
-def _price(
-    s: FloatArray,
-    k: FloatArray,
-    t: FloatArray,
-    v: FloatArray,
-    call: npt.NDArray[np.bool_],
-    ok: npt.NDArray[np.bool_],
-    r: float,
-    q: float,
-) -> FloatArray:
-    d1, d2 = _d1_d2(s, k, t, v, r, q)
-    disc_q = np.exp(-q * t)
-    disc_r = np.exp(-r * t)
-    call_px = s * disc_q * ndtr(d1) - k * disc_r * ndtr(d2)
-    put_px = k * disc_r * ndtr(-d2) - s * disc_q * ndtr(-d1)
-    out = np.where(call, call_px, put_px)
-    return np.where(ok, out, np.nan)
+        x = _terms(S, K, T, sigma, is_call, r, q)
+        call_px = x.s * x.disc_q * ndtr(x.d1) - x.k * x.disc_r * ndtr(x.d2)
+        put_px = x.k * x.disc_r * ndtr(-x.d2) - x.s * x.disc_q * ndtr(-x.d1)
+        return np.where(x.ok, np.where(x.call, call_px, put_px), np.nan)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,36 +104,22 @@ def bsm_greeks(
     q: float = 0.0,
 ) -> GreeksArrays:
     """Greeks in the units of `GreeksArrays`; NaN where the inputs are degenerate."""
-    s, k, t, v, call, ok = _prepare(S, K, T, sigma, is_call)
     with np.errstate(all="ignore"):  # degenerate entries are masked to NaN below
-        return _greeks(s, k, t, v, call, ok, r, q)
-
-
-def _greeks(
-    s: FloatArray,
-    k: FloatArray,
-    t: FloatArray,
-    v: FloatArray,
-    call: npt.NDArray[np.bool_],
-    ok: npt.NDArray[np.bool_],
-    r: float,
-    q: float,
-) -> GreeksArrays:
-    d1, d2 = _d1_d2(s, k, t, v, r, q)
-    disc_q = np.exp(-q * t)
-    disc_r = np.exp(-r * t)
-    pdf = _norm_pdf(d1)
-    sqrt_t = np.sqrt(t)
-    gamma = disc_q * pdf / (s * v * sqrt_t)
-    vega = s * disc_q * pdf * sqrt_t / 100.0
-    delta = np.where(call, disc_q * ndtr(d1), disc_q * (ndtr(d1) - 1.0))
-    common = -s * disc_q * pdf * v / (2.0 * sqrt_t)
-    theta_call = common - r * k * disc_r * ndtr(d2) + q * s * disc_q * ndtr(d1)
-    theta_put = common + r * k * disc_r * ndtr(-d2) - q * s * disc_q * ndtr(-d1)
-    theta = np.where(call, theta_call, theta_put) / 365.0
-    rho = np.where(call, k * t * disc_r * ndtr(d2), -k * t * disc_r * ndtr(-d2)) / 100.0
+        x = _terms(S, K, T, sigma, is_call, r, q)
+        s, k, t, v, call, d1, d2 = x.s, x.k, x.t, x.v, x.call, x.d1, x.d2
+        disc_q, disc_r = x.disc_q, x.disc_r
+        pdf = _norm_pdf(d1)
+        sqrt_t = np.sqrt(t)
+        gamma = disc_q * pdf / (s * v * sqrt_t)
+        vega = s * disc_q * pdf * sqrt_t / 100.0
+        delta = np.where(call, disc_q * ndtr(d1), disc_q * (ndtr(d1) - 1.0))
+        common = -s * disc_q * pdf * v / (2.0 * sqrt_t)
+        theta_call = common - r * k * disc_r * ndtr(d2) + q * s * disc_q * ndtr(d1)
+        theta_put = common + r * k * disc_r * ndtr(-d2) - q * s * disc_q * ndtr(-d1)
+        theta = np.where(call, theta_call, theta_put) / 365.0
+        rho = np.where(call, k * t * disc_r * ndtr(d2), -k * t * disc_r * ndtr(-d2)) / 100.0
 
     def mask(a: FloatArray) -> FloatArray:
-        return np.where(ok, a, np.nan)
+        return np.where(x.ok, a, np.nan)
 
     return GreeksArrays(mask(delta), mask(gamma), mask(vega), mask(theta), mask(rho))
