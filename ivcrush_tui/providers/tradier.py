@@ -21,12 +21,8 @@ Cold, that is ~3.3 requests per ticker (expirations + chain + history + ~0.3 sha
 the same day costs ~1.3 per ticker (chain + shared quotes: expirations are cached, bars stored).
 The clock is never cached; the calendar is cached 24 h.
 
-Tolerated quirks: the XML-to-JSON collapse (a list of one is a bare value, an empty list is null,
-"null", {} or a missing key; one `as_list` everywhere), both expiration shapes (`date` strings and
-`expiration` objects with `strikes.strike`), `greeks` absent or null, `mid_iv` 0.0 (-> None),
-exponent floats, epoch-ms dates, `updated_at` without a zone (read as UTC), unmatched symbols,
-closed calendar days without hours. A field of the wrong type (e.g. "bid": "abc") fails the whole
-response as BAD_PAYLOAD naming the endpoint: a half-parsed chain must not be priced.
+Payload parsing (and the quirks it tolerates) lives in providers/tradier_parse.py; a payload of
+the wrong shape fails the whole response as BAD_PAYLOAD naming the endpoint.
 
 Errors: 401/403 -> AUTH; 429 -> RATE_LIMITED with retry_after_s from Retry-After or
 X-Ratelimit-Expiry (epoch ms, or s when <= 1e12); 5xx -> UNAVAILABLE; 404 -> see below; other
@@ -48,7 +44,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from ivcrush_tui.calendar import NY, UTC, MarketState
+from ivcrush_tui.calendar import UTC
 from ivcrush_tui.domain import (
     Bar,
     ErrorCode,
@@ -56,19 +52,11 @@ from ivcrush_tui.domain import (
     IvCrushError,
     OptionChain,
     OptionQuote,
-    OptionType,
     ProviderError,
     StockQuote,
 )
-from ivcrush_tui.providers.base import (
-    CalendarDay,
-    DayStatus,
-    MarketClock,
-    QuoteBatch,
-    ResponseCache,
-)
+from ivcrush_tui.providers.base import CalendarDay, MarketClock, QuoteBatch, ResponseCache
 from ivcrush_tui.providers.http import (
-    PayloadError,
     body_text,
     cache_get,
     cache_put,
@@ -76,21 +64,26 @@ from ivcrush_tui.providers.http import (
     error_for_status,
     excerpt,
     merge_cache_ttls,
-    opt_float,
-    opt_int,
-    opt_str,
-    req_str,
     run_parser,
     send,
 )
+from ivcrush_tui.providers.tradier_parse import (
+    as_list,
+    classify_text,
+    fault_text,
+    parse_calendar,
+    parse_chain,
+    parse_clock,
+    parse_expirations,
+    parse_history,
+    parse_option,
+    parse_option_quotes,
+    parse_stock_quote,
+    parse_stock_quotes,
+)
 from ivcrush_tui.resilience.protocols import CallGuard, PassThroughGuard
 from ivcrush_tui.resilience.ratelimit import expiry_epoch_s
-from ivcrush_tui.symbols import (
-    from_tradier,
-    parse_occ,
-    to_tradier,
-    validate_symbol,
-)
+from ivcrush_tui.symbols import parse_occ, to_tradier, validate_symbol
 
 __all__ = [
     "DEFAULT_CACHE_TTLS",
@@ -110,7 +103,6 @@ QUOTE_CHUNK = 100  # symbols per /markets/quotes request
 GET_MAX_SYMBOLS = 50  # above this (or a long query) the quotes go as a POST form
 GET_MAX_QUERY_CHARS = 1500
 MAX_RETRY_AFTER_S = 120.0  # a window is 60 s; anything further is clock skew or garbage
-STANDARD_CONTRACT_SIZE = 100
 MIN_SECRET_LEN = 4  # shorter "secrets" (never real tokens) would mask ordinary words
 CACHE_KEY_MAX = 256  # longer normalised requests are keyed by their sha256
 
@@ -131,404 +123,10 @@ NAMESPACES: Mapping[str, str] = {
     "calendar": "tradier.calendar",
     "clock": "tradier.clock",
 }
-_STATES = {
-    "premarket": MarketState.PREMARKET,
-    "open": MarketState.REGULAR,
-    "postmarket": MarketState.AFTER_HOURS,
-    "closed": MarketState.CLOSED,
-}
 
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(UTC)
-
-
-# -- envelope helpers ------------------------------------------------------------------------------
-
-
-def _is_empty(value: Any) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str):
-        return value.strip().lower() in ("", "null")
-    if isinstance(value, dict | list):
-        return not value
-    return False
-
-
-def as_list(value: Any) -> list[Any]:
-    """Undo Tradier's XML-to-JSON collapse: None, "null", "", {} and [] -> []; a list -> its
-    non-empty items; any single value -> [value]."""
-    if _is_empty(value):
-        return []
-    if isinstance(value, list):
-        return [item for item in value if not _is_empty(item)]
-    return [value]
-
-
-def _section(obj: Any, key: str) -> dict[str, Any]:
-    """obj[key] as an object: {} when it is null, "null", {}, [] or missing."""
-    if not isinstance(obj, dict):
-        raise PayloadError(f"expected an object holding {key!r}, got {type(obj).__name__}")
-    value = obj.get(key)
-    if _is_empty(value):
-        return {}
-    if not isinstance(value, dict):
-        raise PayloadError(f"{key!r} is {type(value).__name__}, expected an object")
-    return value
-
-
-def _items(obj: Any, outer: str, inner: str) -> list[Any]:
-    """The list at obj[outer][inner], collapse undone."""
-    return as_list(_section(obj, outer).get(inner))
-
-
-def _objects(values: list[Any], what: str) -> list[dict[str, Any]]:
-    out = []
-    for value in values:
-        if not isinstance(value, dict):
-            raise PayloadError(f"{what} entry is {type(value).__name__}, expected an object")
-        out.append(value)
-    return out
-
-
-def _date(value: Any, field: str) -> dt.date:
-    if not isinstance(value, str):
-        raise PayloadError(f"field {field!r} is {type(value).__name__}, expected YYYY-MM-DD")
-    try:
-        return dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise PayloadError(f"field {field!r} has {value[:20]!r}, expected YYYY-MM-DD") from None
-
-
-def _epoch(value: float | None) -> dt.datetime | None:
-    """Epoch milliseconds (> 1e12) or seconds -> aware UTC; 0, negative or None -> None."""
-    if value is None or value <= 0:
-        return None
-    seconds = value / 1000.0 if value > 1e12 else value
-    try:
-        return dt.datetime.fromtimestamp(seconds, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _timestamp_field(obj: Mapping[str, Any], field: str) -> dt.datetime | None:
-    """trade_date & co: epoch ms (current API) or an ISO string (2013-era payloads)."""
-    value = obj.get(field)
-    if isinstance(value, str) and not value.strip().lstrip("-").replace(".", "").isdigit():
-        return _aware_utc(value)
-    return _epoch(opt_float(obj, field))
-
-
-def _aware_utc(text: Any) -> dt.datetime | None:
-    """A provider timestamp string -> aware UTC; a zone-less one is read as UTC (Tradier's
-    greeks `updated_at`, see provider-apis.md 1.4). Unparseable -> None (metadata only)."""
-    if not isinstance(text, str) or not text.strip():
-        return None
-    try:
-        stamp = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        return None
-    if stamp.tzinfo is None:
-        return stamp.replace(tzinfo=UTC)
-    return stamp.astimezone(UTC)
-
-
-# -- payload parsers (pure) ------------------------------------------------------------------------
-
-
-def _is_option(obj: Mapping[str, Any]) -> bool:
-    return obj.get("type") == "option" or "option_type" in obj
-
-
-def parse_stock_quote(obj: Mapping[str, Any]) -> StockQuote:
-    """One Tradier stock quote object -> StockQuote (symbol in OUR form)."""
-    return StockQuote(
-        symbol=from_tradier(req_str(obj, "symbol")),
-        last=opt_float(obj, "last"),
-        bid=opt_float(obj, "bid"),
-        ask=opt_float(obj, "ask"),
-        prev_close=opt_float(obj, "prevclose"),
-        volume=opt_int(obj, "volume"),
-        timestamp=_timestamp_field(obj, "trade_date"),
-        description=opt_str(obj, "description"),
-    )
-
-
-def parse_option(obj: Mapping[str, Any], *, underlying: str | None = None) -> OptionQuote:
-    """One Tradier option object (chain entry or option quote) -> OptionQuote.
-
-    Expiration, strike and type fall back to the OCC symbol when absent; the underlying falls back
-    to `underlying`, then to the OCC root. `greeks` absent or null -> greeks None; mid_iv <= 0 ->
-    None (ORATS sends 0.0 when it has no IV)."""
-    symbol = req_str(obj, "symbol").upper()
-    occ = parse_occ(symbol)
-    exp_text = obj.get("expiration_date")
-    if not _is_empty(exp_text):
-        expiration = _date(exp_text, "expiration_date")
-    elif occ is not None:
-        expiration = occ[1]
-    else:
-        raise PayloadError(f"option {symbol[:24]!r} has no expiration_date")
-    strike = opt_float(obj, "strike")
-    if strike is None:
-        if occ is None:
-            raise PayloadError(f"option {symbol[:24]!r} has no strike")
-        strike = occ[3]
-    kind_text = opt_str(obj, "option_type")
-    if kind_text is not None:
-        try:
-            kind = OptionType(kind_text.lower())
-        except ValueError:
-            raise PayloadError(f"option_type {kind_text[:20]!r} is not call/put") from None
-    elif occ is not None:
-        kind = occ[2]
-    else:
-        raise PayloadError(f"option {symbol[:24]!r} has no option_type")
-    under = opt_str(obj, "underlying") or underlying or (occ[0] if occ else None)
-    if under is None:
-        raise PayloadError(f"option {symbol[:24]!r} has no underlying")
-
-    greeks = obj.get("greeks")
-    delta = gamma = theta = vega = mid_iv = None
-    updated = None
-    if not _is_empty(greeks):
-        if not isinstance(greeks, dict):
-            raise PayloadError(f"greeks is {type(greeks).__name__}, expected an object")
-        delta = opt_float(greeks, "delta")
-        gamma = opt_float(greeks, "gamma")
-        theta = opt_float(greeks, "theta")
-        vega = opt_float(greeks, "vega")
-        iv = opt_float(greeks, "mid_iv")
-        mid_iv = iv if iv is not None and iv > 0 else None
-        updated = _aware_utc(greeks.get("updated_at"))
-    return OptionQuote(
-        symbol=symbol,
-        underlying=from_tradier(under),
-        expiration=expiration,
-        strike=strike,
-        option_type=kind,
-        bid=opt_float(obj, "bid"),
-        ask=opt_float(obj, "ask"),
-        last=opt_float(obj, "last"),
-        volume=opt_int(obj, "volume") or 0,
-        open_interest=opt_int(obj, "open_interest") or 0,
-        mid_iv=mid_iv,
-        delta=delta,
-        gamma=gamma,
-        theta=theta,
-        vega=vega,
-        greeks_updated=updated,
-        root_symbol=opt_str(obj, "root_symbol"),
-        expiration_type=opt_str(obj, "expiration_type"),
-    )
-
-
-def _strikes(value: Any) -> tuple[float, ...]:
-    """strikes.strike (list, bare number or null) -> ascending unique positive strikes. The 2013
-    nesting (strikes.adjustments...) has no `strike` key and yields ()."""
-    # A bare list is tolerated too (some clients flatten strikes.strike).
-    raw = as_list(value.get("strike")) if isinstance(value, dict) else as_list(value)
-    out = set()
-    for item in raw:
-        strike = opt_float({"strike": item}, "strike")
-        if strike is None or strike <= 0:
-            raise PayloadError(f"strike {item!r:.20} is not a positive number")
-        out.add(strike)
-    return tuple(sorted(out))
-
-
-def parse_expirations(data: Any) -> tuple[Expiration, ...]:
-    """Both shapes: `expiration` objects (strikes/contractSize/expirationType requested) and
-    plain `date` strings; ascending by date, one entry per date."""
-    section = _section(data, "expirations")
-    found: dict[dt.date, Expiration] = {}
-    for item in as_list(section.get("expiration")):
-        if isinstance(item, str):
-            day = _date(item, "expiration")
-            found.setdefault(day, Expiration(day))
-            continue
-        if not isinstance(item, dict):
-            raise PayloadError(f"expiration entry is {type(item).__name__}, expected an object")
-        day = _date(item.get("date"), "date")
-        size = opt_int(item, "contract_size")
-        found.setdefault(
-            day,
-            Expiration(
-                date=day,
-                strikes=_strikes(item.get("strikes")),
-                expiration_type=opt_str(item, "expiration_type"),
-                contract_size=size if size is not None and size > 0 else STANDARD_CONTRACT_SIZE,
-            ),
-        )
-    for item in as_list(section.get("date")):
-        day = _date(item, "date")
-        found.setdefault(day, Expiration(day))
-    return tuple(found[d] for d in sorted(found))
-
-
-def parse_chain(data: Any, symbol: str, expiration: dt.date) -> OptionChain:
-    """{"options": {"option": ...}} -> OptionChain sorted by (strike, type). Contracts with a
-    non-standard deliverable (contract_size != 100, after corporate actions) are dropped: their
-    prices do not track the underlying one-for-one."""
-    options = []
-    dropped = 0
-    for obj in _objects(_items(data, "options", "option"), "option"):
-        size = opt_int(obj, "contract_size")
-        if size is not None and size != STANDARD_CONTRACT_SIZE:
-            dropped += 1
-            continue
-        options.append(parse_option(obj, underlying=symbol))
-    if dropped:
-        log.debug("%s %s: dropped %d non-standard contracts", symbol, expiration, dropped)
-    options.sort(key=lambda q: (q.strike, q.option_type.value, q.symbol))
-    return OptionChain(underlying=symbol, expiration=expiration, options=tuple(options))
-
-
-def parse_history(data: Any, start: dt.date, end: dt.date) -> tuple[Bar, ...]:
-    """{"history": {"day": ...}} -> bars within [start, end], ascending, one per day. Bars with a
-    missing or non-positive price are skipped (never turned into 0)."""
-    bars: dict[dt.date, Bar] = {}
-    skipped = 0
-    for obj in _objects(_items(data, "history", "day"), "history day"):
-        day = _date(obj.get("date"), "date")
-        prices = [opt_float(obj, k) for k in ("open", "high", "low", "close")]
-        if any(p is None or p <= 0 for p in prices):
-            skipped += 1
-            continue
-        o, h, lo, c = (float(p) for p in prices if p is not None)
-        if start <= day <= end:
-            bars[day] = Bar(day, o, h, lo, c, max(opt_int(obj, "volume") or 0, 0))
-    if skipped:
-        log.info("history: skipped %d bars without usable prices", skipped)
-    return tuple(bars[d] for d in sorted(bars))
-
-
-def parse_clock(data: Any) -> MarketClock:
-    clock = _section(data, "clock")
-    if not clock:
-        raise PayloadError("empty clock")
-    state_text = req_str(clock, "state").lower()
-    next_text = opt_str(clock, "next_state")
-    return MarketClock(
-        day=_date(clock.get("date"), "date"),
-        state=_STATES.get(state_text),
-        state_text=state_text,
-        timestamp=_epoch(opt_float(clock, "timestamp")),
-        next_state=_STATES.get(next_text.lower()) if next_text else None,
-        next_change=opt_str(clock, "next_change"),
-        description=opt_str(clock, "description"),
-    )
-
-
-def _ny_time(day: dt.date, text: Any, field: str) -> dt.datetime | None:
-    """ "HH:MM" New York wall time on `day` -> aware UTC (DST handled by zoneinfo)."""
-    if _is_empty(text):
-        return None
-    if not isinstance(text, str):
-        raise PayloadError(f"{field} is {type(text).__name__}, expected HH:MM")
-    try:
-        clock_time = dt.time.fromisoformat(text.strip())
-    except ValueError:
-        raise PayloadError(f"{field} has {text[:10]!r}, expected HH:MM") from None
-    return dt.datetime.combine(day, clock_time, NY).astimezone(UTC)
-
-
-def _hours(day: dt.date, value: Any, name: str) -> tuple[dt.datetime | None, dt.datetime | None]:
-    if _is_empty(value):
-        return None, None
-    if not isinstance(value, dict):
-        raise PayloadError(f"{name} hours are {type(value).__name__}, expected an object")
-    return (
-        _ny_time(day, value.get("start"), f"{name}.start"),
-        _ny_time(day, value.get("end"), f"{name}.end"),
-    )
-
-
-def parse_calendar(data: Any) -> tuple[CalendarDay, ...]:
-    """Closed days carry no hours; "HH:MM" New York times -> aware UTC. A status other than
-    open/closed is decided by the presence of regular hours."""
-    cal = _section(data, "calendar")
-    days: dict[dt.date, CalendarDay] = {}
-    for obj in _objects(_items(cal, "days", "day"), "calendar day"):
-        day = _date(obj.get("date"), "date")
-        open_at, close_at = _hours(day, obj.get("open"), "open")
-        pre_start, _ = _hours(day, obj.get("premarket"), "premarket")
-        _, post_end = _hours(day, obj.get("postmarket"), "postmarket")
-        status_text = (opt_str(obj, "status") or "").lower()
-        if status_text == "closed":
-            status = DayStatus.CLOSED
-        elif status_text == "open" or open_at is not None:
-            status = DayStatus.OPEN
-        else:
-            status = DayStatus.CLOSED
-        days[day] = CalendarDay(
-            day=day,
-            status=status,
-            open_at=open_at if status is DayStatus.OPEN else None,
-            close_at=close_at if status is DayStatus.OPEN else None,
-            premarket_start=pre_start if status is DayStatus.OPEN else None,
-            postmarket_end=post_end if status is DayStatus.OPEN else None,
-            description=opt_str(obj, "description"),
-        )
-    return tuple(days[d] for d in sorted(days))
-
-
-def _quote_objects(data: Any) -> tuple[list[dict[str, Any]], list[str]]:
-    """{"quotes": {"quote": ..., "unmatched_symbols": {"symbol": ...}}} -> (objects, unmatched)."""
-    section = _section(data, "quotes")
-    objects = _objects(as_list(section.get("quote")), "quote")
-    unmatched_section = section.get("unmatched_symbols")
-    if isinstance(unmatched_section, dict):
-        raw = as_list(unmatched_section.get("symbol"))
-    else:
-        raw = as_list(unmatched_section)
-    return objects, [str(s).strip().upper() for s in raw]
-
-
-def parse_stock_quotes(data: Any) -> tuple[list[StockQuote], list[str]]:
-    """Stock quotes (option objects skipped) and the unmatched symbols (Tradier spelling)."""
-    objects, unmatched = _quote_objects(data)
-    return [parse_stock_quote(o) for o in objects if not _is_option(o)], unmatched
-
-
-def parse_option_quotes(data: Any) -> list[OptionQuote]:
-    """Option quotes (stock objects skipped)."""
-    objects, _ = _quote_objects(data)
-    return [parse_option(o) for o in objects if _is_option(o)]
-
-
-# -- error bodies ----------------------------------------------------------------------------------
-
-
-def _fault_text(data: Any) -> str | None:
-    """The message of an Apigee fault or a Tradier `errors` body, else None."""
-    if not isinstance(data, dict):
-        return None
-    fault = data.get("fault")
-    if isinstance(fault, dict):
-        text = str(fault.get("faultstring") or "").strip()
-        detail = fault.get("detail")
-        code = str(detail.get("errorcode") or "") if isinstance(detail, dict) else ""
-        return " ".join(p for p in (text, f"({code})" if code else "") if p) or "gateway fault"
-    errors = data.get("errors")
-    if _is_empty(errors):
-        return None
-    msgs = as_list(errors.get("error")) if isinstance(errors, dict) else as_list(errors)
-    return " | ".join(str(m) for m in msgs) or "error"
-
-
-def _classify_text(text: str) -> ErrorCode:
-    low = text.lower()
-    if any(w in low for w in ("access token", "access_token", "unauthorized", "apiproduct")):
-        return ErrorCode.AUTH
-    if any(w in low for w in ("keymanagement", "oauth", "invalid api key")):
-        return ErrorCode.AUTH
-    if any(w in low for w in ("rate limit", "ratelimit", "quota", "too many", "spikearrest")):
-        return ErrorCode.RATE_LIMITED
-    if "identify proxy" in low or "applicationnotfound" in low:
-        return ErrorCode.NOT_FOUND
-    return ErrorCode.BAD_REQUEST
 
 
 # -- the client ------------------------------------------------------------------------------------
@@ -798,9 +396,9 @@ class TradierClient:
                 provider=PROVIDER,
                 endpoint=endpoint,
             )
-        fault = _fault_text(data)
+        fault = fault_text(data)
         if fault is not None:
-            code = _classify_text(fault)
+            code = classify_text(fault)
             raise ProviderError(
                 code, f"error body: {self._excerpt(fault)}", provider=PROVIDER, endpoint=endpoint
             )
@@ -812,9 +410,7 @@ class TradierClient:
             return
         text = body_text(response.content)
         try:
-            detail = _fault_text(
-                decode_json(response.content, provider=PROVIDER, endpoint=endpoint)
-            )
+            detail = fault_text(decode_json(response.content, provider=PROVIDER, endpoint=endpoint))
         except ProviderError:
             detail = None
         detail = self._excerpt(detail if detail is not None else text)
@@ -827,7 +423,7 @@ class TradierClient:
                 endpoint=endpoint,
             )
         if status == 404:
-            if _classify_text(detail) is ErrorCode.NOT_FOUND:
+            if classify_text(detail) is ErrorCode.NOT_FOUND:
                 raise ProviderError(
                     ErrorCode.NOT_FOUND,
                     f"HTTP 404: {detail} (check the Tradier base_url)",

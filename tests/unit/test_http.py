@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any
 
 import httpx
@@ -222,3 +224,45 @@ def test_other_coercions() -> None:
         req_str({}, "s")
     with pytest.raises(PayloadError, match="missing"):
         req_float({"f": None}, "f")
+
+
+@pytest.mark.parametrize("value", [math.inf, -math.inf, math.nan, False, True])
+def test_opt_float_fast_path_still_rejects_non_finite_and_booleans(value: Any) -> None:
+    with pytest.raises(PayloadError, match="'f'"):
+        opt_float({"f": value}, "f")
+    with pytest.raises(PayloadError, match="'f'"):
+        opt_int({"f": value}, "f")
+
+
+def test_coercions_of_exact_and_subclassed_types_agree() -> None:
+    class Num(float):
+        pass
+
+    assert opt_float({"f": Num(2.5)}, "f") == 2.5
+    assert type(opt_float({"f": 7}, "f")) is float
+    big = 2**60 + 1  # beyond a double's exact integers: the float round trip, as before
+    assert opt_int({"v": big}, "v") == int(float(big))
+    assert opt_int({"v": 2**53}, "v") == 2**53
+    assert opt_int({"v": -5}, "v") == -5
+    assert opt_str({"s": " x\t"}, "s") == "x"
+
+
+def test_decode_json_gives_the_json_module_values() -> None:
+    # The fast decoder and the json module agree on every value of a real-looking body, and
+    # what the fast decoder refuses (a BOM) still gets the json module's verdict.
+    body = json.dumps(
+        {"options": {"option": [
+            {"symbol": "SPY260619P00480000", "bid": 3.1, "ask": 3.14, "volume": 845,
+             "greeks": {"mid_iv": 1.95546e-10, "updated_at": "2026-05-29 14:59:03"},
+             "close": None, "flag": True, "neg": -0.0, "text": "caf\u00e9 \u2713"},
+        ]}}
+    ).encode()  # fmt: skip
+    assert decode_json(body, provider="p", endpoint="e") == json.loads(body)
+    assert decode_json(b"\xef\xbb\xbf" + body, provider="p", endpoint="e") == json.loads(body)
+    assert decode_json(b"  [1, 2.5]\n", provider="p", endpoint="e") == [1, 2.5]
+    # An integer beyond 64 bits decodes as a float there (never seen in a payload): the field
+    # coercion still gives the same int as from the json module's exact int.
+    big = b'{"v": 12345678901234567890123}'
+    assert opt_int(decode_json(big, provider="p", endpoint="e"), "v") == opt_int(
+        json.loads(big), "v"
+    )
