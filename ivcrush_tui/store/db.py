@@ -2,10 +2,13 @@
 
 One file may be shared by several processes at once (the console and a cron `scan`). Every write
 runs inside `BEGIN IMMEDIATE` (the write lock is taken up front, so a transaction never fails half
-way on a lock upgrade), SQLite's busy handler waits up to `busy_timeout` for the lock, and a short
-bounded retry covers the rare SQLITE_BUSY that the busy handler does not absorb (WAL recovery, a
-concurrent `journal_mode` switch). WAL + `synchronous=NORMAL`: a killed process never loses a
-committed transaction; only a power loss may drop the last few.
+way on a lock upgrade). Waiting for a lock held elsewhere is split in two: SQLite's busy handler
+waits at most `BUSY_SLICE_MS` in the connection's thread, then `retry_busy` keeps trying with
+asyncio sleeps until `BUSY_WAIT_S` have passed. Why: a thread asleep in SQLite's busy handler cannot
+be woken (`sqlite3_interrupt` does not end a busy wait), and everything queued behind it on that
+connection (the ROLLBACK of a cancelled task, `close()` at exit) waits with it; an asyncio sleep
+ends at once on cancellation. WAL + `synchronous=NORMAL`: a killed process never loses a committed
+transaction; only a power loss may drop the last few.
 """
 
 from __future__ import annotations
@@ -30,9 +33,10 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-BUSY_TIMEOUT_MS = 5000
-BUSY_RETRIES = 6  # extra attempts after SQLite's own busy handler gave up
-BUSY_BACKOFF_S = 0.05  # first back-off; doubles, with jitter
+BUSY_WAIT_S = 5.0  # how long one statement may wait for a lock in all
+BUSY_SLICE_MS = 50  # SQLite's own busy wait per attempt (`PRAGMA busy_timeout`), in the thread
+BUSY_BACKOFF_S = 0.005  # first asyncio back-off between attempts; doubles, with jitter
+BUSY_BACKOFF_MAX_S = 0.1
 
 Params = Sequence[Any]
 Row = tuple[Any, ...]
@@ -57,18 +61,24 @@ def is_busy(exc: BaseException) -> bool:
 
 
 async def retry_busy(op: Callable[[], Awaitable[T]], *, what: str) -> T:
-    """Run `op`, retrying a few times (exponential back-off with jitter) while SQLite is busy."""
+    """Run `op`, retrying while SQLite is busy, for at most `BUSY_WAIT_S` seconds in all
+    (exponential back-off with jitter, capped at `BUSY_BACKOFF_MAX_S`). Cancellable at any sleep."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + BUSY_WAIT_S
     delay = BUSY_BACKOFF_S
-    for attempt in range(BUSY_RETRIES + 1):
+    attempt = 0
+    while True:
+        attempt += 1
         try:
             return await op()
         except sqlite3.OperationalError as exc:
-            if not is_busy(exc) or attempt == BUSY_RETRIES:
+            left = deadline - loop.time()
+            if not is_busy(exc) or left <= 0:
                 raise
-            log.debug("sqlite busy during %s (attempt %d), retrying", what, attempt + 1)
-            await asyncio.sleep(delay * (0.5 + random.random()))  # jitter de-synchronises writers
-            delay *= 2
-    raise AssertionError("unreachable")  # pragma: no cover
+            log.debug("sqlite busy during %s (attempt %d), retrying", what, attempt)
+            # Jitter de-synchronises writers (several processes may be polling one lock).
+            await asyncio.sleep(min(left, delay * (0.5 + random.random())))
+            delay = min(delay * 2, BUSY_BACKOFF_MAX_S)
 
 
 def _storage_error(exc: sqlite3.Error, what: str) -> StorageError:
@@ -158,9 +168,7 @@ class Database:
         path = _prepare(path)
         try:
             # isolation_level=None: no implicit transactions, we issue BEGIN/COMMIT ourselves.
-            conn = await aiosqlite.connect(
-                path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000
-            )
+            conn = await aiosqlite.connect(path, isolation_level=None, timeout=BUSY_SLICE_MS / 1000)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open the database {path}: {exc}") from exc
         db = cls(conn, path, clock)
@@ -175,7 +183,7 @@ class Database:
 
     async def _configure(self) -> None:
         async def pragmas() -> None:
-            await self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            await self._conn.execute(f"PRAGMA busy_timeout = {BUSY_SLICE_MS}")
             cur = await self._conn.execute("PRAGMA journal_mode = WAL")
             row = await cur.fetchone()
             await cur.close()
@@ -240,7 +248,9 @@ class Database:
         except sqlite3.Error as exc:
             raise _storage_error(exc, "begin transaction") from exc
         except BaseException:
-            await self._rollback()  # cancelled while BEGIN was queued: it may still have run
+            # Cancelled while BEGIN was queued or waiting in the thread: it may still take the
+            # write lock after this task has given up, so a ROLLBACK is queued behind it.
+            await self._rollback()
             raise
 
     async def _commit(self) -> None:
@@ -253,10 +263,20 @@ class Database:
             raise _storage_error(exc, "commit") from exc
 
     async def _rollback(self) -> None:
-        # Shielded: a cancelled task must still release the write lock held by BEGIN IMMEDIATE.
-        with contextlib.suppress(sqlite3.Error):
-            if self._conn.in_transaction:
-                await asyncio.shield(self._conn.execute("ROLLBACK"))
+        """Queue a ROLLBACK, unconditionally, and wait for it (shielded from cancellation).
+
+        Never decided on `in_transaction` read from this thread: that races with the
+        connection's own thread, where a cancelled `BEGIN IMMEDIATE` may not have run yet (or may
+        still be waiting for the lock). It then took the write lock after the check and kept it
+        until the connection closed, so the process's other connection waited out the whole busy
+        timeout at Ctrl-C. The thread runs its queue in order, so this ROLLBACK always comes after
+        that BEGIN; when no transaction is open it fails harmlessly."""
+
+        async def rollback() -> None:
+            with contextlib.suppress(sqlite3.Error, ValueError):  # ValueError: already closed
+                await self._conn.execute("ROLLBACK")
+
+        await asyncio.shield(rollback())
 
     async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
         """A read outside any transaction (one consistent snapshot per statement)."""

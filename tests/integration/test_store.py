@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -105,7 +106,7 @@ async def test_open_empty_creates_latest_schema_with_pragmas(
             assert t in tables
         assert await db.fetchval("PRAGMA journal_mode") == "wal"
         assert await db.fetchval("PRAGMA foreign_keys") == 1
-        assert await db.fetchval("PRAGMA busy_timeout") == 5000
+        assert await db.fetchval("PRAGMA busy_timeout") == dbmod.BUSY_SLICE_MS == 50
         assert await db.fetchval("PRAGMA synchronous") == 1  # NORMAL
         assert await db.integrity_check()
 
@@ -198,6 +199,73 @@ async def test_cancelled_transaction_releases_the_lock(db_path: Path, clock: Fak
         assert await WatchlistRepo(db).add(["Q"]) == ("Q",)
 
 
+async def test_a_begin_cancelled_before_it_ran_never_keeps_the_write_lock(
+    db_path: Path, clock: FakeClock
+) -> None:
+    """Issue #4 (Ctrl-C waited ~5 s): a task cancelled while its BEGIN IMMEDIATE is still queued
+    on the connection's thread gives up before the BEGIN runs. The BEGIN then ran anyway and held
+    the write lock until close, so the process's other connection (the L2 cache) waited out the
+    whole busy timeout. The ROLLBACK must follow that BEGIN, not depend on a racy check."""
+    async with (
+        await Database.open(db_path, clock=clock) as repos,
+        await Database.open(db_path, clock=clock) as cache,
+    ):
+        # Occupy the repos connection's thread so the BEGIN below stays queued behind this.
+        conn = repos._conn  # private: the test needs that connection's own thread
+        blocker = asyncio.ensure_future(conn._execute(time.sleep, 0.3))
+        task = asyncio.create_task(WatchlistRepo(repos).add(["LOST"]))
+        await asyncio.sleep(0.05)  # the task is now waiting for its queued BEGIN
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await blocker  # the queued BEGIN IMMEDIATE has run by now, and what followed it
+        t0 = time.perf_counter()
+        assert await WatchlistRepo(cache).add(["NEXT"]) == ("NEXT",)
+        assert time.perf_counter() - t0 < 1.0  # was 5 s and more: the lock was never released
+        assert not conn.in_transaction
+        assert await WatchlistRepo(repos).list() == ("NEXT",)
+
+
+async def test_a_cancelled_wait_for_a_lock_held_elsewhere_ends_at_once(
+    db_path: Path, clock: FakeClock
+) -> None:
+    """Waiting for another process's lock is cancellable: the thread sleeps in SQLite's busy
+    handler for one short slice at most, so the ROLLBACK and close queued behind it are prompt."""
+    async with await Database.open(db_path, clock=clock) as db:
+        other = sqlite3.connect(db_path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            task = asyncio.create_task(WatchlistRepo(db).add(["WAITS"]))
+            await asyncio.sleep(0.3)  # several busy attempts by now
+            t0 = time.perf_counter()
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            await db.close()
+            assert time.perf_counter() - t0 < dbmod.BUSY_SLICE_MS / 1000 + 0.5
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+
+
+async def test_a_lock_held_longer_than_the_busy_wait_is_a_storage_error(
+    db_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dbmod, "BUSY_WAIT_S", 0.3)
+    async with await Database.open(db_path, clock=clock) as db:
+        other = sqlite3.connect(db_path, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            t0 = time.perf_counter()
+            with pytest.raises(StorageError, match="locked"):
+                await WatchlistRepo(db).add(["NEVER"])
+            assert 0.3 <= time.perf_counter() - t0 < 0.3 + 1.0
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert await WatchlistRepo(db).add(["LATER"]) == ("LATER",)
+
+
 async def test_nested_transaction_is_refused(db_path: Path, clock: FakeClock) -> None:
     async with await Database.open(db_path, clock=clock) as db, db.transaction():
         with pytest.raises(StorageError, match="nested"):
@@ -241,10 +309,23 @@ async def test_retry_busy_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
         calls += 1
         raise busy
 
+    monkeypatch.setattr(dbmod, "BUSY_WAIT_S", 0.2)
     calls = 0
+    t0 = time.perf_counter()
     with pytest.raises(sqlite3.OperationalError):
         await retry_busy(always_busy, what="test")
-    assert calls == dbmod.BUSY_RETRIES + 1
+    assert 0.2 <= time.perf_counter() - t0 < 0.2 + dbmod.BUSY_BACKOFF_MAX_S + 0.3
+    assert calls > 3  # it kept trying until the time was up
+
+    async def broken() -> str:
+        nonlocal calls
+        calls += 1
+        raise sqlite3.OperationalError("no such table: x")
+
+    calls = 0
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        await retry_busy(broken, what="test")
+    assert calls == 1  # only "busy" is retried
     assert is_busy(busy)
     assert not is_busy(sqlite3.OperationalError("no such table: x"))
 
