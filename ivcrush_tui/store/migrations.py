@@ -134,10 +134,19 @@ _V3 = (
     )""",
 )
 
+# Version 4: a backfill symbol that keeps failing is given up on for a while (its failed attempts
+# and when to try again), so it no longer holds the next full refresh back for ever.
+_V4 = (
+    "ALTER TABLE backfill_progress ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0"
+    " CHECK (attempts >= 0)",
+    "ALTER TABLE backfill_progress ADD COLUMN retry_after TEXT",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "ledger mode column; ledger and cache-expiry indexes", _V2),
     Migration(3, "console preferences", _V3),
+    Migration(4, "backfill failed attempts and retry-after", _V4),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

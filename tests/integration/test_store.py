@@ -88,7 +88,7 @@ async def test_open_empty_creates_latest_schema_with_pragmas(
 ) -> None:
     async with await Database.open(db_path, clock=clock) as db:
         assert db.path == db_path
-        assert await db.schema_version() == LATEST_VERSION == 3
+        assert await db.schema_version() == LATEST_VERSION == 4
         tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master")}
         for t in (
             "earnings_events",
@@ -121,6 +121,12 @@ async def test_migration_from_version_1_preserves_data(db_path: Path, clock: Fak
                 ("2025-06-30T19:45:00.000000+00:00",),
             )
         await WatchlistRepo(db).add(["msft", "nvda"])
+        async with db.transaction() as tx:  # a backfill half done under version 1
+            await tx.execute(
+                "INSERT INTO backfill_progress (symbol, events_done, prices_done, updated_at,"
+                " last_error) VALUES ('MSFT', 1, 0, ?, 'timeout: slow')",
+                ("2025-06-30T19:45:00.000000+00:00",),
+            )
         cols = [r[1] for r in await db.fetchall("PRAGMA table_info(analysis_snapshots)")]
         assert "mode" not in cols
     async with await Database.open(db_path, clock=clock) as db:
@@ -132,7 +138,15 @@ async def test_migration_from_version_1_preserves_data(db_path: Path, clock: Fak
         indexes = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master")}
         assert {"ix_snapshots_symbol_taken", "ix_cache_expires"} <= indexes
         versions = [r[0] for r in await db.fetchall("SELECT version FROM schema_version")]
-        assert versions == [1, 2, 3]
+        assert versions == [1, 2, 3, 4]
+        progress = await BackfillRepo(db).get("MSFT")
+        assert progress is not None
+        assert (progress.events_done, progress.prices_done, progress.last_error) == (
+            True,
+            False,
+            "timeout: slow",
+        )
+        assert (progress.attempts, progress.retry_after, progress.failed) == (0, None, False)
         assert await db.integrity_check()
 
 
@@ -576,6 +590,51 @@ async def test_ledger_metadata_backfill(db_path: Path, clock: FakeClock) -> None
         assert [x.symbol for x in await bf.all()] == ["AAPL", "MSFT"]
         assert await bf.reset(["AAPL"]) == 1
         assert await bf.get("AAPL") is None
+
+
+async def test_backfill_gives_up_on_a_symbol_for_a_while(db_path: Path, clock: FakeClock) -> None:
+    day = dt.timedelta(days=1)
+    async with await Database.open(db_path, clock=clock) as db:
+        bf = BackfillRepo(db)
+        await bf.mark("SLOW", events_done=True)
+        for attempt in (1, 2):
+            p = await bf.record_failure(
+                "slow", "timeout: no answer", permanent=False, max_attempts=3, retry_in=day
+            )
+            assert (p.attempts, p.failed, p.events_done) == (attempt, False, True)
+            assert await bf.pending(["SLOW"]) == ("SLOW",)  # still tried on the next run
+        p = await bf.record_failure(
+            "SLOW", "timeout: again", permanent=False, max_attempts=3, retry_in=day
+        )
+        assert (p.attempts, p.failed, p.last_error) == (3, True, "timeout: again")
+        assert p.retry_after == T0 + day
+        assert p.events_done  # a transient failure keeps the part already stored
+        assert p.waiting(T0)
+        assert not p.waiting(T0 + day)
+        assert await bf.pending(["SLOW", "NEW"]) == ("NEW",)  # no longer holds the others back
+        assert [x.symbol for x in await bf.failed()] == ["SLOW"]
+
+        clock.advance(day.total_seconds())  # retry-after reached: pending again, one more try
+        assert await bf.pending(["SLOW"]) == ("SLOW",)
+        p = await bf.record_failure(
+            "SLOW", "timeout: still", permanent=False, max_attempts=3, retry_in=day
+        )
+        assert (p.attempts, p.retry_after) == (4, clock.now + day)
+        # Success forgets the failures.
+        p = await bf.mark("SLOW", prices_done=True)
+        assert (p.done, p.failed, p.attempts, p.retry_after) == (True, False, 0, None)
+        assert await bf.failed() == ()
+
+        # A permanent error gives up at once and forgets the parts done: a retry starts over.
+        await bf.mark("ZZZZ", events_done=True, prices_done=True)
+        p = await bf.record_failure(
+            "ZZZZ", "not_found: unknown", permanent=True, max_attempts=3, retry_in=7 * day
+        )
+        assert (p.attempts, p.failed, p.done, p.events_done) == (1, True, False, False)
+        assert p.retry_after == clock.now + 7 * day
+        assert await bf.pending(["ZZZZ"]) == ()
+        with pytest.raises(ValueError):
+            await bf.record_failure("X", "x", permanent=False, max_attempts=0, retry_in=day)
 
 
 # -- several processes ---------------------------------------------------------------------------
