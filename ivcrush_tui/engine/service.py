@@ -76,6 +76,9 @@ class Engine:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self._sem = PrioritySemaphore(rt.settings.engine.concurrency)
+        # Every Tradier request holds a slot only while it is on the network (not while its
+        # cache lookup, parse or retry back-off runs): see TradierClient.with_gate.
+        self._tradier = rt.tradier.with_gate(self._sem)
         self._av_sem = asyncio.Semaphore(AV_IN_FLIGHT)
         self._events = EventsRepo(rt.db)
         self._prices = PricesRepo(rt.db)
@@ -95,24 +98,19 @@ class Engine:
     # -- requests, bounded ---------------------------------------------------------------
 
     async def _fetch_option_quotes(self, symbols: list[str]) -> Mapping[str, OptionQuote]:
-        # A batch serves many tickers: it goes ahead of any single ticker's request.
-        async with self._sem.slot(BATCH_PRIORITY):
-            return await self.rt.tradier.option_quotes(symbols)
+        # A batch serves many tickers: it goes ahead of any single ticker's request. (The
+        # Coalescer runs each batch in a task of its own: this priority stays in it.)
+        current_priority.set(BATCH_PRIORITY)
+        return await self._tradier.option_quotes(symbols)
 
     async def _stock_quotes(
         self, symbols: Sequence[str], *, priority: float | None = None
     ) -> dict[str, StockQuote]:
-        async with self._sem.slot(priority):
-            batch = await self.rt.tradier.stock_quotes(list(symbols))
+        """Run as a task of its own (its priority stays in it)."""
+        if priority is not None:
+            current_priority.set(priority)
+        batch = await self._tradier.stock_quotes(list(symbols))
         return dict(batch.quotes)
-
-    async def _expirations(self, symbol: str) -> tuple[Expiration, ...]:
-        async with self._sem.slot():
-            return await self.rt.tradier.expirations(symbol)
-
-    async def _chain(self, symbol: str, expiration: dt.date) -> OptionChain:
-        async with self._sem.slot():
-            return await self.rt.tradier.chain(symbol, expiration, greeks=True)
 
     # -- earnings calendar and history ---------------------------------------------------
 
@@ -181,8 +179,7 @@ class Engine:
         if last is not None and last >= wanted_last:
             return stored
         fetch_from = start if last is None else last + dt.timedelta(days=1)
-        async with self._sem.slot():
-            bars = await self.rt.tradier.daily_history(symbol, fetch_from, wanted_last)
+        bars = await self._tradier.daily_history(symbol, fetch_from, wanted_last)
         if not bars:
             return stored
         await self._prices.upsert(symbol, bars)
@@ -260,7 +257,7 @@ class Engine:
         # The quote (batched across a scan) and the expirations are fetched while the earnings
         # calendar loads: none depends on another.
         quote_fut = quote_batch or asyncio.ensure_future(self._stock_quotes([symbol]))
-        exp_fut = asyncio.ensure_future(self._expirations(symbol))
+        exp_fut = asyncio.ensure_future(self._tradier.expirations(symbol))
         try:
             await self.ensure_earnings_calendar(now)
             upcoming = await self.upcoming_event(symbol, now)
@@ -287,7 +284,7 @@ class Engine:
                 self.rt.calendar,
             )
         chain, term, bars, past = await asyncio.gather(
-            self._chain(symbol, sched.expiration),
+            self._tradier.chain(symbol, sched.expiration, greeks=True),
             self._term_chains(symbol, expirations, sched.expiration, spot, today),
             self._bars(symbol, now),
             self._past_events(symbol, now),

@@ -85,7 +85,12 @@ def as_list(value: Any) -> list[Any]:
     if _is_empty(value):
         return []
     if isinstance(value, list):
-        return [item for item in value if not _is_empty(item)]
+        # Numbers (strikes) and non-empty objects (contracts) are never empty: skip the call.
+        return [
+            item
+            for item in value
+            if type(item) is float or (type(item) is dict and item) or not _is_empty(item)
+        ]
     return [value]
 
 

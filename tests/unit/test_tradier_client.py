@@ -1038,3 +1038,73 @@ async def test_trailing_slash_base_and_invalid_symbol() -> None:
         await c.chain("NOT A SYMBOL", dt.date(2026, 6, 19))
     assert info.value.code is ErrorCode.INVALID_SYMBOL
     assert len(rec.requests) == 1
+
+
+# -- the request gate (engine slots) ---------------------------------------------------------------
+
+
+class CountingGate:
+    """Records the order of acquire/release against the requests the transport sees."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+        self.held = 0
+
+    async def acquire(self) -> None:
+        self.held += 1
+        self.log.append("acquire")
+
+    def release(self) -> None:
+        assert self.held > 0, "released more than acquired"
+        self.held -= 1
+        self.log.append("release")
+
+
+async def test_a_gate_unit_is_held_only_for_the_exchange_and_retaken_on_retry() -> None:
+    events: list[str] = []
+    gate = CountingGate(events)
+    responses = iter([raw("busy", 503), js({"options": {"option": option()}})])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert gate.held == 1  # every request on the wire holds exactly one unit
+        events.append("request")
+        return next(responses)
+
+    base, _ = client(handler, guard=RecordingGuard(attempts=2))
+    c = base.with_gate(gate)
+    chain = await c.chain("SPY", dt.date(2026, 6, 19))
+    assert len(chain.options) == 1
+    assert events == ["acquire", "request", "release", "acquire", "request", "release"]
+    assert gate.held == 0
+    # The original client is unchanged (no gate), and a cached answer takes no unit.
+    events.clear()
+    cache = DictCache()
+    cached, _ = client(lambda r: js({"options": {"option": option()}}), cache=cache)
+    gated = cached.with_gate(gate)
+    await gated.chain("SPY", dt.date(2026, 6, 19))
+    await gated.chain("SPY", dt.date(2026, 6, 19))
+    assert events == ["acquire", "release"]
+
+
+async def test_a_gate_unit_is_given_back_when_the_guard_refuses_or_parsing_fails() -> None:
+    events: list[str] = []
+    gate = CountingGate(events)
+
+    class Refusing(RecordingGuard):
+        async def run(self, endpoint: str, attempt: Callable[[], Awaitable[T]]) -> T:
+            raise ProviderError(ErrorCode.CIRCUIT_OPEN, "open", provider="tradier", endpoint="x")
+
+    refused, _ = client(lambda r: js({}), guard=Refusing())
+    with pytest.raises(ProviderError):
+        await refused.with_gate(gate).chain("SPY", dt.date(2026, 6, 19))
+    assert gate.held == 0
+
+    def parse_checked(request: httpx.Request) -> httpx.Response:
+        return js({"options": {"option": option(bid="abc")}})
+
+    bad, _ = client(parse_checked)
+    with pytest.raises(ProviderError) as info:
+        await bad.with_gate(gate).chain("SPY", dt.date(2026, 6, 19))
+    assert info.value.code is ErrorCode.BAD_PAYLOAD
+    assert gate.held == 0
+    assert events.count("acquire") == events.count("release") == 2
