@@ -20,8 +20,6 @@ from enum import StrEnum
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from ivcrush_tui.domain import Timing
 
 __all__ = [
@@ -137,6 +135,10 @@ def session_from_ny(
 @functools.lru_cache(maxsize=512)
 def _library_year(year: int) -> tuple[frozenset[dt.date], frozenset[dt.date]]:
     """(closed days, half days) of the NYSE in `year` from the holidays package."""
+    # Imported on first use: the package costs tens of ms to import (every country and exchange),
+    # which a process would otherwise pay before its first request.
+    import holidays
+
     closed = holidays.financial_holidays("NYSE", years=year, categories=("public",))
     half = holidays.financial_holidays("NYSE", years=year, categories=("half_day",))
     return frozenset(closed), frozenset(half)

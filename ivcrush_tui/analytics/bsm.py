@@ -4,6 +4,10 @@ Inputs: spot S and strike K in dollars, time T in years (calendar days / 365), v
 rates r, q as fractions per year (continuously compounded). Arrays broadcast against each other.
 Degenerate inputs (T <= 0, sigma <= 0, non-positive prices) give NaN here; the public analytics turn
 NaN into "missing", never 0.
+
+scipy.special is imported inside the functions that use it: importing it costs ~0.1-0.3 s, which
+a CLI process or the console would otherwise pay before its first request
+(tests/unit/test_lazy_imports.py). After the first call the import is a dictionary lookup.
 """
 
 from __future__ import annotations
@@ -12,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import ndtr
 
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = float | npt.ArrayLike
@@ -72,6 +75,8 @@ def bsm_price(
     q: float = 0.0,
 ) -> FloatArray:
     """Option price in dollars per share; NaN where the inputs are degenerate."""
+    from scipy.special import ndtr  # lazy: see the module docstring
+
     with np.errstate(all="ignore"):  # degenerate entries are masked to NaN below
         x = _terms(S, K, T, sigma, is_call, r, q)
         call_px = x.s * x.disc_q * ndtr(x.d1) - x.k * x.disc_r * ndtr(x.d2)
@@ -104,6 +109,8 @@ def bsm_greeks(
     q: float = 0.0,
 ) -> GreeksArrays:
     """Greeks in the units of `GreeksArrays`; NaN where the inputs are degenerate."""
+    from scipy.special import ndtr  # lazy: see the module docstring
+
     with np.errstate(all="ignore"):  # degenerate entries are masked to NaN below
         x = _terms(S, K, T, sigma, is_call, r, q)
         s, k, t, v, call, d1, d2 = x.s, x.k, x.t, x.v, x.call, x.d1, x.d2

@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 import numpy as np
-from scipy.optimize import brentq
 
 from ivcrush_tui.analytics.bsm import bsm_greeks
 from ivcrush_tui.analytics.params import AnalysisParams
@@ -239,4 +238,8 @@ def _delta_strike(
     if f_lo == 0.0 or f_hi == 0.0 or (f_lo > 0) == (f_hi > 0):
         # Rounding between the vectorised and scalar delta at a cell edge: take the closer edge.
         return lo if abs(f_lo) <= abs(f_hi) else hi
+    # Imported here: scipy.optimize costs ~0.2-0.4 s to import, paid only when a fit gets this far
+    # (not by a process that merely imports the analysis types; tests/unit/test_lazy_imports.py).
+    from scipy.optimize import brentq
+
     return float(brentq(excess, lo, hi, xtol=1e-13, rtol=1e-13, maxiter=200))
