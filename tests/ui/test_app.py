@@ -675,7 +675,10 @@ async def test_keys_pressed_before_anything_loaded_do_not_crash() -> None:
         for g in fb.gates.values():
             g.set()
         await settle(app, pilot)
-        assert showing(app, WatchlistScreen)
+        # Whether "enter" met a placeholder row (and opened its drill-down) depends on how fast
+        # the watchlist loaded; either way "1" is back in the watchlist mode, on its stack.
+        assert app.current_mode == "watchlist"
+        assert any(isinstance(s, WatchlistScreen) for s in app.screen_stack)
 
 
 class SlowStartBackend(FakeBackend):

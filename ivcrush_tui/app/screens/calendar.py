@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Footer, Static
 
 from ivcrush_tui.analytics.analysis import Analysis
 from ivcrush_tui.app.bindings import CALENDAR_BINDINGS
@@ -280,12 +280,12 @@ class CalendarScreen(Screen[None]):
             return None
         return key
 
-    @on(DataTable.RowHighlighted)
+    @on(LiveTable.RowHighlighted)
     def _on_highlight(self) -> None:
         self._update_detail()
 
-    @on(DataTable.RowSelected)
-    def _on_selected(self, event: DataTable.RowSelected) -> None:
+    @on(LiveTable.RowSelected)
+    def _on_selected(self, event: LiveTable.RowSelected) -> None:
         event.stop()
         self.action_open()
 

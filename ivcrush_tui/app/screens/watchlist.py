@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input, Static
+from textual.widgets import Footer, Input, Static
 
 from ivcrush_tui.analytics.analysis import Analysis
 from ivcrush_tui.app.backend import PREF_SORT_COLUMN, PREF_SORT_DIR
@@ -78,6 +78,11 @@ class WatchlistScreen(Screen[None]):
         self._order_dirty = True
         self._all_dirty = True
         self._active = True
+        self._flush_queued = False
+        # Styled text per cell (a cell that did not change is the same Text, so the table's diff
+        # is an identity check), valid for the theme variables it was built with.
+        self._styled: dict[Cell, Text] = {}
+        self._styled_vars: dict[str, str] = {}
 
     @property
     def ivapp(self) -> IvCrushApp:
@@ -110,8 +115,15 @@ class WatchlistScreen(Screen[None]):
     def _on_analysis(self, analysis: Analysis) -> None:
         if analysis.symbol in self.ivapp.watchlist_symbols:
             self.pending[analysis.symbol] = analysis
-            if not self.ivapp.scan_running:
-                self.flush()  # a one-off result (added name, drill-down refresh): no burst to batch
+            if not self.ivapp.scan_running and not self._flush_queued:
+                # A one-off result (added name, drill-down refresh) is shown at once; results
+                # arriving together (a scan's tail) still share one flush.
+                self._flush_queued = True
+                self.call_later(self._queued_flush)
+
+    def _queued_flush(self) -> None:
+        self._flush_queued = False
+        self.flush()
 
     def _on_watchlist(self, _symbols: tuple[str, ...]) -> None:
         self.mark_all_dirty(flush=True)
@@ -178,7 +190,7 @@ class WatchlistScreen(Screen[None]):
                     continue
                 if not table.has_row(sym):
                     self._order_dirty = True
-                table.upsert(sym, {k: styled(cells[k], variables) for k in table.column_keys})
+                table.upsert(sym, {k: self._text(cells[k], variables) for k in table.column_keys})
             self.pending.clear()
             for stale in set(self.raw) - wanted:
                 del self.raw[stale]
@@ -191,6 +203,16 @@ class WatchlistScreen(Screen[None]):
         self.flushes += 1
         self._update_title()
         self._update_detail()
+
+    def _text(self, cell: Cell, variables: dict[str, str]) -> Text:
+        memo = self._styled
+        if variables != self._styled_vars or len(memo) > 20_000:
+            memo.clear()
+            self._styled_vars = dict(variables)
+        text = memo.get(cell)
+        if text is None:
+            text = memo[cell] = styled(cell, variables)
+        return text
 
     def _apply_sort(self, table: LiveTable) -> None:
         keys = [k for k in self.ivapp.watchlist_symbols if table.has_row(k)]
@@ -264,19 +286,19 @@ class WatchlistScreen(Screen[None]):
         color = self.app.theme_variables.get(role) if role else None
         detail.update(Text(text, style=color or "", no_wrap=True, overflow="ellipsis"))
 
-    @on(DataTable.RowHighlighted)
+    @on(LiveTable.RowHighlighted)
     def _on_highlight(self) -> None:
         self._update_detail()
 
-    @on(DataTable.RowSelected)
-    def _on_row_selected(self, event: DataTable.RowSelected) -> None:
+    @on(LiveTable.RowSelected)
+    def _on_row_selected(self, event: LiveTable.RowSelected) -> None:
         event.stop()
-        self.ivapp.open_ticker(str(event.row_key.value))
+        self.ivapp.open_ticker(event.key)
 
-    @on(DataTable.HeaderSelected)
-    def _on_header(self, event: DataTable.HeaderSelected) -> None:
+    @on(LiveTable.HeaderSelected)
+    def _on_header(self, event: LiveTable.HeaderSelected) -> None:
         event.stop()
-        col = str(event.column_key.value)
+        col = event.column
         if col == self.sort_column:
             self.set_sort(col, not self.sort_desc)
         else:
