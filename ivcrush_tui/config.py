@@ -29,6 +29,7 @@ import tomli_w
 
 from ivcrush_tui.analytics.params import TIER_PROFILES, AnalysisParams, TierThresholds
 from ivcrush_tui.domain import ErrorCode, IvCrushError
+from ivcrush_tui.keymap import BINDING_IDS, key_problem
 
 APP_NAME: Final = "ivcrush"
 ENV_CONFIG: Final = "IVCRUSH_CONFIG"
@@ -435,7 +436,10 @@ SECTIONS: Final[dict[str, tuple[type[Any], tuple[KeySpec, ...]]]] = {
             _k(
                 "keymap",
                 "keymap",
-                'Key bindings: binding id = "keys" (comma-separated), e.g. quit = "ctrl+q".',
+                'Remapped keys: "binding id" = "keys". Several keys are comma-separated; they'
+                " replace the binding's default keys (list the default too to keep it). An"
+                " unknown id or key is a configuration error. The help screen (?) and the"
+                " footer show the keys in effect. Ids: " + ", ".join(BINDING_IDS) + ".",
             ),
         ),
     ),
@@ -452,8 +456,6 @@ def key_paths() -> tuple[str, ...]:
 
 
 # -- validation ----------------------------------------------------------------------------------
-
-_KEYMAP_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
 
 class _Problems:
@@ -549,19 +551,44 @@ def _check_url(spec: KeySpec, value: str) -> tuple[Any, str | None]:
     return url, None
 
 
+def _flatten_keymap(table: Mapping[str, Any], prefix: str = "") -> list[tuple[str, object]]:
+    """(binding id, value) pairs; a dotted TOML key (`app.quit = "f10"`) arrives as a nested table,
+    so nested tables are joined back into dotted ids."""
+    out: list[tuple[str, object]] = []
+    for name, value in table.items():
+        full = f"{prefix}{name}"
+        if isinstance(value, dict):
+            out += _flatten_keymap(value, full + ".")
+        else:
+            out.append((full, value))
+    return out
+
+
 def _check_keymap(value: object, problems: _Problems) -> tuple[tuple[str, str], ...]:
     if not isinstance(value, dict):
         problems.add("ui.keymap", _show(None, value), 'must be a table of binding id = "keys"')
         return ()
     pairs: list[tuple[str, str]] = []
-    for name, keys in value.items():
+    for name, keys in _flatten_keymap(value):
         path = f"ui.keymap.{name}"
-        if not _KEYMAP_ID.match(name):
-            problems.add(path, repr(name), "is not a valid binding id")
+        if name not in BINDING_IDS:
+            problems.add(
+                path,
+                "",
+                "unknown binding id"
+                + _suggest(name, list(BINDING_IDS))
+                + "; valid ids: "
+                + ", ".join(BINDING_IDS),
+            )
         elif not isinstance(keys, str) or not keys.strip():
             problems.add(path, _show(None, keys), 'must be a non-empty string of keys, e.g. "f5"')
         else:
-            pairs.append((name, ",".join(k.strip() for k in keys.split(","))))
+            key_list = [k.strip() for k in keys.split(",")]
+            why = next(filter(None, map(key_problem, key_list)), None)
+            if why:
+                problems.add(path, repr(keys), why)
+            else:
+                pairs.append((name, ",".join(key_list)))
     return tuple(pairs)
 
 
@@ -818,7 +845,7 @@ def render_default_config() -> str:
         for spec in specs:
             if spec.kind == "keymap":
                 lines += ["", f"[{section}.{spec.name}]", *_comment(spec.comment)]
-                lines.append('# quit = "ctrl+q"')
+                lines += ['# "app.quit" = "ctrl+q"', '# "app.rescan" = "r,f5"']
     return "\n".join(lines) + "\n"
 
 

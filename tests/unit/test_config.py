@@ -98,8 +98,8 @@ def test_a_full_file_is_read(tmp_path: Path) -> None:
         [ui]
         theme = "nord"
         [ui.keymap]
-        quit = "ctrl+q, f10"
-        "app.refresh" = "f5"
+        "app.quit" = "ctrl+q, f10"
+        app.rescan = "f5"
         """,
     )
     s = load_settings(path, {})
@@ -112,7 +112,8 @@ def test_a_full_file_is_read(tmp_path: Path) -> None:
     assert s.engine.concurrency == 64
     assert s.storage.path == tmp_path / "data" / "store.sqlite3"  # relative to the file
     assert s.storage.log_dir == Path("/var/tmp/ivlogs")
-    assert s.ui.keymap_dict() == {"quit": "ctrl+q,f10", "app.refresh": "f5"}
+    # A dotted TOML key (app.rescan) is a nested table to TOML; it reads as the same id.
+    assert s.ui.keymap_dict() == {"app.quit": "ctrl+q,f10", "app.rescan": "f5"}
     assert s.demo is False  # one credential is enough to leave demo mode
     assert s.live_missing_keys() == ("alphavantage.api_key",)
     params = s.analysis_params()
@@ -206,8 +207,11 @@ def test_an_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
         ("[ui]\nrefresh_s = 0.5", "ui.refresh_s", "must be >= 1"),
         ("[ui]\ntheme = ''", "ui.theme", "must not be empty"),
         ("[ui]\nkeymap = 'x'", "ui.keymap", "must be a table"),
-        ("[ui.keymap]\nquit = 3", "ui.keymap.quit", "non-empty string"),
-        ("[ui.keymap]\n'bad id!' = 'f1'", "ui.keymap.bad id!", "not a valid binding id"),
+        ("[ui.keymap]\n'app.quit' = 3", "ui.keymap.app.quit", "non-empty string"),
+        ("[ui.keymap]\n'bad id!' = 'f1'", "ui.keymap.bad id!", "unknown binding id"),
+        ("[ui.keymap]\nquit = 'f1'", "ui.keymap.quit", "did you mean 'app.quit'?"),
+        ("[ui.keymap]\n'app.quit' = 'ctlr+q'", "ui.keymap.app.quit", "modifiers are"),
+        ("[ui.keymap]\n'app.quit' = 'f1,,f2'", "ui.keymap.app.quit", "is not a key"),
         ("demo = 'yes'", "demo", "true or false"),
         ("[engine]\nconcurency = 3", "engine.concurency", "did you mean 'concurrency'?"),
         ("[engien]\nconcurrency = 3", "engien", "unknown section (did you mean 'engine'?)"),
