@@ -2,8 +2,14 @@
 
 Resumable: progress is committed per ticker and per part, so a run stopped by the Alpha Vantage
 daily quota, Ctrl-C or a killed process continues where it stopped. When the quota is spent the run
-stops cleanly and says when it can resume. Once every requested ticker is done, the next run starts
-afresh (to refresh the data).
+stops cleanly and says when it can resume. Once every requested ticker is done (or given up on, see
+below), the next run starts afresh (to refresh the data).
+
+A ticker that keeps failing does not hold the others back: after `MAX_ATTEMPTS` failed runs, or at
+once for an error that retrying will not fix (unknown symbol), it is marked failed with its reason
+and a retry-after, skipped until then (unless named on the command line) and reported by the run
+and by `ivcrush health`. Stopping errors (quota spent, circuit open, bad key) are not the ticker's
+fault and are not counted against it.
 """
 
 from __future__ import annotations
@@ -24,18 +30,35 @@ from ivcrush_tui.store.repositories import (
     EventsRepo,
     PricesRepo,
     WatchlistRepo,
+    normalize_symbol,
 )
 
 log = logging.getLogger(__name__)
 
 UPCOMING_DAYS = 14  # default universe: the watchlist plus names reporting within this many days
+MAX_ATTEMPTS = 3  # failed runs before a ticker is given up on until its retry-after
+RETRY_AFTER = dt.timedelta(days=1)  # ... for a failure that may pass (timeouts, 5xx, bad bodies)
+RETRY_AFTER_PERMANENT = dt.timedelta(days=7)  # an unknown symbol may be listed later (an IPO)
+PERMANENT = frozenset({ErrorCode.NOT_FOUND, ErrorCode.INVALID_SYMBOL, ErrorCode.BAD_REQUEST})
+STOPPING = frozenset({ErrorCode.QUOTA_EXHAUSTED, ErrorCode.CIRCUIT_OPEN, ErrorCode.AUTH})
+
+
+@dataclass(frozen=True, slots=True)
+class FailedSymbol:
+    """A ticker given up on: why, after how many failed runs, and when it is tried again."""
+
+    symbol: str
+    reason: str  # "code: message"
+    attempts: int
+    retry_after: dt.datetime  # UTC
 
 
 @dataclass(slots=True)
 class BackfillReport:
     requested: int = 0
     completed: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # failed in this run: reason
+    given_up: list[FailedSymbol] = field(default_factory=list)  # failed now, or skipped as failed
     stopped_reason: str | None = None  # quota exhausted / circuit open: the run stopped early
     resume_at: dt.datetime | None = None  # UTC
 
@@ -63,42 +86,62 @@ async def default_universe(rt: Runtime) -> list[str]:
 
 async def _one(rt: Runtime, symbol: str, *, quarters: int, repo: BackfillRepo) -> None:
     """Fetch and store both parts of `symbol` not done yet. Raises IvCrushError(NOT_FOUND) when
-    neither provider knows anything about it (both parts stay done: retrying will not help)."""
+    neither provider knows anything about it (before the second part is marked done: the symbol
+    has not completed)."""
     now = rt.clock.now()
     progress = await repo.get(symbol)
-    found: list[bool] = []
+    no_events = False
     if progress is None or not progress.events_done:
         events = await rt.alphavantage.earnings_history(symbol)
         await EventsRepo(rt.db).upsert(events, fetched_at=now)
         await repo.mark(symbol, events_done=True)
-        found.append(bool(events))
+        no_events = not events
     if progress is None or not progress.prices_done:
         today = now.astimezone(NY).date()
         end = rt.calendar.previous_session(today)
         # quarters of events + a quarter of slack + the realised-vol window before the oldest one
         start = end - dt.timedelta(days=int(quarters * 91.5) + 120)
         bars = await rt.tradier.daily_history(symbol, start, end)
+        if no_events and not bars:
+            raise IvCrushError(
+                ErrorCode.NOT_FOUND,
+                f"no earnings history and no prices for {symbol} (unknown symbol?)",
+            )
         await PricesRepo(rt.db).upsert(symbol, bars)
         await repo.mark(symbol, prices_done=True)
-        found.append(bool(bars))
-    if len(found) == 2 and not any(found):
-        raise IvCrushError(
-            ErrorCode.NOT_FOUND, f"no earnings history and no prices for {symbol} (unknown symbol?)"
-        )
 
 
 async def run_backfill(
     rt: Runtime, symbols: Sequence[str], *, quarters: int, out: Console
 ) -> BackfillReport:
-    """Backfill `symbols` (default universe when empty); progress bar on a terminal."""
-    names = list(symbols) or await default_universe(rt)
+    """Backfill `symbols` (default universe when empty); progress bar on a terminal.
+
+    Tickers given up on are skipped until their retry-after, except when named in `symbols`."""
+    names = list(dict.fromkeys(normalize_symbol(s) for s in symbols)) or await default_universe(rt)
     repo = BackfillRepo(rt.db)
+    now = rt.clock.now()
+    state = {n: await repo.get(n) for n in names}
+    waiting = [n for n in names if (p := state[n]) is not None and p.waiting(now)]
     pending = list(await repo.pending(names))
-    if names and not pending:  # everything done last time: this is a fresh refresh
-        await repo.reset(names)
-        pending = list(names)
+    if names and not pending:  # everything done (or given up on) last time: refresh
+        fresh = [n for n in names if n not in waiting]
+        await repo.reset(fresh)
+        pending = fresh
+    if symbols:  # named on the command line: the user asks for them now
+        pending += [n for n in waiting if n not in pending]
     report = BackfillReport(requested=len(names))
-    report.completed = [n for n in names if n not in pending]
+    skipped = [n for n in waiting if n not in pending]
+    report.completed = [n for n in names if n not in pending and n not in skipped]
+    for n in skipped:
+        p = state[n]
+        assert p is not None  # waiting() said so
+        assert p.retry_after is not None
+        report.given_up.append(FailedSymbol(n, p.last_error or "", p.attempts, p.retry_after))
+        out.print(
+            f"{n}: skipped: failed {_times(p.attempts)} ({p.last_error}); "
+            f"retried after {_et(p.retry_after)}",
+            markup=False,
+        )
     progress = Progress(
         TextColumn("backfill {task.fields[symbol]:<8}"),
         BarColumn(),
@@ -116,34 +159,57 @@ async def run_backfill(
             try:
                 await _one(rt, symbol, quarters=quarters, repo=repo)
             except IvCrushError as exc:
-                await repo.mark(symbol, error=f"{exc.code}: {exc.message}")
-                if exc.code in (ErrorCode.QUOTA_EXHAUSTED, ErrorCode.CIRCUIT_OPEN, ErrorCode.AUTH):
-                    report.stopped_reason = f"{exc.code}: {exc.message}"
+                reason = f"{exc.code}: {exc.message}"
+                if exc.code in STOPPING:  # not this ticker's fault: not counted against it
+                    await repo.mark(symbol, error=reason)
+                    report.stopped_reason = reason
                     if exc.code is ErrorCode.QUOTA_EXHAUSTED:
                         report.resume_at = rt.av_limiter.resets_at()
                     break
-                report.failed[symbol] = f"{exc.code}: {exc.message}"
-                if not out.is_terminal:
-                    out.print(f"{symbol}: failed: {exc.code}: {exc.message}", markup=False)
+                permanent = exc.code in PERMANENT
+                p = await repo.record_failure(
+                    symbol,
+                    reason,
+                    permanent=permanent,
+                    max_attempts=MAX_ATTEMPTS,
+                    retry_in=RETRY_AFTER_PERMANENT if permanent else RETRY_AFTER,
+                )
+                report.failed[symbol] = reason
+                if p.retry_after is not None:
+                    report.given_up.append(FailedSymbol(symbol, reason, p.attempts, p.retry_after))
+                    then = (
+                        f"given up after {_times(p.attempts)}; retried after {_et(p.retry_after)}"
+                    )
+                else:
+                    then = f"attempt {p.attempts} of {MAX_ATTEMPTS}; retried on the next run"
+                out.print(f"{symbol}: failed: {reason} ({then})", markup=False)
+                progress.advance(task)
                 continue
             report.completed.append(symbol)
             progress.advance(task)
             if not out.is_terminal:
                 out.print(f"{symbol}: done ({len(report.completed)}/{len(names)})", markup=False)
-    left = len(names) - len(report.completed)
+    left = len(names) - len(report.completed) - len(report.failed) - len(skipped)
     if report.stopped_reason:
-        when = (
-            f"; resume after {report.resume_at.astimezone(NY):%Y-%m-%d %H:%M} ET"
-            if report.resume_at
-            else ""
-        )
+        when = f"; resume after {_et(report.resume_at)}" if report.resume_at else ""
         out.print(
             f"backfill stopped ({report.stopped_reason}): {len(report.completed)} done, "
             f"{left} left{when} — run `ivcrush backfill` again to resume",
             markup=False,
         )
     else:
+        extra = f", {len(skipped)} skipped (failed earlier)" if skipped else ""
         out.print(
-            f"backfill: {len(report.completed)} done, {len(report.failed)} failed of {len(names)}"
+            f"backfill: {len(report.completed)} done, {len(report.failed)} failed{extra} "
+            f"of {len(names)}",
+            markup=False,
         )
     return report
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
+def _et(when: dt.datetime) -> str:
+    return f"{when.astimezone(NY):%Y-%m-%d %H:%M} ET"

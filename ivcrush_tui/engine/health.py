@@ -14,6 +14,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from ivcrush_tui.calendar import NY
 from ivcrush_tui.domain import IvCrushError
 from ivcrush_tui.engine.health_model import (
     ComponentHealth,
@@ -24,6 +25,7 @@ from ivcrush_tui.engine.health_model import (
 )
 from ivcrush_tui.engine.runtime import ALPHAVANTAGE, TRADIER, Runtime
 from ivcrush_tui.resilience.guard import Guard
+from ivcrush_tui.store.repositories import BackfillRepo
 
 STATUS_STYLE = {"healthy": "green", "degraded": "yellow", "down": "bold red"}
 
@@ -112,6 +114,30 @@ async def _database(rt: Runtime) -> ComponentHealth:
     )
 
 
+async def _backfill(rt: Runtime) -> ComponentHealth:
+    """Degraded while some ticker is given up on by the backfill (its history is missing)."""
+    try:
+        failed = await BackfillRepo(rt.db).failed()
+    except IvCrushError as exc:
+        return ComponentHealth("backfill", HealthStatus.DEGRADED, f"{exc.code}: {exc.message}")
+    if not failed:
+        return ComponentHealth("backfill", HealthStatus.HEALTHY, "no ticker failing")
+    shown = ", ".join(
+        f"{p.symbol} ({(p.last_error or '?').split(':', 1)[0]}, retry after "
+        f"{p.retry_after.astimezone(NY):%Y-%m-%d %H:%M} ET)"
+        for p in failed
+        if p.retry_after is not None
+    )
+    latest = failed[0]  # the most recent failure
+    code, _, message = (latest.last_error or "").partition(": ")
+    return ComponentHealth(
+        "backfill",
+        HealthStatus.DEGRADED,
+        f"{len(failed)} failing: {shown}",
+        last_error=LastError(code or "unknown", message, None, latest.updated_at),
+    )
+
+
 def _cache(rt: Runtime) -> ComponentHealth:
     stats = rt.cache.stats()
     status = HealthStatus.DEGRADED if stats.l2_errors else HealthStatus.HEALTHY
@@ -127,11 +153,13 @@ def _cache(rt: Runtime) -> ComponentHealth:
 
 async def check_health(rt: Runtime) -> HealthReport:
     """Check every component concurrently (target: < 100 ms with warm connections)."""
-    tradier, av, db = await asyncio.gather(_tradier(rt), _alphavantage(rt), _database(rt))
+    tradier, av, db, backfill = await asyncio.gather(
+        _tradier(rt), _alphavantage(rt), _database(rt), _backfill(rt)
+    )
     return HealthReport(
         checked_at=rt.clock.now(),
         demo=rt.demo,
-        components=(tradier, av, db, _cache(rt)),
+        components=(tradier, av, db, _cache(rt), backfill),
     )
 
 

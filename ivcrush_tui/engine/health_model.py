@@ -35,7 +35,7 @@ class OperationStats:
 
 @dataclass(frozen=True, slots=True)
 class ComponentHealth:
-    """One component: tradier, alphavantage, database or cache."""
+    """One component: tradier, alphavantage, database, cache or backfill."""
 
     name: str
     status: HealthStatus

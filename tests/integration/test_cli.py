@@ -165,7 +165,7 @@ def check_health(obj: dict[str, Any]) -> None:
     assert obj["mode"] in {"demo", "live"}
     assert _is_utc_instant(obj["checked_at"])
     names = [c["name"] for c in obj["components"]]
-    assert names == ["tradier", "alphavantage", "database", "cache"]
+    assert names == ["tradier", "alphavantage", "database", "cache", "backfill"]
     for c in obj["components"]:
         assert set(c) == HEALTH_COMPONENT_KEYS
         assert c["status"] in {"healthy", "degraded", "down"}
@@ -562,8 +562,20 @@ def test_backfill_demo(capsys: pytest.CaptureFixture[str], demo_cfg: Path) -> No
     assert "2 done, 0 failed of 2" in err
     code, _, err = demo(capsys, demo_cfg, "backfill", "ZZZQ")
     assert code == 1
-    assert "not_found" in err
-    assert "ZZZQ" in err
+    assert "ZZZQ: failed: not_found" in err
+    assert "given up after once; retried after 2026-11-30 15:30 ET" in err  # 7 days later
+    # health reports it (degraded, exit 1) with the reason and when it is tried again
+    code, out, _ = demo(capsys, demo_cfg, "health", "--json")
+    assert code == 1
+    backfill = strict_loads(out)["components"][-1]
+    assert (backfill["name"], backfill["status"]) == ("backfill", "degraded")
+    assert "ZZZQ (not_found, retry after 2026-11-30 15:30 ET)" in backfill["detail"]
+    assert backfill["last_error"]["code"] == "not_found"
+    # named on the command line, it is tried again now (not skipped until its retry-after)
+    code, _, err = demo(capsys, demo_cfg, "backfill", "ZZZQ")
+    assert code == 1
+    assert "ZZZQ: failed: not_found" in err
+    assert "given up after 2 times" in err
 
 
 # -- providers down (live mode over loopback sockets) ----------------------------------------------

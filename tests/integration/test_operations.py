@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 import json
 import logging
 import re
@@ -21,20 +22,25 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from rich.console import Console
 
 from ivcrush_tui.analytics.analysis import Status
 from ivcrush_tui.calendar import NY, default_calendar
-from ivcrush_tui.config import ConfigError, load_settings
+from ivcrush_tui.config import ConfigError, Settings, load_settings
 from ivcrush_tui.domain import Timing
-from ivcrush_tui.engine.clock import parse_as_of
+from ivcrush_tui.engine.backfill import BackfillReport, run_backfill
+from ivcrush_tui.engine.clock import FixedClock, parse_as_of
 from ivcrush_tui.engine.health import check_health
 from ivcrush_tui.engine.runtime import open_runtime
 from ivcrush_tui.providers.demo.faults import FaultConfig
 from ivcrush_tui.providers.demo.server import DemoServer
+from ivcrush_tui.providers.demo.wire import TRADIER_PREFIX
 from ivcrush_tui.resilience.baselines import LatencyBaselines
 from ivcrush_tui.store.db import Database
+from ivcrush_tui.store.repositories import BackfillRepo, WatchlistRepo
 from tests.integration.live_env import (
     AS_OF,
     CLOCK,
@@ -390,6 +396,101 @@ def test_kill_9_in_the_middle_of_a_backfill_resumes_where_it_stopped(tmp_path: P
         assert av_calls <= len(symbols) - len(finished)
         assert _integrity(db_path) == "ok"
         assert _count(db_path, "backfill_progress") == len(symbols)
+
+
+# -- a backfill ticker that keeps failing ---------------------------------------------------------
+
+
+async def _backfill_at(
+    settings: Settings, when: dt.datetime, symbols: list[str] | None = None
+) -> tuple[BackfillReport, str, dict[str, Any]]:
+    """One backfill run at `when` (default universe unless `symbols`), then `health`."""
+    out = io.StringIO()
+    async with open_runtime(settings, FixedClock(when)) as rt:
+        report = await run_backfill(rt, symbols or [], quarters=4, out=Console(file=out, width=200))
+        health = (await check_health(rt)).to_json()
+    backfill = next(c for c in health["components"] if c["name"] == "backfill")
+    return report, out.getvalue(), backfill
+
+
+async def test_a_ticker_that_keeps_failing_is_given_up_on_and_the_rest_refresh(
+    server: DemoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    m = market()
+    bad, unknown = m.symbols[41], "ZZZQ"
+    real_bars = m.bars
+
+    def bars(symbol: str) -> Any:  # the server answers 500 to every history request for `bad`
+        if symbol == bad:
+            raise RuntimeError("history unavailable")
+        return real_bars(symbol)
+
+    monkeypatch.setattr(m, "bars", bars)
+    settings = settings_for(write_config(tmp_path, server, resilience={"retry_attempts": 2}))
+    async with await Database.open(settings.storage.path, clock=CLOCK.now) as db:
+        await WatchlistRepo(db).add([m.symbols[40], bad, unknown])
+    t0 = CLOCK.now().astimezone(UTC)
+    hour = dt.timedelta(hours=1)
+
+    # Run 1: the unknown symbol is given up on at once (7 days); `bad` fails its first attempt.
+    report, text, health = await _backfill_at(settings, t0)
+    names = report.requested
+    assert set(report.failed) == {bad, unknown}
+    assert f"{bad}: failed: unavailable" in text
+    assert "(attempt 1 of 3; retried on the next run)" in text
+    assert f"{unknown}: failed: not_found" in text
+    assert [g.symbol for g in report.given_up] == [unknown]
+    assert report.given_up[0].retry_after == t0 + dt.timedelta(days=7)
+    assert health["status"] == "degraded"
+    assert f"{unknown} (not_found, retry after" in health["detail"]
+    assert bad not in health["detail"]  # not given up on yet
+    assert len(report.completed) == names - 2
+
+    # Runs 2 and 3 retry only `bad` (everything else is done); the third attempt gives up.
+    server.reset_counters()
+    report, text, health = await _backfill_at(settings, t0 + hour)
+    assert list(report.failed) == [bad]
+    assert f"{unknown}: skipped: failed once (not_found:" in text
+    history_calls = server.request_counts[f"{TRADIER_PREFIX}/markets/history"]
+    assert history_calls == 2  # `bad` alone (2 attempts of one request): nothing else re-fetched
+    report, text, health = await _backfill_at(settings, t0 + 2 * hour)
+    retry_at = t0 + 2 * hour + dt.timedelta(days=1)
+    assert {g.symbol for g in report.given_up} == {bad, unknown}
+    et = f"{retry_at.astimezone(NY):%Y-%m-%d %H:%M} ET"
+    assert f"given up after 3 times; retried after {et}" in text
+    assert f"{names - 2} done, 1 failed, 1 skipped (failed earlier) of {names}" in text
+    assert f"{bad} (unavailable, retry after" in health["detail"]
+    assert health["last_error"]["code"] == "unavailable"  # the most recent failure
+
+    # Run 4: nothing is pending any more, so the full refresh starts; both failures are skipped.
+    server.reset_counters()
+    report, text, health = await _backfill_at(settings, t0 + 3 * hour)
+    assert report.complete
+    assert not report.failed  # tickers skipped as failed alone do not fail a run (exit 0)
+    assert len(report.completed) == names - 2
+    assert f"{names - 2} done, 0 failed, 2 skipped (failed earlier) of {names}" in text
+    async with await Database.open(settings.storage.path, clock=CLOCK.now) as db:
+        refreshed = await BackfillRepo(db).get(m.symbols[40])
+        skipped = await BackfillRepo(db).get(bad)
+    assert refreshed is not None
+    assert refreshed.done
+    assert refreshed.updated_at == t0 + 3 * hour  # stored again by this run
+    assert skipped is not None
+    assert skipped.updated_at == t0 + 2 * hour  # untouched since it was given up on
+    assert health["status"] == "degraded"
+
+    # After its retry-after `bad` gets one more try (and is given up on again at once).
+    report, text, _ = await _backfill_at(settings, retry_at + hour)
+    assert list(report.failed) == [bad]
+    assert "given up after 4 times" in text
+
+    # Once the provider serves it again, naming it retries it now, and health is clean of it.
+    monkeypatch.setattr(m, "bars", real_bars)
+    report, text, health = await _backfill_at(settings, retry_at + 2 * hour, [bad])
+    assert report.completed == [bad]
+    assert not report.given_up
+    assert bad not in health["detail"]
+    assert unknown in health["detail"]  # still waiting for its own retry-after
 
 
 # -- per-operation latency and the slow-request warning ----------------------------------------
