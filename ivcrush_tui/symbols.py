@@ -1,9 +1,11 @@
 """Ticker and OCC option symbols: validation and the provider spellings (pure).
 
 Our form of a ticker is upper-case with '.' for share classes ("BRK.B"); Tradier spells share
-classes with '/' ("BRK/B"). An OCC option symbol is root + YYMMDD + C/P + strike in thousandths of
-a dollar, zero-padded to 8 digits ("AAPL260619C00200000"); the root of a share-class ticker drops
-the punctuation (BRK.B -> "BRKB").
+classes with '/' ("BRK/B"), Alpha Vantage with '-' ("BRK-B", in its requests and in its earnings
+calendar). Each client converts at its boundary, so the store and the engine only see our form.
+An OCC option symbol is root + YYMMDD + C/P + strike in thousandths of a dollar, zero-padded to 8
+digits ("AAPL260619C00200000"); the root of a share-class ticker drops the punctuation
+(BRK.B -> "BRKB").
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from ivcrush_tui.domain import ErrorCode, IvCrushError, OptionType
 
 __all__ = [
     "MAX_SYMBOL_LEN",
+    "from_alphavantage",
     "from_tradier",
     "is_occ_symbol",
     "occ_root",
     "occ_symbol",
     "parse_occ",
+    "to_alphavantage",
     "to_tradier",
     "validate_symbol",
 ]
@@ -73,6 +77,16 @@ def to_tradier(symbol: str) -> str:
 def from_tradier(symbol: str) -> str:
     """Tradier's ticker -> our spelling ("BRK/B" -> "BRK.B")."""
     return symbol.strip().upper().replace("/", ".")
+
+
+def to_alphavantage(symbol: str) -> str:
+    """Our ticker -> Alpha Vantage's spelling ("BRK.B" -> "BRK-B")."""
+    return symbol.strip().upper().replace(".", "-")
+
+
+def from_alphavantage(symbol: str) -> str:
+    """Alpha Vantage's ticker -> our spelling ("BRK-B" -> "BRK.B")."""
+    return symbol.strip().upper().replace("-", ".")
 
 
 def occ_root(underlying: str) -> str:

@@ -16,11 +16,13 @@ from hypothesis import strategies as st
 
 from ivcrush_tui.domain import ErrorCode, IvCrushError, OptionType
 from ivcrush_tui.symbols import (
+    from_alphavantage,
     from_tradier,
     is_occ_symbol,
     occ_root,
     occ_symbol,
     parse_occ,
+    to_alphavantage,
     to_tradier,
     validate_symbol,
 )
@@ -68,6 +70,17 @@ def test_validate_symbol_rejects_non_text() -> None:
     with pytest.raises(IvCrushError) as info:
         validate_symbol(123)  # type: ignore[arg-type]
     assert info.value.code is ErrorCode.INVALID_SYMBOL
+
+
+def test_alpha_vantage_spelling_round_trips() -> None:
+    assert to_alphavantage("BRK.B") == "BRK-B"
+    assert from_alphavantage("BRK-B") == "BRK.B"
+    assert from_alphavantage(" brk-b ") == "BRK.B"
+    assert to_alphavantage("aapl") == "AAPL"  # plain tickers pass unchanged
+    assert from_alphavantage("IBM") == "IBM"
+    for ours in ("BF.A", "BRK.B", "MSFT", "PBR.A", "X"):
+        assert from_alphavantage(to_alphavantage(ours)) == ours
+        assert validate_symbol(from_alphavantage(to_alphavantage(ours))) == ours
 
 
 def test_tradier_spelling_round_trips() -> None:
