@@ -50,7 +50,7 @@ from ivcrush_tui.providers.http import (
     send,
 )
 from ivcrush_tui.resilience.protocols import CallGuard, PassThroughGuard
-from ivcrush_tui.symbols import validate_symbol
+from ivcrush_tui.symbols import from_alphavantage, to_alphavantage, validate_symbol
 
 __all__ = [
     "DEFAULT_CACHE_TTLS",
@@ -213,7 +213,11 @@ def parse_earnings_calendar_csv(text: str) -> tuple[EarningsEvent, ...]:
         date = _day(row.get("reportDate"))
         raw_symbol = row.get("symbol")
         try:
-            symbol = validate_symbol(raw_symbol) if isinstance(raw_symbol, str) else None
+            symbol = (
+                validate_symbol(from_alphavantage(raw_symbol))  # AV's BRK-B is our BRK.B
+                if isinstance(raw_symbol, str)
+                else None
+            )
         except IvCrushError:
             symbol = None
         if date is None or symbol is None:
@@ -409,7 +413,7 @@ class AlphaVantageClient:
         ours = self._symbol(symbol, function)
         return await self._request(
             "earnings",
-            {"function": function, "symbol": ours},
+            {"function": function, "symbol": to_alphavantage(ours)},
             lambda body: self._interpret_json(
                 function, body, ("quarterlyEarnings", "annualEarnings"),
                 lambda data: parse_earnings(data, ours),
@@ -423,7 +427,7 @@ class AlphaVantageClient:
         ours = self._symbol(symbol, function)
         return await self._request(
             "overview",
-            {"function": function, "symbol": ours},
+            {"function": function, "symbol": to_alphavantage(ours)},
             lambda body: self._interpret_json(
                 function, body, ("Symbol", "Name"), lambda data: parse_overview(data, ours)
             ),
@@ -441,7 +445,7 @@ class AlphaVantageClient:
             try:
                 return await self._request(
                     "daily",
-                    {"function": function, "symbol": ours, "outputsize": size},
+                    {"function": function, "symbol": to_alphavantage(ours), "outputsize": size},
                     lambda body: self._interpret_json(
                         function, body, (SERIES_KEY,), parse_time_series_daily
                     ),
