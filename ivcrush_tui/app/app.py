@@ -12,13 +12,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import App
 from textual.binding import BindingType
+from textual.color import Color, ColorParseError
 from textual.command import Provider
+from textual.css.stylesheet import Stylesheet, StylesheetParseError
 from textual.screen import ModalScreen, Screen
 from textual.signal import Signal
 from textual.theme import Theme
@@ -27,18 +30,21 @@ from textual.timer import Timer
 from ivcrush_tui.analytics.analysis import Analysis, Status
 from ivcrush_tui.analytics.vrp import Tier, VrpResult
 from ivcrush_tui.app.backend import PREF_THEME, Backend
-from ivcrush_tui.app.bindings import APP_BINDINGS
+from ivcrush_tui.app.bindings import APP_BINDINGS, binding_by_id, key_label, keymap_conflicts
 from ivcrush_tui.app.commands import IvCrushCommands
 from ivcrush_tui.app.formatting import TIER_RANK
 from ivcrush_tui.app.messages import AnalysisReady, ErrorRecord, ScanFinished, ScanStarted
-from ivcrush_tui.app.screens.calendar import CalendarScreen
-from ivcrush_tui.app.screens.health import HealthScreen
-from ivcrush_tui.app.screens.help import HelpScreen
-from ivcrush_tui.app.screens.modals import AddTickerModal
-from ivcrush_tui.app.screens.ticker import TickerScreen
 from ivcrush_tui.app.screens.watchlist import WatchlistScreen
-from ivcrush_tui.app.themes import DEFAULT_DARK, load_themes, semantic_defaults, theme_dirs
+from ivcrush_tui.app.themes import (
+    DEFAULT_DARK,
+    load_themes,
+    semantic_defaults,
+    shipped_themes,
+    theme_dirs,
+)
+from ivcrush_tui.config import UiSettings
 from ivcrush_tui.domain import IvCrushError
+from ivcrush_tui.keymap import BINDING_IDS, key_problem
 from ivcrush_tui.symbols import validate_symbol
 
 _MODAL_BLOCKED = frozenset({"switch_mode", "help", "rescan", "add_ticker"})
@@ -48,15 +54,51 @@ def _reason(exc: Exception) -> str:
     return exc.message if isinstance(exc, IvCrushError) else str(exc)
 
 
+# Screens other than the first one are imported when first shown: the drill-down alone pulls in
+# the plotting stack, and none of them is needed for the first frame.
+def _calendar_screen() -> Screen[Any]:
+    from ivcrush_tui.app.screens.calendar import CalendarScreen
+
+    return CalendarScreen()
+
+
+def _health_screen() -> Screen[Any]:
+    from ivcrush_tui.app.screens.health import HealthScreen
+
+    return HealthScreen()
+
+
+def _is_colour(value: str) -> bool:
+    try:
+        Color.parse(value)
+    except ColorParseError:
+        return False
+    return True
+
+
+def check_keymap(keymap: Mapping[str, str]) -> list[str]:
+    """Problems of a keymap given to the app directly (the config file's is checked at load)."""
+    problems: list[str] = []
+    for binding_id, keys in keymap.items():
+        if binding_id not in BINDING_IDS:
+            problems.append(f"unknown binding id {binding_id!r}")
+            continue
+        for key in keys.split(","):
+            why = key_problem(key.strip())
+            if why:
+                problems.append(f"{binding_id}: {why}")
+    return problems
+
+
 class IvCrushApp(App[None]):
     """The console. `IvCrushApp()` builds the default backend from the user's config."""
 
     TITLE = "ivcrush"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "watchlist": WatchlistScreen,
-        "calendar": CalendarScreen,
-        "health": HealthScreen,
+        "calendar": _calendar_screen,
+        "health": _health_screen,
     }
     DEFAULT_MODE = "watchlist"
     BINDINGS: ClassVar[list[BindingType]] = list(APP_BINDINGS)
@@ -68,20 +110,46 @@ class IvCrushApp(App[None]):
         self,
         backend: Backend | None = None,
         *,
-        refresh_s: float = 60,
-        entry_window_refresh_s: float = 15,
+        ui: UiSettings | None = None,
+        refresh_s: float | None = None,
+        entry_window_refresh_s: float | None = None,
         theme: str | None = None,
+        keymap: Mapping[str, str] | None = None,
     ) -> None:
+        """`backend` None: the default backend from the user's config (whose `[ui]` settings then
+        apply too). `ui` gives the refresh intervals, the default theme and the keymap; the
+        keyword arguments override it. `theme` forces a theme (else the one the user last chose,
+        else `ui.theme`). Raises ValueError for a keymap with unknown ids or keys."""
         super().__init__()
         if backend is None:
-            # Imported here so the UI tests never need the engine wiring.
+            # Cheap: reads the config only. The engine, the store and the market are imported
+            # and opened by `backend.start()`, in the startup worker after the first frame.
             from ivcrush_tui.app.engine_backend import make_default_backend
 
-            backend = make_default_backend()
+            default = make_default_backend()
+            backend = default
+            ui = ui or default.settings.ui
+        ui = ui or UiSettings()
         self.backend: Backend = backend
-        self.refresh_s = max(1.0, float(refresh_s))
-        self.entry_window_refresh_s = max(1.0, float(entry_window_refresh_s))
+        self.refresh_s = max(1.0, float(ui.refresh_s if refresh_s is None else refresh_s))
+        self.entry_window_refresh_s = max(
+            1.0,
+            float(
+                ui.entry_window_refresh_s
+                if entry_window_refresh_s is None
+                else entry_window_refresh_s
+            ),
+        )
         self._theme_arg = theme
+        self._theme_default = ui.theme
+        km = dict(ui.keymap_dict() if keymap is None else keymap)
+        problems = check_keymap(km)
+        if problems:
+            raise ValueError("invalid keymap: " + "; ".join(problems))
+        # The user's overrides as given (the help screen and the palette show them); Textual
+        # replaces the keys of each binding whose id is listed.
+        self.user_keymap: dict[str, str] = km
+        self.set_keymap(km)
         self.analysis_signal: Signal[Analysis] = Signal(self, "analysis")
         self.watchlist_signal: Signal[tuple[str, ...]] = Signal(self, "watchlist")
         self.scan_signal: Signal[bool] = Signal(self, "scan")  # True: started, False: finished
@@ -102,6 +170,9 @@ class IvCrushApp(App[None]):
         self._backend_started = asyncio.Event()
         loaded = load_themes(theme_dirs())
         self.theme_errors = loaded.errors
+        # Checked against the stylesheet after the first frame (a bad variable value would
+        # otherwise only fail when the theme is chosen).
+        self._user_themes = loaded.user_themes(shipped_themes())
         for t in loaded.themes:
             self.register_theme(t)
         # Textual's ANSI themes ignore our semantic colours; they are not offered.
@@ -115,6 +186,57 @@ class IvCrushApp(App[None]):
         """Semantic variables for themes that lack them (e.g. Textual's builtins)."""
         theme: Theme | None = self.get_theme(self.theme) if self.theme else None
         return semantic_defaults(theme) if theme is not None else {}
+
+    def theme_css_problem(self, theme: Theme, sheet: Stylesheet | None = None) -> str | None:
+        """Why `theme` cannot style the console (a variable value that is not valid CSS), or
+        None. A dry run of what selecting it does; `sheet` is a copy of the app's stylesheet."""
+        sheet = sheet if sheet is not None else self.stylesheet.copy()
+        variables = {
+            **self.get_theme_variable_defaults(),
+            **semantic_defaults(theme),
+            **theme.to_color_system().generate(),
+            **theme.variables,
+        }
+        sheet.set_variables(variables)
+        try:
+            sheet.reparse()
+        except StylesheetParseError:
+            suspects = [k for k, v in theme.variables.items() if not _is_colour(v)]
+            hint = f" (check {', '.join(suspects)})" if suspects else ""
+            return f"theme {theme.name!r}: a [variables] value is not valid CSS{hint}"
+        except Exception as exc:  # any other stylesheet failure: same outcome, never a crash
+            return f"theme {theme.name!r}: {exc}"
+        return None
+
+    async def _check_user_themes(self) -> None:
+        """Unregister user themes whose variables break the stylesheet, and say so."""
+        for theme in self._user_themes:
+            sheet = self.stylesheet.copy()  # copied on the loop; parsed in a thread
+            problem = await asyncio.to_thread(self.theme_css_problem, theme, sheet)
+            if problem is None:
+                continue
+            if self.theme == theme.name:
+                self.theme = DEFAULT_DARK
+            self.unregister_theme(theme.name)
+            self.notify(problem, title="Theme skipped", severity="error", timeout=10)
+
+    def refresh_css(self, animate: bool = True) -> None:
+        # Last line of defence: a theme whose variables break the stylesheet is dropped and the
+        # default theme restored, instead of the app exiting with a traceback.
+        try:
+            super().refresh_css(animate)
+        except StylesheetParseError:
+            bad = self.theme
+            if bad == DEFAULT_DARK:
+                raise  # our own theme and CSS: a bug to see, not to hide
+            self.notify(
+                f"theme {bad!r} cannot style the console; back to {DEFAULT_DARK}",
+                title="Theme skipped",
+                severity="error",
+                timeout=10,
+            )
+            self.theme = DEFAULT_DARK
+            self.unregister_theme(bad)
 
     def _persist_theme(self, theme: Theme) -> None:
         self.run_worker(self._set_pref(PREF_THEME, theme.name), group="prefs", exit_on_error=False)
@@ -131,9 +253,24 @@ class IvCrushApp(App[None]):
 
     # -- lifecycle -------------------------------------------------------------------------------
 
+    def key_for(self, binding_id: str) -> str:
+        """The key(s) a binding answers to after the keymap, as shown to users ("a", "^q")."""
+
+        def display(key: str) -> str:
+            return self.get_key_display(binding_by_id(binding_id).with_key(key, key_display=None))
+
+        return key_label(binding_by_id(binding_id), self.user_keymap, display)
+
     def on_mount(self) -> None:
         for err in self.theme_errors:
-            self.notify(err, title="Theme file skipped", severity="warning")
+            self.notify(err, title="Theme file skipped", severity="warning", timeout=10)
+        for clash in keymap_conflicts(self.user_keymap):
+            self.notify(clash, title="Keymap clash", severity="warning", timeout=10)
+        # After the first frame: opening the backend imports and starts the engine, which must
+        # not hold up the first paint.
+        self.call_after_refresh(self._begin_startup)
+
+    def _begin_startup(self) -> None:
         self.run_worker(self._startup(), group="startup", exit_on_error=False)
 
     @property
@@ -152,12 +289,15 @@ class IvCrushApp(App[None]):
             self.notify(f"Backend failed to start: {exc}", severity="error", timeout=10)
         finally:
             self._backend_started.set()
+        await self._check_user_themes()
         name = self._theme_arg
         if name is None:
             try:
                 name = await self.backend.get_pref(PREF_THEME)
             except Exception:
                 name = None
+            if name not in self.available_themes:  # never chosen, or its file has gone
+                name = self._theme_default
         if name and name in self.available_themes:
             self.theme = name
         elif name:
@@ -270,7 +410,8 @@ class IvCrushApp(App[None]):
         elif message.failed and not self._last_failed:
             # Once per transition into failures, not on every scan (no toast storms).
             self.notify(
-                f"{message.failed} of {message.count} tickers failed; see the rows and Health (3)",
+                f"{message.failed} of {message.count} tickers failed;"
+                f" see the rows and Health ({self.key_for('app.mode.health')})",
                 title="Provider errors",
                 severity="warning",
             )
@@ -370,9 +511,13 @@ class IvCrushApp(App[None]):
             self.notify("A scan is already running")
 
     def action_help(self) -> None:
+        from ivcrush_tui.app.screens.help import HelpScreen
+
         self.push_screen(HelpScreen())
 
     def action_add_ticker(self) -> None:
+        from ivcrush_tui.app.screens.modals import AddTickerModal
+
         def done(symbol: str | None) -> None:
             if symbol:
                 self.add_symbols([symbol])
@@ -386,4 +531,6 @@ class IvCrushApp(App[None]):
         except (IvCrushError, ValueError) as exc:
             self.notify(_reason(exc), title="Invalid symbol", severity="error")
             return
+        from ivcrush_tui.app.screens.ticker import TickerScreen
+
         self.push_screen(TickerScreen(sym))

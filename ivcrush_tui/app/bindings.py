@@ -3,6 +3,8 @@ footer and the help screen, and a tooltip. Screens take their BINDINGS from here
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from textual.binding import Binding
 
 SCREENS_GROUP = Binding.Group("Screens", compact=True)
@@ -41,6 +43,15 @@ APP_BINDINGS: list[Binding] = [
         key_display="?",
         id="app.help",
         tooltip="List every key",
+    ),
+    Binding(
+        "ctrl+p",
+        "command_palette",
+        "palette",
+        show=False,  # Textual's own palette binding (same look), given an id for the keymap
+        priority=True,
+        id="app.command_palette",
+        tooltip="Command palette: add or go to a ticker, rescan, screens, themes",
     ),
     Binding("q", "quit", "Quit", id="app.quit", tooltip="Quit ivcrush"),
 ]
@@ -187,7 +198,75 @@ ALL_BINDINGS: tuple[tuple[str, list[Binding]], ...] = (
     ("Dialogs", CONFIRM_BINDINGS),
 )
 EXTRA_KEYS: tuple[tuple[str, str, str], ...] = (
-    ("Everywhere", "ctrl+p", "Command palette: add or go to a ticker, rescan, screens, themes"),
     ("Watchlist", "click header", "Sort by that column (again: reverse)"),
     ("Watchlist", "↑ ↓ pgup pgdn", "Move the highlight"),
 )
+
+# Where bindings act together (a screen's own keys plus the app's), to find keymap overrides that
+# take a key another binding of the same place already answers to.
+KEY_CONTEXTS: tuple[tuple[str, list[Binding]], ...] = (
+    ("the watchlist", [*WATCHLIST_BINDINGS, *APP_BINDINGS]),
+    ("the calendar", [*CALENDAR_BINDINGS, *APP_BINDINGS]),
+    ("the health screen", [*HEALTH_BINDINGS, *APP_BINDINGS]),
+    ("the drill-down", [*TICKER_BINDINGS, *APP_BINDINGS]),
+    ("dialogs", CONFIRM_BINDINGS),
+    ("the help screen", HELP_BINDINGS),
+)
+
+KEY_NAMES = {
+    "question_mark": "?",
+    "slash": "/",
+    "left": "←",
+    "right": "→",
+    "escape": "esc",
+    "delete": "del",
+}
+
+
+def binding_by_id(binding_id: str) -> Binding:
+    """The binding with this id (KeyError when there is none)."""
+    for _, bindings in (*ALL_BINDINGS, ("Help", HELP_BINDINGS)):
+        for b in bindings:
+            if b.id == binding_id:
+                return b
+    raise KeyError(binding_id)
+
+
+def effective_keys(b: Binding, keymap: Mapping[str, str]) -> list[str]:
+    """The keys a binding answers to: the keymap's (which replace the defaults) or its own."""
+    keys = keymap.get(b.id) if b.id else None
+    return [k.strip() for k in (keys or b.key).split(",") if k.strip()]
+
+
+def key_label(
+    b: Binding,
+    keymap: Mapping[str, str] | None = None,
+    display: Callable[[str], str] | None = None,
+) -> str:
+    """How a binding's keys are written for humans ("d / del", "?"); `display` formats keys the
+    table does not name (the app's `get_key_display`, so help and footer agree)."""
+    names = [
+        KEY_NAMES.get(k) or (display(k) if display else k) for k in effective_keys(b, keymap or {})
+    ]
+    return " / ".join(names)
+
+
+def keymap_conflicts(keymap: Mapping[str, str]) -> list[str]:
+    """One sentence per key that a remapped binding shares with another binding of the same
+    place (then only one of them can act). Defaults that share a key on purpose are not
+    reported: only clashes that involve a remapped binding."""
+    out: list[str] = []
+    seen: set[tuple[str, frozenset[str]]] = set()
+    for place, bindings in KEY_CONTEXTS:
+        by_key: dict[str, list[Binding]] = {}
+        for b in bindings:
+            for key in effective_keys(b, keymap):
+                by_key.setdefault(key, []).append(b)
+        for key, owners in by_key.items():
+            ids = frozenset(b.id for b in owners if b.id)
+            if len(ids) < 2 or not ids & set(keymap) or (key, ids) in seen:
+                continue
+            seen.add((key, ids))
+            names = " and ".join(f"{b.description} ({b.id})" for b in owners)
+            out.append(f"{KEY_NAMES.get(key, key)} is bound to {names} on {place}")
+    return out

@@ -1,4 +1,4 @@
-"""Command palette (ctrl+p): screens, rescan, add or go to a ticker, themes.
+"""Command palette (ctrl+p unless remapped): screens, rescan, add or go to a ticker, themes.
 
 Names follow a "category: action" style. Typing a ticker that is not on the watchlist offers to open
 it or add it (the add is validated and checked with the provider first).
@@ -30,13 +30,34 @@ class IvCrushCommands(Provider):
 
     def commands(self) -> list[Command]:
         app = self.ivapp
+        key = app.key_for  # the keys after the user's keymap
         cmds: list[Command] = [
-            ("screen: watchlist", partial(app.switch_mode, "watchlist"), "Show the watchlist (1)"),
-            ("screen: calendar", partial(app.switch_mode, "calendar"), "Earnings calendar (2)"),
-            ("screen: health", partial(app.switch_mode, "health"), "Providers and components (3)"),
-            ("scan: rescan now", app.action_rescan, "Scan the watchlist now (r)"),
-            ("watchlist: add ticker…", app.action_add_ticker, "Add a ticker to the watchlist (a)"),
-            ("help: keys", app.action_help, "List every key (?)"),
+            (
+                "screen: watchlist",
+                partial(app.switch_mode, "watchlist"),
+                f"Show the watchlist ({key('app.mode.watchlist')})",
+            ),
+            (
+                "screen: calendar",
+                partial(app.switch_mode, "calendar"),
+                f"Earnings calendar ({key('app.mode.calendar')})",
+            ),
+            (
+                "screen: health",
+                partial(app.switch_mode, "health"),
+                f"Providers and components ({key('app.mode.health')})",
+            ),
+            (
+                "scan: rescan now",
+                app.action_rescan,
+                f"Scan the watchlist now ({key('app.rescan')})",
+            ),
+            (
+                "watchlist: add ticker…",
+                app.action_add_ticker,
+                f"Add a ticker to the watchlist ({key('watchlist.add')})",
+            ),
+            ("help: keys", app.action_help, f"List every key ({key('app.help')})"),
         ]
         for name in sorted(app.available_themes):
             cmds.append((f"theme: {name}", partial(setattr, app, "theme", name), "Switch theme"))

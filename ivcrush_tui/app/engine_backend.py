@@ -1,15 +1,20 @@
-"""The console's real backend: the engine, the store and the providers behind the `Backend` API."""
+"""The console's real backend: the engine, the store and the providers behind the `Backend` API.
+
+Building an EngineBackend is cheap (settings, clock, calendar). The engine stack (httpx, the
+providers, the store, the analytics) is imported by `start()`, in a thread, so the console paints
+its first frame before paying for it and stays responsive meanwhile.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
+import importlib
 import os
 from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING
 
-import httpx
-
-from ivcrush_tui.analytics.analysis import Analysis
 from ivcrush_tui.app.backend import (
     BREAKER_CLOSED,
     ProviderBadge,
@@ -19,11 +24,28 @@ from ivcrush_tui.calendar import NY, TradingCalendar, default_calendar
 from ivcrush_tui.config import Settings, load_settings
 from ivcrush_tui.domain import EarningsEvent, IvCrushError
 from ivcrush_tui.engine.clock import Clock, SystemClock
-from ivcrush_tui.engine.health import check_health
-from ivcrush_tui.engine.health_model import HealthReport
-from ivcrush_tui.engine.runtime import Runtime, open_runtime
-from ivcrush_tui.engine.service import Engine
-from ivcrush_tui.store.repositories import EventsRepo, PrefsRepo, WatchlistRepo
+
+if TYPE_CHECKING:
+    import httpx
+
+    from ivcrush_tui.analytics.analysis import Analysis
+    from ivcrush_tui.engine.health_model import HealthReport
+    from ivcrush_tui.engine.runtime import Runtime
+    from ivcrush_tui.engine.service import Engine
+
+# Imported by start() off the event loop (the heavy part of a cold start).
+ENGINE_MODULES = (
+    "ivcrush_tui.engine.runtime",
+    "ivcrush_tui.engine.service",
+    "ivcrush_tui.engine.health",
+    "ivcrush_tui.store.repositories",
+)
+
+
+def _import_engine() -> None:
+    for name in ENGINE_MODULES:
+        importlib.import_module(name)
+
 
 PREF_DEMO_SEEDED = "demo.watchlist_seeded"
 DEMO_SEED_SESSIONS = 3
@@ -70,6 +92,10 @@ class EngineBackend:
         return self._engine
 
     async def start(self) -> None:
+        await asyncio.to_thread(_import_engine)
+        from ivcrush_tui.engine.runtime import open_runtime
+        from ivcrush_tui.engine.service import Engine
+
         stack = contextlib.AsyncExitStack()
         self._rt = await stack.enter_async_context(
             open_runtime(self.settings, self._clock, transport=self._transport)
@@ -84,6 +110,8 @@ class EngineBackend:
     async def _seed_demo_watchlist(self) -> None:
         """A first demo session opens on a useful screen: the watchlist is seeded once with the
         names whose entry falls in the next few sessions (never again once the user edits it)."""
+        from ivcrush_tui.store.repositories import PrefsRepo, WatchlistRepo
+
         prefs = PrefsRepo(self.runtime.db)
         repo = WatchlistRepo(self.runtime.db)
         if await prefs.get(PREF_DEMO_SEEDED) or await repo.list():
@@ -114,12 +142,18 @@ class EngineBackend:
         return await self.engine.analyze(symbol, self.now())
 
     async def watchlist(self) -> list[str]:
+        from ivcrush_tui.store.repositories import WatchlistRepo
+
         return list(await WatchlistRepo(self.runtime.db).list())
 
     async def add_to_watchlist(self, symbols: Sequence[str]) -> None:
+        from ivcrush_tui.store.repositories import WatchlistRepo
+
         await WatchlistRepo(self.runtime.db).add(symbols)
 
     async def remove_from_watchlist(self, symbols: Sequence[str]) -> None:
+        from ivcrush_tui.store.repositories import WatchlistRepo
+
         await WatchlistRepo(self.runtime.db).remove(symbols)
 
     async def check_symbol(self, symbol: str) -> str | None:
@@ -132,10 +166,14 @@ class EngineBackend:
         return f"unknown symbol {symbol}"
 
     async def upcoming_events(self, start: dt.date, end: dt.date) -> list[EarningsEvent]:
+        from ivcrush_tui.store.repositories import EventsRepo
+
         await self.engine.ensure_earnings_calendar(self.now())
         return list(await EventsRepo(self.runtime.db).between(start, end))
 
     async def health(self) -> HealthReport:
+        from ivcrush_tui.engine.health import check_health
+
         report = await check_health(self.runtime)
         av = report.component("alphavantage")
         if av is not None:
@@ -162,9 +200,13 @@ class EngineBackend:
         )
 
     async def get_pref(self, key: str) -> str | None:
+        from ivcrush_tui.store.repositories import PrefsRepo
+
         return await PrefsRepo(self.runtime.db).get(key)
 
     async def set_pref(self, key: str, value: str) -> None:
+        from ivcrush_tui.store.repositories import PrefsRepo
+
         await PrefsRepo(self.runtime.db).set(key, value)
 
 

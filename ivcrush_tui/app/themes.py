@@ -1,6 +1,12 @@
-"""Colour themes: TOML files (top-level `themes/`, package data, the user's config dir) turned into
-Textual `Theme`s carrying the console's semantic variables.
+"""Colour themes: TOML files turned into Textual `Theme`s carrying the console's semantic variables.
 
+Where themes come from, highest priority first (a name found earlier wins):
+  1. `$IVCRUSH_THEMES_DIR` (one folder), then any folder passed by the caller;
+  2. the user's themes: `<platform config dir>/themes` (e.g. ~/.config/ivcrush/themes on Linux);
+  3. the shipped themes: the repository's top-level `themes/`, installed as the package data
+     `ivcrush_tui.themes` (pyproject maps that package to `themes/`, so there is one copy of the
+     files) and read with importlib.resources; a source checkout not (re)installed reads
+     `themes/` directly.
 A theme file holds Textual's base colours (`primary`, `background`, ...) and a `[variables]` table
 with the semantic colours below. A missing semantic variable falls back to the theme's own
 success/error/warning colours, so every theme (including Textual's builtins) can render the console.
@@ -8,11 +14,13 @@ success/error/warning colours, so every theme (including Textual's builtins) can
 
 from __future__ import annotations
 
+import dataclasses
 import os
-import sys
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from textual.color import Color, ColorParseError
@@ -21,6 +29,7 @@ from textual.theme import Theme
 DEFAULT_DARK = "ivcrush-dark"
 DEFAULT_LIGHT = "ivcrush-light"
 THEMES_ENV = "IVCRUSH_THEMES_DIR"
+THEMES_PACKAGE = "ivcrush_tui.themes"
 
 # The semantic variables every screen relies on ($gain in TCSS, theme_variables["gain"] in code).
 SEMANTIC_VARIABLES = (
@@ -58,37 +67,60 @@ class ThemeLoad:
 
     themes: tuple[Theme, ...]
     errors: tuple[str, ...]
+    origins: Mapping[str, str] = dataclasses.field(default_factory=dict)  # name -> file
+
+    def user_themes(self, shipped: Traversable | None) -> tuple[Theme, ...]:
+        """The themes that came from a file outside the shipped folder (the user's own)."""
+        ours = {str(f) for f in theme_files(shipped)} if shipped is not None else set()
+        return tuple(
+            t for t in self.themes if t.name in self.origins and self.origins[t.name] not in ours
+        )
 
 
-def theme_dirs(extra: Iterable[Path] = ()) -> list[Path]:
-    """Directories searched for `*.toml` themes, highest priority first (existing ones only):
-    $IVCRUSH_THEMES_DIR, `extra`, the user's config dir, the package's data copy, the source
-    checkout's top-level `themes/`, and `<prefix>/share/ivcrush/themes` (wheel data files)."""
-    here = Path(__file__).resolve()
-    candidates: list[Path] = []
-    env = os.environ.get(THEMES_ENV)
-    if env:
-        candidates.append(Path(env))
-    candidates.extend(extra)
+def shipped_themes() -> Traversable | None:
+    """The themes shipped with ivcrush: the package data when installed (wheel or editable),
+    else the source checkout's top-level `themes/`; None if neither exists."""
+    try:
+        root = resources.files(THEMES_PACKAGE)
+        if root.is_dir():
+            return root
+    except (ModuleNotFoundError, TypeError):  # a checkout whose install predates the mapping
+        pass
+    checkout = Path(__file__).resolve().parents[2] / "themes"
+    return checkout if checkout.is_dir() else None
+
+
+def user_themes_dir() -> Path | None:
+    """`<platform config dir>/themes`, whether or not it exists (None if it cannot be known)."""
     try:
         from platformdirs import user_config_path
 
-        candidates.append(user_config_path("ivcrush") / "themes")
+        return user_config_path("ivcrush") / "themes"
     except Exception:  # platformdirs failing must not cost the shipped themes
-        pass
-    candidates.append(here.parents[1] / "themes")  # ivcrush_tui/themes (package data)
-    candidates.append(here.parents[2] / "themes")  # <checkout>/themes
-    candidates.append(Path(sys.prefix) / "share" / "ivcrush" / "themes")
-    seen: set[Path] = set()
-    found: list[Path] = []
+        return None
+
+
+def theme_dirs(extra: Iterable[Path] = ()) -> list[Traversable]:
+    """Folders searched for `*.toml` themes, highest priority first (existing ones only)."""
+    candidates: list[Traversable] = []
+    env = os.environ.get(THEMES_ENV)
+    if env:
+        candidates.append(Path(env).expanduser())
+    candidates.extend(extra)
+    user = user_themes_dir()
+    if user is not None:
+        candidates.append(user)
+    shipped = shipped_themes()
+    if shipped is not None:
+        candidates.append(shipped)
+    found: list[Traversable] = []
     for c in candidates:
-        if c.is_dir() and c not in seen:
-            seen.add(c)
+        if c.is_dir() and str(c) not in {str(f) for f in found}:
             found.append(c)
     return found
 
 
-def _color(path: Path, key: str, value: object) -> str:
+def _color(path: Traversable, key: str, value: object) -> str:
     if not isinstance(value, str):
         raise ThemeFileError(f"{path}: {key} must be a colour string, got {value!r}")
     try:
@@ -98,12 +130,12 @@ def _color(path: Path, key: str, value: object) -> str:
     return value
 
 
-def theme_from_mapping(data: Mapping[str, object], path: Path) -> Theme:
+def theme_from_mapping(data: Mapping[str, object], path: Traversable) -> Theme:
     """Validate one parsed theme file and build the Textual Theme (ThemeFileError when invalid)."""
     unknown = sorted(set(data) - _ALLOWED_TOP)
     if unknown:
         raise ThemeFileError(f"{path}: unknown keys {', '.join(unknown)}")
-    name = data.get("name", path.stem)
+    name = data.get("name", path.name.removesuffix(".toml"))
     if not isinstance(name, str) or not name.strip():
         raise ThemeFileError(f"{path}: name must be a non-empty string")
     if "primary" not in data:
@@ -141,7 +173,7 @@ def theme_from_mapping(data: Mapping[str, object], path: Path) -> Theme:
     )
 
 
-def load_theme_file(path: Path) -> Theme:
+def load_theme_file(path: Traversable) -> Theme:
     """Read and validate one TOML theme file."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -152,22 +184,34 @@ def load_theme_file(path: Path) -> Theme:
     return theme_from_mapping(data, path)
 
 
-def load_themes(dirs: Iterable[Path]) -> ThemeLoad:
+def theme_files(folder: Traversable) -> list[Traversable]:
+    """The `*.toml` files of one folder, by name (an unreadable folder has none)."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return []
+    return sorted((e for e in entries if e.name.endswith(".toml") and e.is_file()), key=str)
+
+
+def load_themes(dirs: Iterable[Traversable]) -> ThemeLoad:
     """Every valid theme in `dirs` (earlier directories win a name clash), plus the errors.
     The built-in fallbacks fill in `ivcrush-dark`/`ivcrush-light` if no file provides them."""
     themes: dict[str, Theme] = {}
+    origins: dict[str, str] = {}
     errors: list[str] = []
     for d in dirs:
-        for path in sorted(d.glob("*.toml")):
+        for path in theme_files(d):
             try:
                 theme = load_theme_file(path)
             except ThemeFileError as exc:
                 errors.append(str(exc))
                 continue
-            themes.setdefault(theme.name, theme)
+            if theme.name not in themes:
+                themes[theme.name] = theme
+                origins[theme.name] = str(path)
     for fallback in FALLBACK_THEMES:
         themes.setdefault(fallback.name, fallback)
-    return ThemeLoad(tuple(themes.values()), tuple(errors))
+    return ThemeLoad(tuple(themes.values()), tuple(errors), origins)
 
 
 def semantic_defaults(theme: Theme) -> dict[str, str]:

@@ -11,11 +11,7 @@ def run_console(settings: Settings, clock: Clock) -> int:
     from ivcrush_tui.app.app import IvCrushApp
     from ivcrush_tui.app.engine_backend import EngineBackend
 
-    app = IvCrushApp(
-        EngineBackend(settings, clock),
-        refresh_s=settings.ui.refresh_s,
-        entry_window_refresh_s=settings.ui.entry_window_refresh_s,
-        theme=settings.ui.theme,
-    )
+    # ui: refresh intervals, keymap, and the theme used until the user picks one in the console.
+    app = IvCrushApp(EngineBackend(settings, clock), ui=settings.ui)
     app.run()
     return app.return_code or 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 from rich.table import Table
@@ -12,25 +13,12 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from ivcrush_tui.app.bindings import ALL_BINDINGS, EXTRA_KEYS, HELP_BINDINGS
-
-_KEY_NAMES = {
-    "question_mark": "?",
-    "slash": "/",
-    "left": "←",
-    "right": "→",
-    "escape": "esc",
-    "delete": "del",
-}
+from ivcrush_tui.app.bindings import ALL_BINDINGS, EXTRA_KEYS, HELP_BINDINGS, key_label
 
 
-def key_label(b: Binding) -> str:
-    """How a binding's keys are written for humans ("d / del", "?")."""
-    keys = [k.strip() for k in b.key.split(",")]
-    return " / ".join(_KEY_NAMES.get(k, k) for k in keys)
-
-
-def help_table() -> Table:
+def help_table(
+    keymap: Mapping[str, str] | None = None, display: Callable[[str], str] | None = None
+) -> Table:
     table = Table(box=None, show_header=False, padding=(0, 2), expand=True)
     table.add_column("key", style="bold", no_wrap=True, width=16)
     table.add_column("what")
@@ -41,7 +29,7 @@ def help_table() -> Table:
         table.add_row(Text(context, style="bold underline"), "")
         for b in bindings:
             what = b.description + (f" — {b.tooltip}" if b.tooltip else "")
-            table.add_row(key_label(b), what)
+            table.add_row(key_label(b, keymap, display), what)
         for key, what in extras.get(context, []):
             table.add_row(key, what)
         table.add_row("", "")
@@ -52,10 +40,17 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = list(HELP_BINDINGS)
 
     def compose(self) -> ComposeResult:
+        app = self.app
+        keymap: Mapping[str, str] = getattr(app, "user_keymap", {})
+
+        def display(key: str) -> str:
+            return app.get_key_display(Binding(key, ""))
+
+        close = key_label(HELP_BINDINGS[0], keymap, display).split(" / ")[0]
         with Vertical(id="help-dialog", classes="dialog"):
-            yield Static("Keys · esc to close", classes="dialog-title")
+            yield Static(f"Keys · {close} to close", classes="dialog-title")
             with VerticalScroll():
-                yield Static(help_table(), id="help-table")
+                yield Static(help_table(keymap, display), id="help-table")
 
     def on_mount(self) -> None:
         self.query_one("#help-dialog").border_title = "ivcrush help"
