@@ -138,8 +138,8 @@ async def run_backfill(
         assert p.retry_after is not None
         report.given_up.append(FailedSymbol(n, p.last_error or "", p.attempts, p.retry_after))
         out.print(
-            f"{n}: skipped: failed {_times(p.attempts)} ({p.last_error}); "
-            f"retried after {_et(p.retry_after)}",
+            f"{n}: skipped: given up after {_attempts(p.attempts)} ({p.last_error}); "
+            f"tried again after {_et(p.retry_after)}",
             markup=False,
         )
     progress = Progress(
@@ -178,10 +178,11 @@ async def run_backfill(
                 if p.retry_after is not None:
                     report.given_up.append(FailedSymbol(symbol, reason, p.attempts, p.retry_after))
                     then = (
-                        f"given up after {_times(p.attempts)}; retried after {_et(p.retry_after)}"
+                        f"given up after {_attempts(p.attempts)}; "
+                        f"tried again after {_et(p.retry_after)}"
                     )
                 else:
-                    then = f"attempt {p.attempts} of {MAX_ATTEMPTS}; retried on the next run"
+                    then = f"attempt {p.attempts} of {MAX_ATTEMPTS}; tried again on the next run"
                 out.print(f"{symbol}: failed: {reason} ({then})", markup=False)
                 progress.advance(task)
                 continue
@@ -207,8 +208,8 @@ async def run_backfill(
     return report
 
 
-def _times(n: int) -> str:
-    return "once" if n == 1 else f"{n} times"
+def _attempts(n: int) -> str:
+    return "1 attempt" if n == 1 else f"{n} attempts"
 
 
 def _et(when: dt.datetime) -> str:

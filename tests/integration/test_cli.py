@@ -563,7 +563,7 @@ def test_backfill_demo(capsys: pytest.CaptureFixture[str], demo_cfg: Path) -> No
     code, _, err = demo(capsys, demo_cfg, "backfill", "ZZZQ")
     assert code == 1
     assert "ZZZQ: failed: not_found" in err
-    assert "given up after once; retried after 2026-11-30 15:30 ET" in err  # 7 days later
+    assert "given up after 1 attempt; tried again after 2026-11-30 15:30 ET" in err  # 7 days later
     # health reports it (degraded, exit 1) with the reason and when it is tried again
     code, out, _ = demo(capsys, demo_cfg, "health", "--json")
     assert code == 1
@@ -575,7 +575,7 @@ def test_backfill_demo(capsys: pytest.CaptureFixture[str], demo_cfg: Path) -> No
     code, _, err = demo(capsys, demo_cfg, "backfill", "ZZZQ")
     assert code == 1
     assert "ZZZQ: failed: not_found" in err
-    assert "given up after 2 times" in err
+    assert "given up after 2 attempts" in err
 
 
 # -- providers down (live mode over loopback sockets) ----------------------------------------------

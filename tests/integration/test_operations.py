@@ -437,7 +437,7 @@ async def test_a_ticker_that_keeps_failing_is_given_up_on_and_the_rest_refresh(
     names = report.requested
     assert set(report.failed) == {bad, unknown}
     assert f"{bad}: failed: unavailable" in text
-    assert "(attempt 1 of 3; retried on the next run)" in text
+    assert "(attempt 1 of 3; tried again on the next run)" in text
     assert f"{unknown}: failed: not_found" in text
     assert [g.symbol for g in report.given_up] == [unknown]
     assert report.given_up[0].retry_after == t0 + dt.timedelta(days=7)
@@ -450,14 +450,14 @@ async def test_a_ticker_that_keeps_failing_is_given_up_on_and_the_rest_refresh(
     server.reset_counters()
     report, text, health = await _backfill_at(settings, t0 + hour)
     assert list(report.failed) == [bad]
-    assert f"{unknown}: skipped: failed once (not_found:" in text
+    assert f"{unknown}: skipped: given up after 1 attempt (not_found:" in text
     history_calls = server.request_counts[f"{TRADIER_PREFIX}/markets/history"]
     assert history_calls == 2  # `bad` alone (2 attempts of one request): nothing else re-fetched
     report, text, health = await _backfill_at(settings, t0 + 2 * hour)
     retry_at = t0 + 2 * hour + dt.timedelta(days=1)
     assert {g.symbol for g in report.given_up} == {bad, unknown}
     et = f"{retry_at.astimezone(NY):%Y-%m-%d %H:%M} ET"
-    assert f"given up after 3 times; retried after {et}" in text
+    assert f"given up after 3 attempts; tried again after {et}" in text
     assert f"{names - 2} done, 1 failed, 1 skipped (failed earlier) of {names}" in text
     assert f"{bad} (unavailable, retry after" in health["detail"]
     assert health["last_error"]["code"] == "unavailable"  # the most recent failure
@@ -482,7 +482,7 @@ async def test_a_ticker_that_keeps_failing_is_given_up_on_and_the_rest_refresh(
     # After its retry-after `bad` gets one more try (and is given up on again at once).
     report, text, _ = await _backfill_at(settings, retry_at + hour)
     assert list(report.failed) == [bad]
-    assert "given up after 4 times" in text
+    assert "given up after 4 attempts" in text
 
     # Once the provider serves it again, naming it retries it now, and health is clean of it.
     monkeypatch.setattr(m, "bars", real_bars)
