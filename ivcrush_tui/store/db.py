@@ -33,7 +33,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-BUSY_WAIT_S = 5.0  # how long one statement may wait for a lock in all
+# How long one statement may wait for a lock in all. Generous: ten processes (or runtimes) starting
+# at once queue for the write lock, and a wait here is an asyncio sleep that Ctrl-C ends at once.
+BUSY_WAIT_S = 30.0
 BUSY_SLICE_MS = 50  # SQLite's own busy wait per attempt (`PRAGMA busy_timeout`), in the thread
 BUSY_BACKOFF_S = 0.005  # first asyncio back-off between attempts; doubles, with jitter
 BUSY_BACKOFF_MAX_S = 0.1
