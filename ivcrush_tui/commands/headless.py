@@ -1,7 +1,8 @@
 """The headless sub-commands: analyze, scan, backfill, health, watchlist, config init.
 
 `--json` output goes to stdout only (one object, or JSON Lines flushed per ticker); every log and
-message goes to stderr.
+message goes to stderr. rich is imported only where a human table or message is printed: a `--json`
+run does not pay its import (a fixed start-up cost of every process).
 """
 
 from __future__ import annotations
@@ -10,19 +11,21 @@ import argparse
 import datetime as dt
 import json
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.markup import escape
-
-from ivcrush_tui.calendar import NY
 from ivcrush_tui.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
 from ivcrush_tui.config import Settings
 from ivcrush_tui.domain import IvCrushError
 from ivcrush_tui.engine.clock import Clock
 from ivcrush_tui.symbols import validate_symbol
+
+if TYPE_CHECKING:
+    import ssl
+
+    from rich.console import Console
 
 
 def _emit_json(obj: Any) -> None:
@@ -35,20 +38,61 @@ def _symbols(raw: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(validate_symbol(s) for s in raw))
 
 
+def _tls_in_background(settings: Settings) -> Callable[[], ssl.SSLContext | None]:
+    """Start building the providers' TLS context in a thread; returns a function that waits for it.
+
+    OpenSSL reads the CA bundle without holding the GIL, so the 20-60 ms it takes run on another
+    core beside the command's imports (numpy, the engine) instead of before its first request.
+    None (open_runtime then builds it itself) in demo mode, which needs no TLS, or on a failure.
+    """
+    if settings.demo:
+        return lambda: None
+    import certifi
+    import httpx
+
+    # Resolved here, so that the thread imports nothing: it never waits on an import lock.
+    certifi.where()
+    built: list[ssl.SSLContext] = []
+
+    def build() -> None:
+        try:
+            built.append(httpx.create_ssl_context())
+        except Exception:  # open_runtime builds it again in the main thread and reports the error
+            return
+
+    thread = threading.Thread(target=build, name="ivcrush-tls", daemon=True)
+    thread.start()
+
+    def result() -> ssl.SSLContext | None:
+        thread.join()
+        return built[0] if built else None
+
+    return result
+
+
 def _stderr() -> Console:
+    from rich.console import Console
+
     # soft_wrap: a message is one line in a log or a pipe, whatever the terminal width.
     return Console(stderr=True, soft_wrap=True)
 
 
+def _stdout() -> Console:
+    from rich.console import Console
+
+    return Console()
+
+
 async def analyze(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    from ivcrush_tui.commands.render import analysis_panel
-    from ivcrush_tui.engine.runtime import open_runtime
+    tls = _tls_in_background(settings)  # first: it overlaps with the imports below
+    from ivcrush_tui.engine.runtime import open_runtime, warm_up_analytics
     from ivcrush_tui.engine.schema import analysis_to_json
     from ivcrush_tui.engine.service import Engine
 
     (symbol,) = _symbols([args.ticker])
-    async with open_runtime(settings, clock) as rt:
+    async with open_runtime(settings, clock, tls_context=tls()) as rt:
         engine = Engine(rt)
+        warm_up_analytics(clock.now())  # while the first requests are in flight
         try:
             result = await engine.analyze(symbol, clock.now())
         finally:
@@ -57,13 +101,16 @@ async def analyze(args: argparse.Namespace, settings: Settings, clock: Clock) ->
     if args.json:
         _emit_json(row)
     else:
-        analysis_panel(row, Console())
+        from ivcrush_tui.commands.render import analysis_panel
+
+        analysis_panel(row, _stdout())
     return EXIT_FAILURES if row["status"] == "error" else EXIT_OK
 
 
 async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    from ivcrush_tui.commands.render import scan_table, summary_line
-    from ivcrush_tui.engine.runtime import open_runtime
+    tls = _tls_in_background(settings)  # first: it overlaps with the imports below
+    from ivcrush_tui.calendar import NY
+    from ivcrush_tui.engine.runtime import open_runtime, warm_up_analytics
     from ivcrush_tui.engine.schema import analysis_to_json
     from ivcrush_tui.engine.service import Engine
 
@@ -77,36 +124,46 @@ async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
             print(f"ivcrush: --date {args.date!r} is not YYYY-MM-DD", file=sys.stderr)
             return EXIT_USAGE
     rows: list[dict[str, Any]] = []
-    err = _stderr()
-    async with open_runtime(settings, clock) as rt:
+    err: Console | None = None  # made when there is a message for a human: rich's import is lazy
+    async with open_runtime(settings, clock, tls_context=tls()) as rt:
         engine = Engine(rt)
+        warm_up_analytics(now)  # while the first requests are in flight
         try:
             if not symbols:
                 day = day or rt.calendar.next_entry_window(now)[0].astimezone(NY).date()
                 symbols = await engine.candidates(day, now)
                 closed = "" if rt.calendar.is_session(day) else " (not a trading day)"
-                err.print(f"{len(symbols)} names with entry on {day.isoformat()}{closed}")
+                # Plain text: one line on stderr, also in --json mode (no rich needed for it).
+                print(
+                    f"{len(symbols)} names with entry on {day.isoformat()}{closed}", file=sys.stderr
+                )
             async for result in engine.scan(symbols, now):
                 row = analysis_to_json(result)
                 rows.append(row)
                 if args.json:
                     _emit_json(row)
                 elif row["status"] == "error":
+                    from rich.markup import escape
+
                     e = row["error"]
+                    err = err or _stderr()
                     err.print(
                         f"[red]{row['ticker']}[/red]: {escape(e['code'])}: {escape(e['message'])}"
                     )
         finally:
             await engine.aclose()
     if not args.json:
+        from ivcrush_tui.commands.render import scan_table, summary_line
+
         if rows:
-            out = Console()
+            out = _stdout()
             out.print(scan_table(rows, width=out.width))
-        err.print(summary_line(rows))
+        (err or _stderr()).print(summary_line(rows))
     return EXIT_FAILURES if any(r["status"] == "error" for r in rows) else EXIT_OK
 
 
 async def backfill(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    tls = _tls_in_background(settings)  # first: it overlaps with the imports below
     from ivcrush_tui.engine.backfill import run_backfill
     from ivcrush_tui.engine.runtime import open_runtime
 
@@ -114,21 +171,22 @@ async def backfill(args: argparse.Namespace, settings: Settings, clock: Clock) -
     if not 1 <= args.quarters <= 40:
         print("ivcrush: --quarters must be between 1 and 40", file=sys.stderr)
         return EXIT_USAGE
-    async with open_runtime(settings, clock) as rt:
+    async with open_runtime(settings, clock, tls_context=tls()) as rt:
         report = await run_backfill(rt, symbols, quarters=args.quarters, out=_stderr())
     return EXIT_OK if report.complete and not report.failed else EXIT_FAILURES
 
 
 async def health(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    tls = _tls_in_background(settings)  # first: it overlaps with the imports below
     from ivcrush_tui.engine.health import check_health, health_table
     from ivcrush_tui.engine.runtime import open_runtime
 
-    async with open_runtime(settings, clock) as rt:
+    async with open_runtime(settings, clock, tls_context=tls()) as rt:
         report = await check_health(rt)
     if args.json:
         _emit_json(report.to_json())
     else:
-        Console().print(health_table(report))
+        _stdout().print(health_table(report))
     return EXIT_OK if report.healthy else EXIT_FAILURES
 
 

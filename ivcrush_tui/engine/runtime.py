@@ -7,11 +7,16 @@ through an in-process httpx transport, so the real clients, cache, limiter, brea
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import importlib
 import importlib.util
+import logging
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -20,7 +25,7 @@ from ivcrush_tui.config import Settings
 from ivcrush_tui.engine.clock import Clock
 from ivcrush_tui.engine.writebehind import WriteBehindCache
 from ivcrush_tui.providers.alphavantage import AlphaVantageClient
-from ivcrush_tui.providers.http import make_http_client
+from ivcrush_tui.providers.http import KEEPALIVE_EXPIRY_S, MAX_CONNECTIONS, make_http_client
 from ivcrush_tui.providers.tradier import TradierClient
 from ivcrush_tui.resilience.breaker import CircuitBreaker
 from ivcrush_tui.resilience.guard import Guard, ProviderStats
@@ -29,6 +34,9 @@ from ivcrush_tui.resilience.retry import RetryPolicy
 from ivcrush_tui.store.cache import HybridCache
 from ivcrush_tui.store.db import Database
 from ivcrush_tui.store.repositories import QuotaRepo
+
+if TYPE_CHECKING:
+    import ssl
 
 TRADIER = "tradier"
 ALPHAVANTAGE = "alphavantage"
@@ -39,6 +47,11 @@ DEMO_TOKEN = "demo"  # the demo market accepts any non-empty credential
 DEMO_TRADIER_PER_MIN = 6000
 DEMO_AV_PER_SECOND = 50.0
 DEMO_AV_DAILY_QUOTA = 100_000
+# What the first analysis of a process needs beyond the engine's own imports, in the order it first
+# uses them (bsm's normal CDF, then the skew fit's root finder); see `warm_up_analytics`.
+ANALYTICS_LAZY_MODULES = ("scipy.special", "scipy.optimize")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -82,14 +95,77 @@ def _cache_missing_sniffio() -> None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
+# While the warm-up imports, the GIL is handed back to a waiting thread (the event loop, woken by a
+# response or the store) after this long instead of the default 5 ms: the loop is not held up.
+_WARM_UP_SWITCH_INTERVAL_S = 0.0005
+_warm_up_lock = threading.Lock()
+_warm_up_thread: threading.Thread | None = None
+
+
+def _warm_up(day: dt.date) -> None:
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(min(previous, _WARM_UP_SWITCH_INTERVAL_S))
+    try:
+        # In the order of first use: an event is scheduled on the calendar (the holidays package,
+        # ~340 modules) before its chain is analysed.
+        default_calendar().is_session(day)
+        for name in ANALYTICS_LAZY_MODULES:
+            importlib.import_module(name)
+    except Exception:  # only a warm-up: the analysis imports what it needs itself, and reports
+        log.debug("analytics warm-up failed", exc_info=True)
+    finally:
+        sys.setswitchinterval(previous)
+
+
+def warm_up_analytics(now: dt.datetime) -> threading.Thread | None:
+    """Import scipy and load the trading calendar of `now`'s year in a daemon thread.
+
+    For a fresh process that is about to send its first requests: these imports (0.2-0.5 s of
+    CPU) then run while the first round trips are in flight instead of after them, when the first
+    analysis needs them. Safe with the analysis importing the same modules at the same time
+    (Python's per-module import locks; both import in the same order). Returns the thread (the
+    running one if a warm-up is under way), or None when everything is loaded already.
+    """
+    global _warm_up_thread
+    if all(name in sys.modules for name in (*ANALYTICS_LAZY_MODULES, "holidays.financial")):
+        return None
+    with _warm_up_lock:  # one at a time: each sets and restores the switch interval
+        if _warm_up_thread is None or not _warm_up_thread.is_alive():
+            day = now.astimezone(NY).date()
+            _warm_up_thread = threading.Thread(
+                target=_warm_up, args=(day,), name="ivcrush-warm-up", daemon=True
+            )
+            _warm_up_thread.start()
+        return _warm_up_thread
+
+
+def _shared_tls_pools(tls_context: ssl.SSLContext | None, n: int) -> list[httpx.AsyncBaseTransport]:
+    """`n` connection pools (one per provider, sized as `make_http_client` sizes its own) sharing
+    one TLS context, `tls_context` or one built here: building one costs 20-60 ms of CPU (the CA
+    bundle), which each client would otherwise pay before its first request."""
+    tls = tls_context or httpx.create_ssl_context()
+    limits = httpx.Limits(
+        max_connections=MAX_CONNECTIONS,
+        max_keepalive_connections=MAX_CONNECTIONS,
+        keepalive_expiry=KEEPALIVE_EXPIRY_S,
+    )
+    return [httpx.AsyncHTTPTransport(verify=tls, limits=limits) for _ in range(n)]
+
+
 @contextlib.asynccontextmanager
 async def open_runtime(
     settings: Settings,
     clock: Clock,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
+    tls_context: ssl.SSLContext | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Open the store and the clients; close everything on exit (also on cancellation)."""
+    """Open the store and the clients; close everything on exit (also on cancellation).
+
+    `transport` replaces the network (tests); `tls_context` is the TLS context of both providers'
+    connections when built ahead (the CLI builds it in a thread during its imports), default: one
+    built here with httpx's defaults.
+    """
     _cache_missing_sniffio()
     res = settings.resilience
     tradier_base = settings.tradier.base_url
@@ -153,10 +229,14 @@ async def open_runtime(
         tradier_guard = guard(TRADIER, tradier_limiter)
         av_guard = guard(ALPHAVANTAGE, av_limiter)
         client_cache = WriteBehindCache(cache)
+        if transport is None:
+            t_transport, a_transport = _shared_tls_pools(tls_context, 2)
+        else:
+            t_transport = a_transport = transport
         async with (
-            make_http_client(timeout_s=settings.tradier.timeout_s, transport=transport) as t_http,
+            make_http_client(timeout_s=settings.tradier.timeout_s, transport=t_transport) as t_http,
             make_http_client(
-                timeout_s=settings.alphavantage.timeout_s, transport=transport
+                timeout_s=settings.alphavantage.timeout_s, transport=a_transport
             ) as a_http,
         ):
             yield Runtime(

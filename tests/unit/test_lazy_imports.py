@@ -1,0 +1,178 @@
+"""Start-up cost: what a fresh process imports before it needs it.
+
+Every CLI command and the console are fresh processes, so a heavy import at module level is paid
+before the first request or the first frame (scipy alone is 0.2-0.5 s). These tests run a fresh
+interpreter and look at `sys.modules`; they assert what is (not) imported, never a duration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import ssl
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+
+from ivcrush_tui.calendar import NY
+from ivcrush_tui.config import load_settings
+from ivcrush_tui.engine.clock import FixedClock
+from ivcrush_tui.engine.runtime import ANALYTICS_LAZY_MODULES, open_runtime
+
+ROOT = Path(__file__).resolve().parents[2]
+AS_OF = "2026-11-23T15:30-05:00"
+
+# Prints, as JSON, which of the modules named on the command line are loaded after running `code`.
+_PROBE = """\
+import json, sys
+names = sys.argv[1:]
+{code}
+print(json.dumps(sorted(n for n in names if n in sys.modules)))
+"""
+
+
+def _loaded_after(code: str, names: list[str], env: dict[str, str] | None = None) -> list[str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(code=code), *names],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    loaded: list[str] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return loaded
+
+
+def _isolated_env(home: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("TRADIER_TOKEN", "ALPHAVANTAGE_API_KEY", "IVCRUSH_CONFIG")
+    }
+    for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+        env[var] = str(home / var.lower())
+    env["HOME"] = str(home)
+    return env
+
+
+def test_the_probe_sees_an_imported_module() -> None:
+    # The checks below assert absences: make sure the probe can report a presence at all.
+    assert _loaded_after("import scipy.special", ["scipy", "scipy.special", "textual"]) == [
+        "scipy",
+        "scipy.special",
+    ]
+
+
+def test_engine_analysis_types_and_cli_entry_import_no_scipy_nor_holidays() -> None:
+    code = (
+        "import ivcrush_tui.analytics.analysis, ivcrush_tui.engine.service, "
+        "ivcrush_tui.engine.schema, ivcrush_tui.engine.runtime, ivcrush_tui.calendar, "
+        "ivcrush_tui.cli, ivcrush_tui.commands.dispatch, ivcrush_tui.commands.headless"
+    )
+    heavy = ["scipy", *ANALYTICS_LAZY_MODULES, "holidays", "textual"]
+    assert _loaded_after(code, heavy) == []
+
+
+@pytest.mark.parametrize("flag", ["--version", "--help"])
+def test_version_and_help_import_nothing_heavy(flag: str) -> None:
+    code = (
+        "import contextlib, io\n"
+        "from ivcrush_tui.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert main([{flag!r}]) == 0\n"
+    )
+    heavy = ["numpy", "scipy", "httpx", "rich", "textual", "holidays", "aiosqlite"]
+    assert _loaded_after(code, heavy) == []
+
+
+def test_analyze_json_imports_no_rich(tmp_path: Path) -> None:
+    # The --json path prints with the json module: rich (a human table) is never imported, while
+    # the analysis itself does load scipy (so the run really went through an analysis).
+    cfg = tmp_path / "demo.toml"
+    cfg.write_text(
+        tomli_w.dumps(
+            {"storage": {"path": str(tmp_path / "db.sqlite3"), "log_dir": str(tmp_path / "log")}}
+        ),
+        encoding="utf-8",
+    )
+    args = ["--demo", "--config", str(cfg), "analyze", "AAPL", "--json", "--as-of", AS_OF]
+    code = (
+        "import contextlib, io\n"
+        "from ivcrush_tui.cli import main\n"
+        "out = io.StringIO()\n"
+        "with contextlib.redirect_stdout(out):\n"
+        f"    code = main({args!r})\n"
+        "assert code == 0, code\n"
+        "assert json.loads(out.getvalue())['status'] == 'ok', out.getvalue()\n"
+    )
+    loaded = _loaded_after(code, ["rich", "scipy.special", "textual"], _isolated_env(tmp_path))
+    assert loaded == ["scipy.special"]
+
+
+def test_warm_up_loads_the_lazy_modules_and_the_calendar_year_in_a_thread() -> None:
+    code = (
+        "import datetime as dt\n"
+        "from ivcrush_tui.engine.runtime import warm_up_analytics\n"
+        "now = dt.datetime(2026, 11, 23, 20, 30, tzinfo=dt.UTC)\n"
+        "thread = warm_up_analytics(now)\n"
+        "assert thread is not None and thread.daemon\n"
+        "thread.join(60)\n"
+        "assert warm_up_analytics(now) is None  # everything loaded: no second thread\n"
+    )
+    names = [*ANALYTICS_LAZY_MODULES, "holidays.financial"]
+    assert _loaded_after(code, names) == sorted(names)
+
+
+async def test_both_provider_clients_share_one_tls_context(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Building a TLS context costs 20-60 ms of CPU at start-up: live mode builds one, not one per
+    # provider client.
+    made: list[ssl.SSLContext] = []
+    real = ssl.create_default_context
+
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        ctx = real(*args, **kwargs)
+        made.append(ctx)
+        return ctx
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    cfg = tmp_path / "live.toml"
+    doc = {
+        "tradier": {"token": "t-token", "base_url": "https://tradier.invalid/v1"},
+        "alphavantage": {"api_key": "a-key", "base_url": "https://av.invalid/query"},
+        "storage": {"path": str(tmp_path / "db.sqlite3"), "log_dir": str(tmp_path / "log")},
+    }
+    cfg.write_text(tomli_w.dumps(doc), encoding="utf-8")
+    settings = load_settings(cfg, {})
+    assert not settings.demo
+    clock = FixedClock(dt.datetime(2026, 11, 23, 15, 30, tzinfo=NY))
+    async with open_runtime(settings, clock):
+        pass
+    assert len(made) == 1
+
+
+def test_the_cli_builds_the_tls_context_in_a_thread_for_live_mode_only(tmp_path: Path) -> None:
+    from ivcrush_tui.commands.headless import _tls_in_background
+
+    cfg = tmp_path / "live.toml"
+    doc = {"tradier": {"token": "t-token"}, "alphavantage": {"api_key": "a-key"}}
+    cfg.write_text(tomli_w.dumps(doc), encoding="utf-8")
+    live = load_settings(cfg, {})
+    ctx = _tls_in_background(live)()
+    assert isinstance(ctx, ssl.SSLContext)
+    assert ctx.verify_mode == ssl.CERT_REQUIRED
+    assert ctx.check_hostname
+    assert ctx.cert_store_stats()["x509_ca"] > 0  # the CA bundle is loaded
+    demo = load_settings(cfg, {}, force_demo=True)
+    assert _tls_in_background(demo)() is None
