@@ -27,7 +27,7 @@ from ivcrush_tui.app.formatting import (
     implied_pct,
     styled,
 )
-from ivcrush_tui.app.widgets.live_table import ColumnSpec, LiveTable, fit_columns
+from ivcrush_tui.app.widgets.live_table import ColumnSpec, LiveTable, fit_columns, update_line
 from ivcrush_tui.app.widgets.status_bar import StatusBar
 from ivcrush_tui.calendar import TradingCalendar, ny_date
 from ivcrush_tui.domain import EarningsEvent, Timing
@@ -245,7 +245,7 @@ class CalendarScreen(Screen[None]):
             text += f" · {self.error}"
         else:
             text += f" · {n} report{'s' if n != 1 else ''}"
-        title.update(text)
+        update_line(title, text)
 
     def _update_detail(self) -> None:
         try:
@@ -254,11 +254,11 @@ class CalendarScreen(Screen[None]):
             return
         sym = self.highlighted()
         if sym is None:
-            detail.update("← → week · enter details · w add to watchlist")
+            update_line(detail, "← → week · enter details · w add to watchlist")
             return
         ev = next((e for e in self.events if e.symbol == sym), None)
         if ev is None:
-            detail.update("")
+            update_line(detail, "")
             return
         cal = self.ivapp.backend.calendar
         reaction = cal.reaction_session(ev.date, ev.timing)
@@ -267,7 +267,7 @@ class CalendarScreen(Screen[None]):
             f"{cal.entry_date(ev.date, ev.timing):%a %m-%d} 15:00–16:00 ET, "
             f"reaction {reaction:%a %m-%d}"
         )
-        detail.update(Text(text, no_wrap=True, overflow="ellipsis"))
+        update_line(detail, Text(text, no_wrap=True, overflow="ellipsis"))
 
     # -- actions -------------------------------------------------------------------------------
 

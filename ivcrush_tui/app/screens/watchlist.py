@@ -8,6 +8,7 @@ persisted.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, ClassVar, cast
 
@@ -32,7 +33,7 @@ from ivcrush_tui.app.formatting import (
     styled,
 )
 from ivcrush_tui.app.screens.modals import AddTickerModal, ConfirmModal
-from ivcrush_tui.app.widgets.live_table import ColumnSpec, LiveTable, fit_columns
+from ivcrush_tui.app.widgets.live_table import ColumnSpec, LiveTable, fit_columns, update_line
 from ivcrush_tui.app.widgets.status_bar import StatusBar
 
 if TYPE_CHECKING:
@@ -60,6 +61,10 @@ SPEC_BY_KEY = {s.key: s for s in COLUMNS}
 _ASCENDING_FIRST = frozenset({"ticker", "earnings", "entry", "age"})
 DEFAULT_SORT = ("vrp", True)
 FLUSH_INTERVAL_S = 0.25  # coalesced updates are applied at most 4 times a second
+# A flush works in slices: at least FLUSH_MIN_ROWS rows, then until FLUSH_BUDGET_S has passed;
+# the rest follows in the next slice, so a key press never waits behind hundreds of rows.
+FLUSH_BUDGET_S = 0.008
+FLUSH_MIN_ROWS = 16
 TIME_REFRESH_S = 5.0  # entry countdown and age cells
 
 
@@ -115,11 +120,16 @@ class WatchlistScreen(Screen[None]):
     def _on_analysis(self, analysis: Analysis) -> None:
         if analysis.symbol in self.ivapp.watchlist_symbols:
             self.pending[analysis.symbol] = analysis
-            if not self.ivapp.scan_running and not self._flush_queued:
+            if not self.ivapp.scan_running:
                 # A one-off result (added name, drill-down refresh) is shown at once; results
                 # arriving together (a scan's tail) still share one flush.
-                self._flush_queued = True
-                self.call_later(self._queued_flush)
+                self._queue_flush()
+
+    def _queue_flush(self) -> None:
+        """Flush soon (after the messages already queued, so key presses go first)."""
+        if not self._flush_queued:
+            self._flush_queued = True
+            self.call_later(self._queued_flush)
 
     def _queued_flush(self) -> None:
         self._flush_queued = False
@@ -174,9 +184,18 @@ class WatchlistScreen(Screen[None]):
         if not self.pending and not self._order_dirty:
             return
         variables = app.theme_variables
+        if variables != self._styled_vars or len(self._styled) > 20_000:
+            self._styled.clear()  # styled with other colours (or grown with old ages)
+            self._styled_vars = dict(variables)
         wanted = set(symbols)
+        deadline = time.perf_counter() + FLUSH_BUDGET_S
+        done = 0
         with app.batch_update():
-            for sym, a in list(self.pending.items()):
+            for sym in list(self.pending):
+                if done >= FLUSH_MIN_ROWS and time.perf_counter() > deadline:
+                    break  # the rest in the next slice: a key press waits for one slice at most
+                a = self.pending.pop(sym)
+                done += 1
                 if sym not in wanted:
                     continue
                 cells = self._cells(sym, a)
@@ -191,7 +210,6 @@ class WatchlistScreen(Screen[None]):
                 if not table.has_row(sym):
                     self._order_dirty = True
                 table.upsert(sym, {k: self._text(cells[k], variables) for k in table.column_keys})
-            self.pending.clear()
             for stale in set(self.raw) - wanted:
                 del self.raw[stale]
                 self.row_text.pop(stale, None)
@@ -203,12 +221,11 @@ class WatchlistScreen(Screen[None]):
         self.flushes += 1
         self._update_title()
         self._update_detail()
+        if self.pending:
+            self._queue_flush()
 
     def _text(self, cell: Cell, variables: dict[str, str]) -> Text:
         memo = self._styled
-        if variables != self._styled_vars or len(memo) > 20_000:
-            memo.clear()
-            self._styled_vars = dict(variables)
         text = memo.get(cell)
         if text is None:
             text = memo[cell] = styled(cell, variables)
@@ -268,7 +285,7 @@ class WatchlistScreen(Screen[None]):
             parts.append("loading…")
         elif n == 0:
             parts.append("empty: press a to add a ticker")
-        title.update(" · ".join(parts))
+        update_line(title, " · ".join(parts))
 
     def _update_detail(self) -> None:
         try:
@@ -278,13 +295,13 @@ class WatchlistScreen(Screen[None]):
             return
         key = table.cursor_key()
         if key is None:
-            detail.update("")
+            update_line(detail, "")
             return
         a = self.ivapp.results.get(key)
         text = row_detail(a, key)
         role = "loss" if a is not None and a.error is not None and not a.ok else None
         color = self.app.theme_variables.get(role) if role else None
-        detail.update(Text(text, style=color or "", no_wrap=True, overflow="ellipsis"))
+        update_line(detail, Text(text, style=color or "", no_wrap=True, overflow="ellipsis"))
 
     @on(LiveTable.RowHighlighted)
     def _on_highlight(self) -> None:

@@ -30,6 +30,7 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.widgets import Static
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,19 @@ def _same(a: Text, b: Text) -> bool:
     return a.plain == b.plain and str(a.style) == str(b.style) and a.spans == b.spans
 
 
+def update_line(static: Static, content: str | Text) -> None:
+    """Show `content` in a one-line Static whose height CSS fixes (a title or detail line next to
+    a table): skipped when unchanged, and without a layout pass, which would re-flow the screen
+    on every key press and every streamed flush."""
+    old = static.content
+    if isinstance(old, Text) and isinstance(content, Text):
+        unchanged = _same(old, content) and old.justify == content.justify
+    else:
+        unchanged = type(old) is type(content) and old == content
+    if not unchanged:
+        static.update(content, layout=False)
+
+
 def cell_segments(
     text: Text, width: int, justify: str, pre: Style, post: Style, console: Console
 ) -> list[Segment]:
@@ -88,6 +102,10 @@ def cell_segments(
         left = fill // 2
         return [Segment(" " * left, blank), *body, Segment(" " * (fill - left), blank)]
     return [*body, Segment(" " * fill, blank)]
+
+
+_EMPTY = Text("")  # a missing cell (never mutated)
+_CELL_MEMO_MAX = 50_000  # rendered cells kept (a few per visible cell and style variant)
 
 
 @dataclass(slots=True)
@@ -217,6 +235,8 @@ class LiveTable(ScrollView, can_focus=True):
         self.specs: tuple[ColumnSpec, ...] = ()
         self.cell_padding = 1
         self.cell_updates = 0  # cells actually written (for tests and the benchmark)
+        self._table_width = 0
+        self._column_keys: tuple[str, ...] = ()
         self._labels: dict[str, str] = {}
         self._rows: dict[str, _Row] = {}
         self._order: list[str] = []
@@ -226,17 +246,20 @@ class LiveTable(ScrollView, can_focus=True):
         self._layout_gen = 0  # bumped when columns change or the styles change
         self._styles: _Styles | None = None
         self._header: tuple[tuple[int, int], Strip] | None = None  # ((layout gen, width), strip)
+        # Rendered cells by (id of the Text, width, justify, row style, post style); the Text is
+        # kept in the value so a recycled id can never match.
+        self._cell_memo: dict[tuple[int, int, str, Style, Style], tuple[Text, list[Segment]]] = {}
 
     # -- columns ---------------------------------------------------------------------------------
 
     @property
     def column_keys(self) -> tuple[str, ...]:
-        return tuple(s.key for s in self.specs)
+        return self._column_keys
 
     @property
     def table_width(self) -> int:
         """Cells taken by the columns (content widths plus padding on both sides)."""
-        return sum(s.width + 2 * self.cell_padding for s in self.specs)
+        return self._table_width
 
     def configure(
         self, specs: Sequence[ColumnSpec], labels: Mapping[str, str] | None = None
@@ -247,6 +270,8 @@ class LiveTable(ScrollView, can_focus=True):
         if specs == self.specs:
             return False
         self.specs = specs
+        self._table_width = sum(s.width + 2 * self.cell_padding for s in specs)
+        self._column_keys = tuple(s.key for s in specs)
         self._labels = {s.key: (labels or {}).get(s.key, s.label) for s in specs}
         self._layout_gen += 1
         self.clear()
@@ -285,7 +310,7 @@ class LiveTable(ScrollView, can_focus=True):
     def upsert(self, key: str, cells: Mapping[str, Text]) -> int:
         """Add the row (at the end), or write only the cells whose content changed. Returns the
         cells written; repaints the row's line only if it is on screen."""
-        values = [cells.get(k, Text("")) for k in self.column_keys]
+        values = [cells.get(k, _EMPTY) for k in self._column_keys]
         row = self._rows.get(key)
         if row is None:
             self._rows[key] = _Row(values)
@@ -467,10 +492,6 @@ class LiveTable(ScrollView, can_focus=True):
 
     # -- refreshing ------------------------------------------------------------------------------
 
-    def _visible_range(self) -> range:
-        top = self.scroll_offset.y
-        return range(top, min(len(self._order), top + max(0, self.size.height - 1)))
-
     def _visible_keys(self) -> list[str | None]:
         order = self._order
         top = self.scroll_offset.y
@@ -481,7 +502,8 @@ class LiveTable(ScrollView, can_focus=True):
 
     def _refresh_index(self, index: int) -> None:
         """Repaint the line of the row at display index `index` if it is on screen."""
-        if index in self._visible_range():
+        top = round(self.scroll_y)
+        if top <= index < top + self.size.height - 1:
             self.refresh_line(index + 1)
 
     def _refresh_moved(self, before: list[str | None]) -> None:
@@ -567,18 +589,27 @@ class LiveTable(ScrollView, can_focus=True):
         self, cells: list[Text], style: Style, post: Style, width: int, *, header: bool = False
     ) -> Strip:
         console = self.app.console
-        pad = Segment(" " * self.cell_padding, style + post) if self.cell_padding else None
+        memo = self._cell_memo
+        if len(memo) > _CELL_MEMO_MAX:
+            memo.clear()
+        pad = self.cell_padding
         segments: list[Segment] = []
         for spec, text in zip(self.specs, cells, strict=True):
             justify = "right" if spec.right else "left"
             if not header and text.justify in ("right", "center", "left"):
                 justify = text.justify
-            if pad is not None:
-                segments.append(pad)
-            segments.extend(cell_segments(text, spec.width, justify, style, post, console))
-            if pad is not None:
-                segments.append(pad)
+            # Unchanged cells are the same Text object (the screens memoise them), so a row that
+            # changed in one cell reuses the others' segments.
+            key = (id(text), spec.width, justify, style, post)
+            hit = memo.get(key)
+            if hit is None or hit[0] is not text:
+                body = cell_segments(text, spec.width, justify, style, post, console)
+                if pad:
+                    blank = Segment(" " * pad, style + post)
+                    body = [blank, *body, blank]
+                hit = memo[key] = (text, body)
+            segments.extend(hit[1])
         used = self.table_width
         if width > used:
             segments.append(Segment(" " * (width - used), style))
-        return Strip(segments, max(width, used)).simplify()
+        return Strip(list(Segment.simplify(segments)), max(width, used))
