@@ -5,12 +5,20 @@ batch goes out at once; a partial one waits until no key has arrived for `linger
 tickers finishing one after another keep joining it), but never longer than `max_wait_s` after
 its first key. This keeps the request budget near two calls per ticker even though each
 ticker's analysis runs on its own.
+
+When requests are scarce (Tradier's 120 a minute), the owner can also pass `hold`: when a partial
+batch is due, `hold(waiting)` is asked with the number of callers whose keys are in it; while it
+answers True the batch keeps waiting for company (asked again every `linger_s`, for at most
+`max_hold_s`). Every partial batch sent early is one request more in the window; the engine
+holds while some of its tickers are not waiting on this batch (they will add keys or finish and
+make room for tickers that will).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Generic, TypeVar
 
@@ -29,16 +37,24 @@ class Coalescer(Generic[V]):
         max_batch: int = 200,
         linger_s: float = 0.01,
         max_wait_s: float | None = None,
+        hold: Callable[[int], bool] | None = None,
+        max_hold_s: float = 1.0,
     ) -> None:
         """`linger_s`: seconds without a new key before a partial batch goes out; `max_wait_s`
-        (default: linger_s): the longest a key waits for its batch to fill."""
+        (default: linger_s): the longest a key waits for its batch to fill, unless `hold` says
+        otherwise then; `max_hold_s`: the longest any key waits (seconds after the batch's first
+        key)."""
         if max_batch < 1:
             raise ValueError("max_batch must be >= 1")
         self._fetch = fetch
         self._max_batch = max_batch
         self._linger_s = linger_s
         self._max_wait_s = linger_s if max_wait_s is None else max(max_wait_s, linger_s)
+        self._hold = hold
+        self._max_hold_s = max(max_hold_s, self._max_wait_s)
         self._pending: dict[str, list[asyncio.Future[V | None]]] = {}
+        self._caller_of: dict[asyncio.Future[V | None], int] = {}  # pending futures only
+        self._callers = itertools.count()
         self._first_at: float | None = None  # loop time of the oldest pending key
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -49,9 +65,11 @@ class Coalescer(Generic[V]):
         Raises the error of the batch the keys rode in."""
         loop = asyncio.get_running_loop()
         futures: dict[str, asyncio.Future[V | None]] = {}
+        caller = next(self._callers)
         for key in dict.fromkeys(keys):
             fut: asyncio.Future[V | None] = loop.create_future()
             self._pending.setdefault(key, []).append(fut)
+            self._caller_of[fut] = caller
             futures[key] = fut
         if len(self._pending) >= self._max_batch:
             self._flush(full_only=True)
@@ -62,13 +80,30 @@ class Coalescer(Generic[V]):
             due = min(now + self._linger_s, self._first_at + self._max_wait_s)
             if self._timer is not None:
                 self._timer.cancel()
-            self._timer = loop.call_at(due, self._flush)
+            self._timer = loop.call_at(due, self._due)
         out: dict[str, V] = {}
         for key, fut in futures.items():
             value = await fut
             if value is not None:
                 out[key] = value
         return out
+
+    @property
+    def waiting_callers(self) -> int:
+        """How many `get` calls have keys in the batch not sent yet."""
+        return len({self._caller_of[f] for futs in self._pending.values() for f in futs})
+
+    def _due(self) -> None:
+        """A partial batch is due: send it, unless the owner holds it (then look again)."""
+        self._timer = None
+        if self._hold is not None and self._pending and self._first_at is not None:
+            loop = asyncio.get_running_loop()
+            now = loop.time()
+            last = self._first_at + self._max_hold_s
+            if now < last and self._hold(self.waiting_callers):
+                self._timer = loop.call_at(min(now + self._linger_s, last), self._due)
+                return
+        self._flush()
 
     def _flush(self, *, full_only: bool = False) -> None:
         """Send the pending keys (only whole batches when `full_only`)."""
@@ -78,6 +113,9 @@ class Coalescer(Generic[V]):
         while self._pending and (not full_only or len(self._pending) >= self._max_batch):
             keys = list(self._pending)[: self._max_batch]
             batch = {k: self._pending.pop(k) for k in keys}
+            for futs in batch.values():
+                for fut in futs:
+                    self._caller_of.pop(fut, None)
             task = asyncio.get_running_loop().create_task(self._run(batch))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)

@@ -67,6 +67,16 @@ AV_IN_FLIGHT = 2
 QUOTE_BATCH = QUOTE_CHUNK
 QUOTE_LINGER_S = 0.03
 QUOTE_MAX_WAIT_S = 0.15
+# With a Tradier window below SCARCE_PER_MIN requests (a live account: 120), a partial batch is
+# held while some of the scan's tickers in flight are not waiting on it (they will add keys, or
+# finish and let a new ticker in that will), for at most QUOTE_MAX_HOLD_S: batches then go out
+# full, or when every ticker in flight waits on them, not every QUOTE_MAX_WAIT_S, so a scan's
+# quote requests do not grow with its duration (a slow or busy CPU). A 100-ticker scan's ~2,500
+# ATM symbols then take ~7 requests, and the second scan of the day (~100 chains) stays inside
+# one 120/min window. The hold costs a ticker a few completions of others (at most
+# QUOTE_MAX_HOLD_S), where an extra request in a full window can cost a minute.
+SCARCE_PER_MIN = 600
+QUOTE_MAX_HOLD_S = 1.0
 TICKERS_PER_SLOT = 4  # tickers a scan works on at once, per request slot (bounds memory)
 
 
@@ -88,14 +98,28 @@ class Engine:
             max_batch=QUOTE_BATCH,
             linger_s=QUOTE_LINGER_S,
             max_wait_s=QUOTE_MAX_WAIT_S,
+            hold=self._hold_quotes,
+            max_hold_s=QUOTE_MAX_HOLD_S,
         )
         self._calendar_day: dt.date | None = None
         self._calendar_lock = asyncio.Lock()
+        self._scans_left: list[list[int]] = []  # per scan running: tickers not finished
 
     async def aclose(self) -> None:
         await self._option_quotes.aclose()
 
     # -- requests, bounded ---------------------------------------------------------------
+
+    def _hold_quotes(self, waiting: int) -> bool:
+        """Keep a partial quote batch (`waiting` callers' keys) for company: requests are
+        scarce and some scan ticker that is, or will soon be, in flight is not waiting on it."""
+        if self.rt.tradier_limiter.allowed_per_min >= SCARCE_PER_MIN:
+            return False
+        # A scan has min(tickers left, its gate's places) tickers in flight, or about to be
+        # (one leaving lets the next in): counted so, a ticker changing places never looks like
+        # "every ticker waits on this batch".
+        places = self.rt.settings.engine.concurrency * TICKERS_PER_SLOT
+        return waiting < sum(min(left[0], places) for left in self._scans_left)
 
     async def _fetch_option_quotes(self, symbols: list[str]) -> Mapping[str, OptionQuote]:
         # A batch serves many tickers: it goes ahead of any single ticker's request. (The
@@ -324,10 +348,16 @@ class Engine:
         )
         gate = asyncio.Semaphore(self.rt.settings.engine.concurrency * TICKERS_PER_SLOT)
 
+        unfinished = [len(symbols)]
+        self._scans_left.append(unfinished)
+
         async def one(sym: str, rank: int) -> Analysis:
             current_priority.set(float(rank))  # this task's context only
-            async with gate:
-                return await self.analyze(sym, now, quote=asyncio.shield(quotes))
+            try:
+                async with gate:
+                    return await self.analyze(sym, now, quote=asyncio.shield(quotes))
+            finally:
+                unfinished[0] -= 1
 
         tasks = {asyncio.ensure_future(one(s, i + 1)): s for i, s in enumerate(symbols)}
         pending: set[asyncio.Future[Analysis]] = set(tasks)
@@ -354,6 +384,7 @@ class Engine:
             for t in stragglers:
                 t.cancel()
             await asyncio.gather(*stragglers, return_exceptions=True)
+            self._scans_left.remove(unfinished)
 
     async def candidates(self, day: dt.date, now: dt.datetime) -> list[str]:
         """Names whose entry date is `day` (METHODS §1), plus watchlist names reporting soon."""

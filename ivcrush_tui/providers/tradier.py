@@ -6,8 +6,8 @@ over the wire format of reference/provider-apis.md Part 1. Every request sends
 appears nowhere else (not in URLs, cache keys, messages or logs).
 
 Request budget per ticker (a scan of N names, cold cache):
-- stock quote: batched across tickers, up to 100 symbols per /markets/quotes request (POST form
-  above 50 symbols or a long query): ~1/100 request per ticker;
+- stock quote: batched across tickers, up to QUOTE_CHUNK (400) symbols per /markets/quotes
+  request (POST form above 50 symbols or a long query): ~1/100 request per ticker;
 - expirations: one GET /markets/options/expirations with strikes=true (the strikes come with it,
   so no per-expiration strikes call), cached 6 h;
 - event-expiration chain: one GET /markets/options/chains with greeks=true, cached 30 s;
@@ -109,7 +109,13 @@ class RequestGate(Protocol):
 
 
 PROVIDER = "tradier"
-QUOTE_CHUNK = 100  # symbols per /markets/quotes request
+# Symbols per /markets/quotes request. Requests are the scarce resource (120 a minute), and a
+# scan's ATM term quotes are ~25 OCC symbols per ticker: at 100 per request a 100-ticker scan
+# needed ~30 quote requests on top of its ~100 chains, one window too many. Tradier documents no
+# symbol limit for the POST form (GET is bounded by URL length, hence GET_MAX_*); 400 symbols
+# are a ~8 KB form body and a ~0.4 MB JSON answer, well inside what clients are seen to send,
+# and a 100-ticker scan's term quotes then take ~7 requests.
+QUOTE_CHUNK = 400
 GET_MAX_SYMBOLS = 50  # above this (or a long query) the quotes go as a POST form
 GET_MAX_QUERY_CHARS = 1500
 MAX_RETRY_AFTER_S = 120.0  # a window is 60 s; anything further is clock skew or garbage

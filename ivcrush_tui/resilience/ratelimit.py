@@ -152,6 +152,11 @@ class TradierWindowLimiter:
 
     # -- observation ------------------------------------------------------------------------------
 
+    @property
+    def allowed_per_min(self) -> int:
+        """Requests allowed per window: the configured value until a response's headers say."""
+        return self._allowed
+
     def budget(self) -> RateBudget:
         """Snapshot of the current window (counts requests; seconds until reset)."""
         t = self._monotonic()

@@ -89,3 +89,42 @@ async def test_aclose_cancels_batches_in_flight() -> None:
 def test_max_batch_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_batch"):
         Coalescer(Recorder(), max_batch=0)
+
+
+async def test_a_held_partial_batch_waits_until_hold_turns_false() -> None:
+    fetch = Recorder()
+    holding = [True]
+    seen: list[int] = []
+
+    def hold(waiting: int) -> bool:
+        seen.append(waiting)
+        return holding[0]
+
+    c: Coalescer[str] = Coalescer(
+        fetch, max_batch=3, linger_s=0.01, max_wait_s=0.02, hold=hold, max_hold_s=5
+    )
+    first = asyncio.create_task(c.get(["A"]))
+    await asyncio.sleep(0.1)  # well past max_wait: held
+    assert fetch.calls == []
+    assert seen and set(seen) == {1}  # asked with the number of callers waiting
+    second = asyncio.create_task(c.get(["B", "C", "D"]))  # fills one batch: goes at once
+    await asyncio.sleep(0.005)
+    assert fetch.calls == [["A", "B", "C"]]
+    assert await first == {"A": "a"}
+    assert not second.done()  # D is held
+    assert c.waiting_callers == 1
+    holding[0] = False
+    assert await second == {"B": "b", "C": "c", "D": "d"}
+    assert fetch.calls == [["A", "B", "C"], ["D"]]
+
+
+async def test_a_hold_never_lasts_beyond_max_hold() -> None:
+    fetch = Recorder()
+    c: Coalescer[str] = Coalescer(
+        fetch, max_batch=10, linger_s=0.01, max_wait_s=0.01, hold=lambda n: True, max_hold_s=0.08
+    )
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    assert await c.get(["A"]) == {"A": "a"}
+    assert loop.time() - t0 >= 0.07
+    assert fetch.calls == [["A"]]

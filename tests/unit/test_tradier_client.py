@@ -446,18 +446,37 @@ async def test_quotes_share_class_keyed_by_our_form_and_invalid_symbols_not_sent
 
 
 async def test_quotes_long_lists_go_by_post_in_chunks() -> None:
-    symbols = [f"S{i:03d}" for i in range(250)]
+    symbols = [f"S{i:03d}" for i in range(850)]
 
     c, rec = client(lambda r: js({"quotes": {"quote": [stock(s) for s in sent_symbols(r)]}}))
     batch = await c.stock_quotes(symbols)
-    assert len(rec.requests) == 3  # chunks of 100
+    assert len(rec.requests) == 3  # chunks of QUOTE_CHUNK = 400
     posts = [r for r in rec.requests if r.method == "POST"]
     assert len(posts) == 2  # the two full chunks; the last 50 fit a GET
     assert all("symbols" not in r.url.params for r in posts)
     assert posts[0].headers["content-type"] == "application/x-www-form-urlencoded"
-    assert sorted(len(sent_symbols(r)) for r in rec.requests) == [50, 100, 100]
-    assert len(batch.quotes) == 250
+    assert sorted(len(sent_symbols(r)) for r in rec.requests) == [50, 400, 400]
+    assert len(batch.quotes) == 850
     assert batch.unmatched == ()
+
+
+async def test_option_quotes_carry_up_to_400_occ_symbols_per_request() -> None:
+    # A 100-ticker scan asks ~2,500 ATM symbols: at 400 a request that is 7 requests, not 25.
+    symbols = [
+        f"SPY2606{d:02d}{t}{k:08d}"
+        for d in range(1, 31)
+        for t in "CP"
+        for k in range(100_000, 1_100_000, 50_000)
+    ][:1000]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return js({"quotes": {"quote": [option(s) for s in sent_symbols(request)]}})
+
+    c, rec = client(handler)
+    out = await c.option_quotes(symbols)
+    assert len(out) == 1000
+    sizes = sorted((len(sent_symbols(r)), r.method) for r in rec.requests)
+    assert sizes == [(200, "POST"), (400, "POST"), (400, "POST")]
 
 
 def sent_symbols(request: httpx.Request) -> list[str]:
