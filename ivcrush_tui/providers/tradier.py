@@ -11,14 +11,14 @@ Request budget per ticker (a scan of N names, cold cache):
 - expirations: one GET /markets/options/expirations with strikes=true (the strikes come with it,
   so no per-expiration strikes call), cached 6 h;
 - event-expiration chain: one GET /markets/options/chains with greeks=true, cached 30 s;
-- term structure: ATM call+put at the two strikes bracketing spot for the other expirations within
-  60 days (~16-32 OCC symbols), batched with other tickers' through /markets/quotes (the engine's
-  Coalescer): ~0.2-0.3 requests per ticker;
+- term structure: ATM call+put at the two strikes bracketing spot for the other expirations of
+  the term curve (~16-32 OCC symbols), batched with other tickers' through /markets/quotes (the
+  engine's Coalescer, up to QUOTE_CHUNK symbols a request): ~0.07-0.1 requests per ticker;
 - daily history: one GET /markets/history the first time, then only the missing days (the store
   keeps the bars), cached 12 h.
-Cold, that is ~3.3 requests per ticker (expirations + chain + history + ~0.3 shared quotes), so a
-30-name scan needs ~100 requests: one 120/min window with a little room for retries. A repeat scan
-the same day costs ~1.3 per ticker (chain + shared quotes: expirations are cached, bars stored).
+Cold, that is ~3.1 requests per ticker (expirations + chain + history + ~0.1 shared quotes), or
+~2.1 with the history stored. A repeat scan the same day costs ~1.1 per ticker (chain + shared
+quotes: expirations are cached, bars stored): 100 tickers fit one 120/min window.
 The clock is never cached; the calendar is cached 24 h.
 
 Payload parsing (and the quirks it tolerates) lives in providers/tradier_parse.py; a payload of
