@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import sys
 import threading
@@ -90,9 +91,9 @@ async def analyze(args: argparse.Namespace, settings: Settings, clock: Clock) ->
     from ivcrush_tui.engine.service import Engine
 
     (symbol,) = _symbols([args.ticker])
-    async with open_runtime(settings, clock, tls_context=tls()) as rt:
+    warm_up = functools.partial(warm_up_analytics, clock.now())
+    async with open_runtime(settings, clock, tls_context=tls(), on_first_request=warm_up) as rt:
         engine = Engine(rt)
-        warm_up_analytics(clock.now())  # while the first requests are in flight
         try:
             result = await engine.analyze(symbol, clock.now())
         finally:
@@ -125,9 +126,9 @@ async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
             return EXIT_USAGE
     rows: list[dict[str, Any]] = []
     err: Console | None = None  # made when there is a message for a human: rich's import is lazy
-    async with open_runtime(settings, clock, tls_context=tls()) as rt:
+    warm_up = functools.partial(warm_up_analytics, now)
+    async with open_runtime(settings, clock, tls_context=tls(), on_first_request=warm_up) as rt:
         engine = Engine(rt)
-        warm_up_analytics(now)  # while the first requests are in flight
         try:
             if not symbols:
                 day = day or rt.calendar.next_entry_window(now)[0].astimezone(NY).date()

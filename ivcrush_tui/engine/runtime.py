@@ -14,7 +14,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -120,11 +120,13 @@ def _warm_up(day: dt.date) -> None:
 def warm_up_analytics(now: dt.datetime) -> threading.Thread | None:
     """Import scipy and load the trading calendar of `now`'s year in a daemon thread.
 
-    For a fresh process that is about to send its first requests: these imports (0.2-0.5 s of
-    CPU) then run while the first round trips are in flight instead of after them, when the first
-    analysis needs them. Safe with the analysis importing the same modules at the same time
-    (Python's per-module import locks; both import in the same order). Returns the thread (the
-    running one if a warm-up is under way), or None when everything is loaded already.
+    For a fresh process that is sending its first requests (open_runtime's `on_first_request`):
+    these imports (0.2-0.5 s of CPU) then run while the first round trips are in flight instead
+    of after them, when the first analysis needs them; started earlier, they would compete with
+    the event loop's own start (store reads) for the GIL. Safe with the analysis importing the
+    same modules at the same time (Python's per-module import locks; both import in the same
+    order). Returns the thread (the running one if a warm-up is under way), or None when
+    everything is loaded already.
     """
     global _warm_up_thread
     if all(name in sys.modules for name in (*ANALYTICS_LAZY_MODULES, "holidays.financial")):
@@ -152,6 +154,21 @@ def _shared_tls_pools(tls_context: ssl.SSLContext | None, n: int) -> list[httpx.
     return [httpx.AsyncHTTPTransport(verify=tls, limits=limits) for _ in range(n)]
 
 
+def _call_once_before_first_request(
+    callback: Callable[[], object], clients: tuple[httpx.AsyncClient, ...]
+) -> None:
+    called = False
+
+    async def hook(_: httpx.Request) -> None:
+        nonlocal called
+        if not called:
+            called = True
+            callback()
+
+    for client in clients:
+        client.event_hooks["request"].append(hook)
+
+
 @contextlib.asynccontextmanager
 async def open_runtime(
     settings: Settings,
@@ -159,12 +176,14 @@ async def open_runtime(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     tls_context: ssl.SSLContext | None = None,
+    on_first_request: Callable[[], object] | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open the store and the clients; close everything on exit (also on cancellation).
 
     `transport` replaces the network (tests); `tls_context` is the TLS context of both providers'
     connections when built ahead (the CLI builds it in a thread during its imports), default: one
-    built here with httpx's defaults.
+    built here with httpx's defaults. `on_first_request` is called once, just before the first
+    request of either provider is sent (the CLI starts `warm_up_analytics` there).
     """
     _cache_missing_sniffio()
     res = settings.resilience
@@ -239,6 +258,8 @@ async def open_runtime(
                 timeout_s=settings.alphavantage.timeout_s, transport=a_transport
             ) as a_http,
         ):
+            if on_first_request is not None:
+                _call_once_before_first_request(on_first_request, (t_http, a_http))
             yield Runtime(
                 settings=settings,
                 clock=clock,

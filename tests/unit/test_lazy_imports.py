@@ -176,3 +176,19 @@ def test_the_cli_builds_the_tls_context_in_a_thread_for_live_mode_only(tmp_path:
     assert ctx.cert_store_stats()["x509_ca"] > 0  # the CA bundle is loaded
     demo = load_settings(cfg, {}, force_demo=True)
     assert _tls_in_background(demo)() is None
+
+
+async def test_on_first_request_is_called_once_before_the_first_request(tmp_path: Path) -> None:
+    from ivcrush_tui.engine.health import check_health
+
+    cfg = tmp_path / "demo.toml"
+    doc = {"storage": {"path": str(tmp_path / "db.sqlite3"), "log_dir": str(tmp_path / "log")}}
+    cfg.write_text(tomli_w.dumps(doc), encoding="utf-8")
+    settings = load_settings(cfg, {}, force_demo=True)
+    clock = FixedClock(dt.datetime(2026, 11, 23, 15, 30, tzinfo=NY))
+    calls: list[int] = []
+    async with open_runtime(settings, clock, on_first_request=lambda: calls.append(1)) as rt:
+        assert calls == []  # opening the runtime sends nothing
+        await check_health(rt)
+        await check_health(rt)
+    assert calls == [1]
