@@ -86,9 +86,6 @@ class Engine:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self._sem = PrioritySemaphore(rt.settings.engine.concurrency)
-        # Every Tradier request holds a slot only while it is on the network (not while its
-        # cache lookup, parse or retry back-off runs): see TradierClient.with_gate.
-        self._tradier = rt.tradier.with_gate(self._sem)
         self._av_sem = asyncio.Semaphore(AV_IN_FLIGHT)
         self._events = EventsRepo(rt.db)
         self._prices = PricesRepo(rt.db)
@@ -122,19 +119,28 @@ class Engine:
         return waiting < sum(min(left[0], places) for left in self._scans_left)
 
     async def _fetch_option_quotes(self, symbols: list[str]) -> Mapping[str, OptionQuote]:
-        # A batch serves many tickers: it goes ahead of any single ticker's request. (The
-        # Coalescer runs each batch in a task of its own: this priority stays in it.)
-        current_priority.set(BATCH_PRIORITY)
-        return await self._tradier.option_quotes(symbols)
+        # A batch serves many tickers: it goes ahead of any single ticker's request.
+        async with self._sem.slot(BATCH_PRIORITY):
+            return await self.rt.tradier.option_quotes(symbols)
 
     async def _stock_quotes(
         self, symbols: Sequence[str], *, priority: float | None = None
     ) -> dict[str, StockQuote]:
-        """Run as a task of its own (its priority stays in it)."""
-        if priority is not None:
-            current_priority.set(priority)
-        batch = await self._tradier.stock_quotes(list(symbols))
+        async with self._sem.slot(priority):
+            batch = await self.rt.tradier.stock_quotes(list(symbols))
         return dict(batch.quotes)
+
+    # A ticker's request holds its slot through the cache lookup and the parse too. Giving the
+    # slot back as soon as the body is read was tried (issue #4): the client is CPU-bound, so
+    # more tickers then shared the CPU in lockstep, the first result came ~2x later and the scan
+    # was no faster. The slot order is also the order tickers get the CPU.
+    async def _expirations(self, symbol: str) -> tuple[Expiration, ...]:
+        async with self._sem.slot():
+            return await self.rt.tradier.expirations(symbol)
+
+    async def _chain(self, symbol: str, expiration: dt.date) -> OptionChain:
+        async with self._sem.slot():
+            return await self.rt.tradier.chain(symbol, expiration, greeks=True)
 
     # -- earnings calendar and history ---------------------------------------------------
 
@@ -203,7 +209,8 @@ class Engine:
         if last is not None and last >= wanted_last:
             return stored
         fetch_from = start if last is None else last + dt.timedelta(days=1)
-        bars = await self._tradier.daily_history(symbol, fetch_from, wanted_last)
+        async with self._sem.slot():
+            bars = await self.rt.tradier.daily_history(symbol, fetch_from, wanted_last)
         if not bars:
             return stored
         await self._prices.upsert(symbol, bars)
@@ -281,7 +288,7 @@ class Engine:
         # The quote (batched across a scan) and the expirations are fetched while the earnings
         # calendar loads: none depends on another.
         quote_fut = quote_batch or asyncio.ensure_future(self._stock_quotes([symbol]))
-        exp_fut = asyncio.ensure_future(self._tradier.expirations(symbol))
+        exp_fut = asyncio.ensure_future(self._expirations(symbol))
         try:
             await self.ensure_earnings_calendar(now)
             upcoming = await self.upcoming_event(symbol, now)
@@ -308,7 +315,7 @@ class Engine:
                 self.rt.calendar,
             )
         chain, term, bars, past = await asyncio.gather(
-            self._tradier.chain(symbol, sched.expiration, greeks=True),
+            self._chain(symbol, sched.expiration),
             self._term_chains(symbol, expirations, sched.expiration, spot, today),
             self._bars(symbol, now),
             self._past_events(symbol, now),

@@ -35,13 +35,12 @@ NOT_FOUND (permanent), and any other 404 is UNAVAILABLE (transient: the guard re
 from __future__ import annotations
 
 import asyncio
-import copy
 import datetime as dt
 import hashlib
 import logging
 import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 
@@ -98,14 +97,6 @@ __all__ = [
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
-
-
-class RequestGate(Protocol):
-    """Bounds the requests in flight (see TradierClient.with_gate)."""
-
-    async def acquire(self) -> object: ...
-
-    def release(self) -> None: ...
 
 
 PROVIDER = "tradier"
@@ -188,20 +179,9 @@ class TradierClient:
         self._cache = cache
         self._ttls = ttls
         self._clock = clock
-        self._gate: RequestGate | None = None
 
     def __repr__(self) -> str:  # never show the token
         return f"TradierClient(base_url={self._base!r})"
-
-    def with_gate(self, gate: RequestGate) -> TradierClient:
-        """This client (same HTTP pool, guard and cache) holding one unit of `gate` (e.g. the
-        engine's request semaphore) for each request that goes to the network. The unit is taken
-        after a cache miss and given back as soon as the response body is read: JSON decoding,
-        parsing and cache writes never hold it. It is taken before the guard, so the latency
-        the guard records is the provider's, not the wait for a unit."""
-        clone = copy.copy(self)
-        clone._gate = gate
-        return clone
 
     # -- QuoteSource -----------------------------------------------------------------------------
 
@@ -392,45 +372,23 @@ class TradierClient:
                 except ProviderError as exc:
                     log.warning("tradier %s: ignoring unreadable cache entry: %s", endpoint, exc)
 
-        gate = self._gate
-        held = False  # one unit of `gate`, taken before the guard and after a failed attempt
-
-        def give_back() -> None:
-            nonlocal held
-            if held and gate is not None:
-                held = False
-                gate.release()
-
         async def attempt() -> tuple[T, str]:
-            nonlocal held
-            if gate is not None and not held:  # a retry: take a unit again
-                await gate.acquire()
-                held = True
-            try:
-                response = await send(
-                    self._http,
-                    "POST" if form is not None else "GET",
-                    self._base + path,
-                    provider=PROVIDER,
-                    endpoint=endpoint,
-                    params=params,
-                    data=form,
-                    headers=self._headers(),
-                    secrets=self._secrets,
-                )
-            finally:
-                give_back()  # the exchange is over: what follows is local work
+            response = await send(
+                self._http,
+                "POST" if form is not None else "GET",
+                self._base + path,
+                provider=PROVIDER,
+                endpoint=endpoint,
+                params=params,
+                data=form,
+                headers=self._headers(),
+                secrets=self._secrets,
+            )
             self._guard.observe_headers(response.headers)
             self._raise_for_status(response, endpoint)
             return self._interpret(endpoint, response.content, parse), body_text(response.content)
 
-        if gate is not None:
-            await gate.acquire()
-            held = True
-        try:
-            result, raw = await self._guard.run(endpoint, attempt)
-        finally:
-            give_back()  # the guard refused (breaker, limiter) or was cancelled before sending
+        result, raw = await self._guard.run(endpoint, attempt)
         if use_cache:
             assert key is not None
             await cache_put(self._cache, namespace, key, raw, ttl)
