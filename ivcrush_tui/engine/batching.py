@@ -34,20 +34,21 @@ class Coalescer(Generic[V]):
         self,
         fetch: Fetch[V],
         *,
-        max_batch: int = 200,
+        max_batch: int | Callable[[], int] = 200,
         linger_s: float = 0.01,
         max_wait_s: float | None = None,
         hold: Callable[[int], bool] | None = None,
         max_hold_s: float = 1.0,
     ) -> None:
-        """`linger_s`: seconds without a new key before a partial batch goes out; `max_wait_s`
+        """`max_batch`: keys per fetch (or a function giving it, asked at each batch).
+        `linger_s`: seconds without a new key before a partial batch goes out; `max_wait_s`
         (default: linger_s): the longest a key waits for its batch to fill, unless `hold` says
         otherwise then; `max_hold_s`: the longest any key waits (seconds after the batch's first
         key)."""
-        if max_batch < 1:
+        if isinstance(max_batch, int) and max_batch < 1:
             raise ValueError("max_batch must be >= 1")
         self._fetch = fetch
-        self._max_batch = max_batch
+        self._batch_size = max_batch
         self._linger_s = linger_s
         self._max_wait_s = linger_s if max_wait_s is None else max(max_wait_s, linger_s)
         self._hold = hold
@@ -89,6 +90,11 @@ class Coalescer(Generic[V]):
         return out
 
     @property
+    def _max_batch(self) -> int:
+        size = self._batch_size
+        return max(1, size() if callable(size) else size)
+
+    @property
     def waiting_callers(self) -> int:
         """How many `get` calls have keys in the batch not sent yet."""
         return len({self._caller_of[f] for futs in self._pending.values() for f in futs})
@@ -110,8 +116,9 @@ class Coalescer(Generic[V]):
         if not full_only and self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        while self._pending and (not full_only or len(self._pending) >= self._max_batch):
-            keys = list(self._pending)[: self._max_batch]
+        size = self._max_batch
+        while self._pending and (not full_only or len(self._pending) >= size):
+            keys = list(self._pending)[:size]
             batch = {k: self._pending.pop(k) for k in keys}
             for futs in batch.values():
                 for fut in futs:

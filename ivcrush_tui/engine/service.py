@@ -60,11 +60,11 @@ TERM_CUTOFF_DAYS = 46
 # Alpha Vantage calls in flight at once: its limiter spaces them (1/s live) anyway; a second slot
 # lets one request travel while the next waits for its turn.
 AV_IN_FLIGHT = 2
-# ATM option quotes of many tickers share /markets/quotes requests: a batch goes out when it fills
-# one request (the client sends QUOTE_CHUNK symbols per request), when no ticker has added to it
-# for QUOTE_LINGER_S, or QUOTE_MAX_WAIT_S after its first key. Requests are the scarce resource
-# (Tradier: 120 a minute); the wait overlaps with the ticker's own chain request.
-QUOTE_BATCH = QUOTE_CHUNK
+# ATM option quotes of many tickers share /markets/quotes requests: a batch goes out when it has
+# QUOTE_BATCH keys, when no ticker has added to it for QUOTE_LINGER_S, or QUOTE_MAX_WAIT_S after
+# its first key; the wait overlaps with the ticker's own chain request. While requests are
+# plentiful, batches stay small: the first tickers' quotes go out sooner (results stream).
+QUOTE_BATCH = 100
 QUOTE_LINGER_S = 0.03
 QUOTE_MAX_WAIT_S = 0.15
 # With a Tradier window below SCARCE_PER_MIN requests (a live account: 120), a partial batch is
@@ -75,6 +75,7 @@ QUOTE_MAX_WAIT_S = 0.15
 # ATM symbols then take ~7 requests, and the second scan of the day (~100 chains) stays inside
 # one 120/min window. The hold costs a ticker a few completions of others (at most
 # QUOTE_MAX_HOLD_S), where an extra request in a full window can cost a minute.
+# Scarce, batches also grow to a whole request (QUOTE_CHUNK keys).
 SCARCE_PER_MIN = 600
 QUOTE_MAX_HOLD_S = 1.0
 TICKERS_PER_SLOT = 4  # tickers a scan works on at once, per request slot (bounds memory)
@@ -92,7 +93,7 @@ class Engine:
         self._watchlist = WatchlistRepo(rt.db)
         self._option_quotes: Coalescer[OptionQuote] = Coalescer(
             self._fetch_option_quotes,
-            max_batch=QUOTE_BATCH,
+            max_batch=self._quote_batch,
             linger_s=QUOTE_LINGER_S,
             max_wait_s=QUOTE_MAX_WAIT_S,
             hold=self._hold_quotes,
@@ -107,10 +108,17 @@ class Engine:
 
     # -- requests, bounded ---------------------------------------------------------------
 
+    def _scarce(self) -> bool:
+        """Tradier requests are scarce (a window below SCARCE_PER_MIN)."""
+        return self.rt.tradier_limiter.allowed_per_min < SCARCE_PER_MIN
+
+    def _quote_batch(self) -> int:
+        return QUOTE_CHUNK if self._scarce() else QUOTE_BATCH
+
     def _hold_quotes(self, waiting: int) -> bool:
         """Keep a partial quote batch (`waiting` callers' keys) for company: requests are
         scarce and some scan ticker that is, or will soon be, in flight is not waiting on it."""
-        if self.rt.tradier_limiter.allowed_per_min >= SCARCE_PER_MIN:
+        if not self._scarce():
             return False
         # A scan has min(tickers left, its gate's places) tickers in flight, or about to be
         # (one leaving lets the next in): counted so, a ticker changing places never looks like

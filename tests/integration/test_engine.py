@@ -160,7 +160,9 @@ async def scan_all(rt: Runtime, symbols: list[str], now: dt.datetime) -> list[st
 async def test_scan_streams_under_bounded_concurrency(
     server: DemoServer, tmp_path: Path, clock: Clock
 ) -> None:
-    server.set_faults(FaultConfig(latency_ms=20, tradier_limit_per_min=None))
+    # A wide window, advertised: with Tradier's 120/min the engine would trade streaming for
+    # fewer quote requests (one batch held for all twelve tickers).
+    server.set_faults(FaultConfig(latency_ms=20, tradier_limit_per_min=100_000))
     transport = Counting()
     settings = settings_for(server, tmp_path)
     async with open_runtime(settings, FixedClock(INSIDE), transport=transport) as rt:

@@ -128,3 +128,13 @@ async def test_a_hold_never_lasts_beyond_max_hold() -> None:
     assert await c.get(["A"]) == {"A": "a"}
     assert loop.time() - t0 >= 0.07
     assert fetch.calls == [["A"]]
+
+
+async def test_the_batch_size_can_follow_the_owner() -> None:
+    fetch = Recorder()
+    size = [2]
+    c: Coalescer[str] = Coalescer(fetch, max_batch=lambda: size[0], linger_s=0.01)
+    await c.get(["A", "B", "C"])
+    size[0] = 4
+    await c.get(["D", "E", "F", "G", "H"])
+    assert fetch.calls == [["A", "B"], ["C"], ["D", "E", "F", "G"], ["H"]]
