@@ -106,7 +106,8 @@ async def test_a_held_partial_batch_waits_until_hold_turns_false() -> None:
     first = asyncio.create_task(c.get(["A"]))
     await asyncio.sleep(0.1)  # well past max_wait: held
     assert fetch.calls == []
-    assert seen and set(seen) == {1}  # asked with the number of callers waiting
+    assert seen
+    assert set(seen) == {1}  # asked with the number of callers waiting
     second = asyncio.create_task(c.get(["B", "C", "D"]))  # fills one batch: goes at once
     await asyncio.sleep(0.005)
     assert fetch.calls == [["A", "B", "C"]]
