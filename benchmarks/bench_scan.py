@@ -235,11 +235,16 @@ async def engine_scan(
 ) -> ScanRun:
     from ivcrush_tui.config import load_settings
     from ivcrush_tui.engine.clock import FixedClock
-    from ivcrush_tui.engine.runtime import open_runtime
+    from ivcrush_tui.engine.runtime import open_runtime, warm_up_analytics
     from ivcrush_tui.engine.service import Engine
 
     settings = load_settings(cfg, {})
     clock = FixedClock(at)
+    # The engine's throughput, not a fresh process's one-time imports (scipy, the holidays
+    # calendar: the CLI rows measure those): load them before the clock starts.
+    warm = warm_up_analytics(clock.now())
+    if warm is not None:
+        warm.join()
     async with open_runtime(settings, clock) as rt:
         engine = Engine(rt)
         statuses: dict[str, int] = {}
