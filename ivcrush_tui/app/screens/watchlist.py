@@ -1,9 +1,9 @@
 """The watchlist: one row per name, filled in as scan results stream.
 
 Updates are coalesced in `pending` (latest wins) and applied as cell diffs a few times a second
-inside `app.batch_update()` (immediately when a scan finishes or the watchlist changes). Sorting
-uses the raw values behind the cells (None last), never the formatted strings; the sort is
-persisted.
+inside `app.batch_update()` (immediately when a scan finishes or the watchlist changes), in
+time-boxed slices so key presses are served between them. Sorting uses the raw values behind the
+cells (None last), never the formatted strings; the sort is persisted.
 """
 
 from __future__ import annotations
