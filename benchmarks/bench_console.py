@@ -62,6 +62,8 @@ from typing import TYPE_CHECKING, Any  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _bytecode import compile_package  # noqa: E402 - beside this script
+
 if TYPE_CHECKING:
     from textual.app import App
 
@@ -557,6 +559,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--t-spawn", type=float, default=0.0)
     ap.add_argument("--size", default="120x40", help="terminal COLSxROWS (default 120x40)")
     opts = ap.parse_args(argv)
+    if opts.child is None:
+        compile_package()
     global SIZE
     cols, rows_ = opts.size.lower().split("x")
     SIZE = (int(cols), int(rows_))

@@ -41,6 +41,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _bytecode import compile_package  # noqa: E402 - beside this script
+
 from ivcrush_tui.calendar import NY, UTC  # noqa: E402
 
 DAY = dt.date(2026, 11, 23)
@@ -411,6 +413,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.serve:
         return serve()
+    compile_package()
 
     rows: list[tuple[str, str, str, str]] = []
 
@@ -537,6 +540,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 row("peak RSS, 100-ticker CLI scan", f"{c.maxrss_mb:.0f} MB", "< 150 MB",
                     c.maxrss_mb < 150)  # fmt: skip
+        srv.send("reset")
+        a = cli(["--config", str(fresh("cli-analyze")), "analyze", syms[0], "--json", *as_of], env)
+        row(
+            "analyze 1 ticker (CLI wall, process start to exit)",
+            f"{a.wall_s:.2f} s (rc {a.rc})",
+            "< 1 s",
+            a.wall_s < 1.0 and a.lines == 1,
+        )
 
         # 3. health
         for lat in (20.0, LATENCY_MS):
