@@ -353,6 +353,9 @@ class IvCrushApp(App[None]):
                     count += 1
                     failed += analysis.status is Status.ERROR
                     self.post_message(AnalysisReady(analysis))
+                    # Results that completed together arrive as one burst: let key presses and
+                    # frames in between them instead of behind the whole burst.
+                    await asyncio.sleep(0)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the scan broke as a whole: report it, keep the app alive

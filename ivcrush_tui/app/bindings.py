@@ -199,7 +199,7 @@ ALL_BINDINGS: tuple[tuple[str, list[Binding]], ...] = (
 )
 EXTRA_KEYS: tuple[tuple[str, str, str], ...] = (
     ("Watchlist", "click header", "Sort by that column (again: reverse)"),
-    ("Watchlist", "↑ ↓ pgup pgdn", "Move the highlight"),
+    ("Watchlist", "↑ ↓ j k pgup pgdn home end", "Move the highlight"),
 )
 
 # Where bindings act together (a screen's own keys plus the app's), to find keymap overrides that

@@ -284,7 +284,7 @@ class WatchlistScreen(Screen[None]):
         elif not app.watchlist_loaded:
             parts.append("loading…")
         elif n == 0:
-            parts.append("empty: press a to add a ticker")
+            parts.append(f"empty: press {app.key_for('watchlist.add')} to add a ticker")
         update_line(title, " · ".join(parts))
 
     def _update_detail(self) -> None:
