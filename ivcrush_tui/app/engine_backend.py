@@ -93,8 +93,12 @@ class EngineBackend:
 
     async def start(self) -> None:
         await asyncio.to_thread(_import_engine)
-        from ivcrush_tui.engine.runtime import open_runtime
+        from ivcrush_tui.engine.runtime import open_runtime, warm_up_analytics
         from ivcrush_tui.engine.service import Engine
+
+        # scipy and the holidays calendar load in a daemon thread while the store opens, not on
+        # the loop when the first result is analysed (a ~0.5-1 s stall of the console).
+        warm_up_analytics(self.now())
 
         stack = contextlib.AsyncExitStack()
         self._rt = await stack.enter_async_context(
