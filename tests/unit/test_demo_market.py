@@ -751,3 +751,29 @@ def test_fault_config_validates() -> None:
         FaultConfig(latency_ms=-1)
     with pytest.raises(ValueError):
         FaultConfig(tradier_limit_per_min=-1)
+
+
+def test_a_quote_request_prices_its_contracts_exactly_as_the_whole_chain(
+    market: DemoMarket,
+) -> None:
+    """Option quotes price only the strikes asked for; the contracts must be the chain's own
+    (same prices, sizes, greeks: every random draw is still made for the whole chain)."""
+    from ivcrush_tui.providers.demo.wire import tradier_quotes
+
+    sym = "AAPL"
+    exp = market.expirations(sym)[1]
+    full = market.chain(sym, exp, NOW)
+    mid = len(full) // 4  # a call near the middle of the strikes
+    picked = [full[mid], full[mid + 1], full[len(full) // 2 + mid]]  # two calls and a put
+    subset = market.chain(sym, exp, NOW, {round(c.strike * 1000) for c in picked})
+    by_symbol = {c.symbol: c for c in full}
+    assert subset  # puts and calls of the picked strikes
+    assert all(by_symbol[c.symbol] == c for c in subset)
+    assert {c.symbol for c in picked} <= {c.symbol for c in subset}
+
+    body = tradier_quotes(market, [picked[0].symbol, "AAPL", "AAPL991231C00001000"], True, NOW)
+    quotes = body["quotes"]["quote"]
+    assert [q["symbol"] for q in quotes] == [picked[0].symbol, "AAPL"]
+    assert quotes[0]["bid"] == picked[0].bid
+    assert quotes[0]["ask"] == picked[0].ask
+    assert body["quotes"]["unmatched_symbols"]["symbol"] == "AAPL991231C00001000"

@@ -23,7 +23,7 @@ import datetime as dt
 import hashlib
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -781,10 +781,16 @@ class DemoMarket:
     # -- option chains -----------------------------------------------------------------------
 
     def chain(
-        self, symbol: str, expiration: dt.date, now: dt.datetime
+        self,
+        symbol: str,
+        expiration: dt.date,
+        now: dt.datetime,
+        only_strikes_milli: Collection[int] | None = None,
     ) -> tuple[ContractQuote, ...]:
         """Every contract of `expiration` (calls and puts by ascending strike) at `now`; empty
-        when the expiration is not listed."""
+        when the expiration is not listed. `only_strikes_milli` (strikes in thousandths of a
+        dollar, as in OCC symbols) keeps only those strikes' contracts, priced exactly as in the
+        whole chain (every array and random draw is still made for the whole chain)."""
         strikes_t = self.strikes(symbol, expiration)
         if not strikes_t:
             return ()
@@ -874,6 +880,8 @@ class DemoMarket:
         bsize_l, asize_l = sizes[0].tolist(), sizes[1].tolist()
         out: list[ContractQuote] = []
         for j in range(2 * n):
+            if only_strikes_milli is not None and round(k_l[j] * 1000) not in only_strikes_milli:
+                continue  # building the objects is most of a chain's cost
             kind = OptionType.CALL if call_l[j] else OptionType.PUT
             gr: ContractGreeks | None = None
             if has_greeks[j]:

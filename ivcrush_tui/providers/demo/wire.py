@@ -422,15 +422,31 @@ def tradier_quotes(
     market: DemoMarket, symbols: Sequence[str], greeks: bool, now: dt.datetime
 ) -> JsonDict:
     """GET/POST /markets/quotes: stocks and OCC option symbols, unknown ones unmatched."""
+    # Option symbols first: each (underlying, expiration) is priced once per request, and only
+    # for the strikes asked for.
+    strikes: dict[tuple[str, dt.date], set[int]] = {}
+    for raw in symbols:
+        if market.normalize(raw) is not None:
+            continue
+        parsed = parse_occ(raw)
+        if parsed is None:
+            continue
+        root, exp, _, strike = parsed
+        sym = market.symbol_for_root(root)
+        if sym is None:
+            continue
+        strikes.setdefault((sym, exp), set()).add(round(strike * 1000))
+    contracts: dict[str, ContractQuote] = {}
+    for (sym, exp), milli_set in strikes.items():
+        contracts.update((c.symbol, c) for c in market.chain(sym, exp, now, milli_set))
     quotes: list[JsonDict] = []
     unmatched: list[str] = []
-    chains: dict[tuple[str, dt.date], dict[str, ContractQuote]] = {}  # one chain per request
     for raw in symbols:
-        sym = market.normalize(raw)
-        if sym is not None:
-            quotes.append(stock_quote_json(market.stock_quote(sym, now)))
+        stock = market.normalize(raw)
+        if stock is not None:
+            quotes.append(stock_quote_json(market.stock_quote(stock, now)))
             continue
-        contract = _option_contract(market, raw, now, chains)
+        contract = contracts.get(raw.strip().upper())
         if contract is not None:
             quotes.append(option_json(contract, greeks))
         else:
@@ -441,25 +457,6 @@ def tradier_quotes(
     if unmatched:
         body["unmatched_symbols"] = {"symbol": collapse(unmatched)}
     return {"quotes": body}
-
-
-def _option_contract(
-    market: DemoMarket,
-    raw: str,
-    now: dt.datetime,
-    chains: dict[tuple[str, dt.date], dict[str, ContractQuote]],
-) -> ContractQuote | None:
-    parsed = parse_occ(raw)
-    if parsed is None:
-        return None
-    root, exp, _, _ = parsed
-    sym = market.symbol_for_root(root)
-    if sym is None:
-        return None
-    key = (sym, exp)
-    if key not in chains:
-        chains[key] = {c.symbol: c for c in market.chain(sym, exp, now)}
-    return chains[key].get(raw.strip().upper())
 
 
 def tradier_expirations(
