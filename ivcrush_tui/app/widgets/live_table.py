@@ -128,6 +128,18 @@ class _Styles:
     odd: Style
 
 
+class _TableMessage(Message):
+    """A message from a LiveTable; `control` is the table (for `@on(..., selector)`)."""
+
+    def __init__(self, table: LiveTable) -> None:
+        super().__init__()
+        self.table = table
+
+    @property
+    def control(self) -> LiveTable:
+        return self.table
+
+
 class LiveTable(ScrollView, can_focus=True):
     """Rows keyed by string with `configure` (fixed columns), `upsert`/`remove_key`/`retain` (cell
     diffs) and `apply_order` (reorder without re-rendering rows)."""
@@ -194,41 +206,26 @@ class LiveTable(ScrollView, can_focus=True):
     }
     """
 
-    class RowHighlighted(Message):
+    class RowHighlighted(_TableMessage):
         """The cursor moved to another row (`key`)."""
 
         def __init__(self, table: LiveTable, key: str) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.key = key
 
-        @property
-        def control(self) -> LiveTable:
-            return self.table
-
-    class RowSelected(Message):
+    class RowSelected(_TableMessage):
         """Enter (or a click on the highlighted row) on row `key`."""
 
         def __init__(self, table: LiveTable, key: str) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.key = key
 
-        @property
-        def control(self) -> LiveTable:
-            return self.table
-
-    class HeaderSelected(Message):
+    class HeaderSelected(_TableMessage):
         """A click on the header of `column` (a column key)."""
 
         def __init__(self, table: LiveTable, column: str) -> None:
-            super().__init__()
-            self.table = table
+            super().__init__(table)
             self.column = column
-
-        @property
-        def control(self) -> LiveTable:
-            return self.table
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
