@@ -15,7 +15,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from ivcrush_tui.analytics.bsm import ArrayLike, FloatArray, bsm_greeks, bsm_price
+from ivcrush_tui.analytics.bsm import ArrayLike, FloatArray, bsm_price, bsm_vega
 from ivcrush_tui.analytics.quotes import leg_mid
 from ivcrush_tui.domain import OptionQuote, OptionType
 
@@ -134,7 +134,7 @@ def _solve(
         args = (s[live], k[live], t[live])
         f = bsm_price(*args, sg, call[live], r, q) - p[live]
         # bsm vega is per vol point (0.01); Newton needs d price / d sigma per unit sigma.
-        vega = 100.0 * bsm_greeks(*args, sg, call[live], r, q).vega
+        vega = 100.0 * bsm_vega(*args, sg, r, q)
         hit = np.abs(f) <= PRICE_TOL
         lo_l = np.where(f < 0, sg, lo_l)
         hi_l = np.where(f > 0, sg, hi_l)

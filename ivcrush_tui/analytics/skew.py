@@ -15,7 +15,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from ivcrush_tui.analytics.bsm import bsm_greeks
+from ivcrush_tui.analytics.bsm import bsm_greeks, norm_cdf
 from ivcrush_tui.analytics.params import AnalysisParams
 from ivcrush_tui.domain import Unavailable
 
@@ -24,6 +24,8 @@ from ivcrush_tui.domain import Unavailable
 _MAX_SEARCH_ABS_K = 1.0
 _SEARCH_STEP = 0.005  # grid step in k for bracketing the root before refining it
 _TARGET_DELTA = 0.25
+_ROOT_XTOL = 1e-13  # in k: far below any strike spacing
+_ROOT_MAX_HALVINGS = 200  # a guard only: ~36 halvings reach _ROOT_XTOL from one grid step
 
 
 class SkewShape(StrEnum):
@@ -78,10 +80,6 @@ def classify_shape(put_wing: float, call_wing: float) -> SkewShape:
 
 def _finite_positive(x: float | None) -> bool:
     return x is not None and math.isfinite(x) and x > 0
-
-
-def _norm_cdf(x: float) -> float:
-    return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
 def skew_fit(
@@ -230,7 +228,7 @@ def _delta_strike(
     def excess(k: float) -> float:
         s = sigma(k)
         d1 = (-k + 0.5 * s * s * T) / (s * sqrt_t)
-        d = disc_q * _norm_cdf(d1) if is_call else -disc_q * _norm_cdf(-d1)
+        d = disc_q * norm_cdf(d1) if is_call else -disc_q * norm_cdf(-d1)
         return d - target
 
     lo, hi = sorted((float(g[j - 1]), float(g[j])))
@@ -238,8 +236,22 @@ def _delta_strike(
     if f_lo == 0.0 or f_hi == 0.0 or (f_lo > 0) == (f_hi > 0):
         # Rounding between the vectorised and scalar delta at a cell edge: take the closer edge.
         return lo if abs(f_lo) <= abs(f_hi) else hi
-    # Imported here: scipy.optimize costs ~0.2-0.4 s to import, paid only when a fit gets this far
-    # (not by a process that merely imports the analysis types; tests/unit/test_lazy_imports.py).
-    from scipy.optimize import brentq
+    return _bisect(excess, lo, hi, f_lo)
 
-    return float(brentq(excess, lo, hi, xtol=1e-13, rtol=1e-13, maxiter=200))
+
+def _bisect(f: Callable[[float], float], lo: float, hi: float, f_lo: float) -> float:
+    """The root of `f` in [lo, hi], given f(lo) = `f_lo` and f(hi) of the opposite sign, to
+    _ROOT_XTOL. Bisection: the bracket is one grid step, so ~35 halvings of a cheap scalar
+    function (scipy's brentq would take fewer, but importing scipy cost ~0.3 s per process)."""
+    for _ in range(_ROOT_MAX_HALVINGS):
+        if hi - lo <= _ROOT_XTOL:
+            break
+        mid = 0.5 * (lo + hi)
+        f_mid = f(mid)
+        if f_mid == 0.0:
+            return mid
+        if (f_mid > 0) == (f_lo > 0):
+            lo, f_lo = mid, f_mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)

@@ -47,9 +47,9 @@ DEMO_TOKEN = "demo"  # the demo market accepts any non-empty credential
 DEMO_TRADIER_PER_MIN = 6000
 DEMO_AV_PER_SECOND = 50.0
 DEMO_AV_DAILY_QUOTA = 100_000
-# What the first analysis of a process needs beyond the engine's own imports, in the order it first
-# uses them (bsm's normal CDF, then the skew fit's root finder); see `warm_up_analytics`.
-ANALYTICS_LAZY_MODULES = ("scipy.special", "scipy.optimize")
+# What the first analysis of a process loads beyond the engine's own imports: the trading
+# calendar's holiday rules (the holidays package, ~340 modules); see `warm_up_analytics`.
+ANALYTICS_LAZY_MODULES = ("holidays.financial",)
 
 log = logging.getLogger(__name__)
 
@@ -106,11 +106,7 @@ def _warm_up(day: dt.date) -> None:
     previous = sys.getswitchinterval()
     sys.setswitchinterval(min(previous, _WARM_UP_SWITCH_INTERVAL_S))
     try:
-        # In the order of first use: an event is scheduled on the calendar (the holidays package,
-        # ~340 modules) before its chain is analysed.
-        default_calendar().is_session(day)
-        for name in ANALYTICS_LAZY_MODULES:
-            importlib.import_module(name)
+        default_calendar().is_session(day)  # imports holidays and builds the year's rules
     except Exception:  # only a warm-up: the analysis imports what it needs itself, and reports
         log.debug("analytics warm-up failed", exc_info=True)
     finally:
@@ -118,18 +114,17 @@ def _warm_up(day: dt.date) -> None:
 
 
 def warm_up_analytics(now: dt.datetime) -> threading.Thread | None:
-    """Import scipy and load the trading calendar of `now`'s year in a daemon thread.
+    """Load the trading calendar of `now`'s year (the holidays package) in a daemon thread.
 
     For a fresh process that is sending its first requests (open_runtime's `on_first_request`):
-    these imports (0.2-0.5 s of CPU) then run while the first round trips are in flight instead
-    of after them, when the first analysis needs them; started earlier, they would compete with
-    the event loop's own start (store reads) for the GIL. Safe with the analysis importing the
-    same modules at the same time (Python's per-module import locks; both import in the same
-    order). Returns the thread (the running one if a warm-up is under way), or None when
-    everything is loaded already.
+    the import (~0.2 s of CPU) then runs while the first round trips are in flight instead of
+    after them, when the first analysis needs it; started earlier, it would compete with the
+    event loop's own start (store reads) for the GIL. Safe with the engine importing the same
+    modules at the same time (Python's per-module import locks). Returns the thread (the running
+    one if a warm-up is under way), or None when everything is loaded already.
     """
     global _warm_up_thread
-    if all(name in sys.modules for name in (*ANALYTICS_LAZY_MODULES, "holidays.financial")):
+    if all(name in sys.modules for name in ANALYTICS_LAZY_MODULES):
         return None
     with _warm_up_lock:  # one at a time: each sets and restores the switch interval
         if _warm_up_thread is None or not _warm_up_thread.is_alive():

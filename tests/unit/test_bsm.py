@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ivcrush_tui.analytics.bsm import bsm_greeks, bsm_price
+from ivcrush_tui.analytics.bsm import bsm_greeks, bsm_price, bsm_vega, norm_cdf, norm_cdf_array
 
 
 def _f(x: object) -> float:
@@ -187,3 +187,47 @@ def test_price_within_no_arbitrage_bounds(
     upper = fwd_s if call else pv_k
     tol = 1e-9 * (S + K)
     assert intrinsic - tol <= px <= upper + tol
+
+
+# --- the normal CDF and the solver's vega ------------------------------------------------------
+
+
+def test_normal_cdf_reference_values_and_tails() -> None:
+    # High-precision reference values of Φ (to 16 digits).
+    assert norm_cdf(0.0) == 0.5
+    assert norm_cdf(1.0) == pytest.approx(0.8413447460685429, rel=1e-15)
+    assert norm_cdf(-1.96) == pytest.approx(0.024997895148220435, rel=1e-14)
+    # Φ(−10) ≈ 7.6e-24: relative precision in the lower tail, where 1 − Φ(10) would be 0.
+    assert norm_cdf(-10.0) == pytest.approx(7.619853024160527e-24, rel=1e-13)
+    assert norm_cdf(math.inf) == 1.0
+    assert norm_cdf(-math.inf) == 0.0
+    assert math.isnan(norm_cdf(math.nan))
+
+
+def test_normal_cdf_array_keeps_the_shape_and_matches_the_scalar() -> None:
+    x = np.array([[-40.0, -3.0, 0.0], [0.5, 8.0, np.nan]])
+    out = norm_cdf_array(x)
+    assert out.shape == x.shape
+    assert out.dtype == np.float64
+    flat = out.ravel()
+    for got, xi in zip(flat[:-1], x.ravel()[:-1], strict=True):
+        assert got == norm_cdf(float(xi))
+    assert math.isnan(flat[-1])
+    assert norm_cdf_array(np.empty((0, 2))).shape == (0, 2)
+
+
+@settings(max_examples=200, deadline=None)
+@given(S=prices, m=moneyness, T=times, sigma=vols, r=rates, q=yields, call=st.booleans())
+def test_vega_alone_equals_the_greeks_vega(
+    S: float, m: float, T: float, sigma: float, r: float, q: float, call: bool
+) -> None:
+    K = S * m
+    full = _f(bsm_greeks(S, K, T, sigma, call, r, q).vega)
+    assert _f(bsm_vega(S, K, T, sigma, r, q)) == pytest.approx(full, rel=1e-12, abs=1e-300)
+
+
+def test_vega_alone_is_nan_for_degenerate_inputs() -> None:
+    out = bsm_vega(100.0, np.array([100.0, 100.0, -1.0]), np.array([0.5, 0.0, 0.5]), 0.3)
+    assert np.isfinite(out[0])
+    assert out[0] > 0
+    assert np.isnan(out[1:]).all()
