@@ -1,8 +1,11 @@
 """The console's real backend: the engine, the store and the providers behind the `Backend` API.
 
-Building an EngineBackend is cheap (settings, clock, calendar). The engine stack (httpx, the
-providers, the store, the analytics) is imported by `start()`, in a thread, so the console paints
-its first frame before paying for it and stays responsive meanwhile.
+Building an EngineBackend is cheap (settings, clock, calendar). `start()` starts the engine
+thread (`engine_thread.EngineThread`: its own asyncio loop) and opens the engine stack there
+(httpx, the providers, the store, the analytics are imported and opened on that loop), so the
+console paints its first frame before paying for it and its loop never runs the engine's work.
+The runtime and the engine are used on the engine loop only: every async method runs there
+(`_on_engine`), and `status()` reads a snapshot that the engine loop keeps current.
 """
 
 from __future__ import annotations
@@ -10,16 +13,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import importlib
 import os
-from collections.abc import AsyncIterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, TypeVar
 
 from ivcrush_tui.app.backend import (
     BREAKER_CLOSED,
     ProviderBadge,
     StatusSnapshot,
 )
+from ivcrush_tui.app.engine_thread import EngineThread
 from ivcrush_tui.calendar import NY, TradingCalendar, default_calendar
 from ivcrush_tui.config import Settings, load_settings
 from ivcrush_tui.domain import EarningsEvent, IvCrushError
@@ -33,7 +38,7 @@ if TYPE_CHECKING:
     from ivcrush_tui.engine.runtime import Runtime
     from ivcrush_tui.engine.service import Engine
 
-# Imported by start() off the event loop (the heavy part of a cold start).
+# Imported by start() on the engine thread (the heavy part of a cold start).
 ENGINE_MODULES = (
     "ivcrush_tui.engine.runtime",
     "ivcrush_tui.engine.service",
@@ -50,10 +55,30 @@ def _import_engine() -> None:
 PREF_DEMO_SEEDED = "demo.watchlist_seeded"
 DEMO_SEED_SESSIONS = 3
 DEMO_SEED_MAX = 24
+# How often the engine loop refreshes the status snapshot, seconds (the status bar reads it
+# about once a second; a breaker turns half-open by time alone).
+STATUS_REFRESH_S: Final = 0.5
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def _on_engine(
+    method: Callable[Concatenate[EngineBackend, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[EngineBackend, P], Coroutine[Any, Any, T]]:
+    """The one way a Backend coroutine runs: on the engine thread's loop, awaited from the
+    console's (cancellation and exceptions cross as they are; see `EngineThread.run`)."""
+
+    @functools.wraps(method)
+    async def on_engine(self: EngineBackend, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self.engine_thread.run(method(self, *args, **kwargs))
+
+    return on_engine
 
 
 class EngineBackend:
-    """Opens the runtime on `start()` and closes it on `stop()` (the app's mount/unmount)."""
+    """Starts the engine thread and opens the runtime there on `start()`; closes both on
+    `stop()` (the app's mount/unmount)."""
 
     def __init__(
         self,
@@ -66,11 +91,15 @@ class EngineBackend:
         self.calendar: TradingCalendar = default_calendar()
         self._clock = clock
         self._transport = transport
+        self._thread: EngineThread | None = None
+        # Engine loop only:
         self._stack: contextlib.AsyncExitStack | None = None
         self._rt: Runtime | None = None
         self._engine: Engine | None = None
         self._last_scan_at: dt.datetime | None = None
         self._av_left: int | None = None
+        # Replaced (never mutated) by the engine loop; read by `status()` from any thread.
+        self._status = self._idle_status()
 
     @property
     def demo(self) -> bool:
@@ -80,36 +109,56 @@ class EngineBackend:
         return self._clock.now()
 
     @property
+    def engine_thread(self) -> EngineThread:
+        if self._thread is None:
+            raise RuntimeError("backend not started")
+        return self._thread
+
+    @property
     def runtime(self) -> Runtime:
+        """The runtime (engine loop only)."""
         if self._rt is None:
             raise RuntimeError("backend not started")
         return self._rt
 
     @property
     def engine(self) -> Engine:
+        """The engine (engine loop only)."""
         if self._engine is None:
             raise RuntimeError("backend not started")
         return self._engine
 
+    # -- lifecycle -------------------------------------------------------------------------------
+
     async def start(self) -> None:
-        await asyncio.to_thread(_import_engine)
+        if self._thread is None:
+            self._thread = EngineThread()
+            self._thread.start()
+        await self._open()
+
+    @_on_engine
+    async def _open(self) -> None:
+        _import_engine()  # on the engine thread: the console's loop keeps painting meanwhile
         from ivcrush_tui.engine.runtime import open_runtime, warm_up_analytics
         from ivcrush_tui.engine.service import Engine
 
         # scipy and the holidays calendar load in a daemon thread while the store opens, not on
-        # the loop when the first result is analysed (a ~0.5-1 s stall of the console).
+        # the engine loop when the first result is analysed.
         warm_up_analytics(self.now())
 
-        stack = contextlib.AsyncExitStack()
-        self._rt = await stack.enter_async_context(
-            open_runtime(self.settings, self._clock, transport=self._transport)
-        )
-        self._engine = Engine(self._rt)
-        stack.push_async_callback(self._engine.aclose)
-        self._stack = stack
-        self._av_left = await self._rt.av_limiter.remaining()
-        if self.demo:
-            await self._seed_demo_watchlist()
+        async with contextlib.AsyncExitStack() as stack:
+            self._rt = await stack.enter_async_context(
+                open_runtime(self.settings, self._clock, transport=self._transport)
+            )
+            self._engine = Engine(self._rt)
+            stack.push_async_callback(self._engine.aclose)
+            self._av_left = await self._rt.av_limiter.remaining()
+            self._refresh_status()
+            refresher = asyncio.create_task(self._refresh_status_forever())
+            stack.push_async_callback(_cancel_and_wait, refresher)
+            if self.demo:
+                await self._seed_demo_watchlist()
+            self._stack = stack.pop_all()
 
     async def _seed_demo_watchlist(self) -> None:
         """A first demo session opens on a useful screen: the watchlist is seeded once with the
@@ -130,36 +179,56 @@ class EngineBackend:
         await prefs.set(PREF_DEMO_SEEDED, now.isoformat())
 
     async def stop(self) -> None:
-        if self._stack is not None:
-            stack, self._stack = self._stack, None
-            await stack.aclose()
-        self._rt = self._engine = None
+        """Cancel the engine's calls in flight, close the runtime on its loop, then stop and
+        join the engine thread (bounded: see `EngineThread.stop`)."""
+        if self._thread is not None:
+            await self._thread.stop(self._close)
 
-    async def scan(self, symbols: Sequence[str]) -> AsyncIterator[Analysis]:
+    async def _close(self) -> None:  # on the engine loop, from `stop`
+        try:
+            if self._stack is not None:
+                stack, self._stack = self._stack, None
+                await stack.aclose()
+        finally:
+            self._rt = self._engine = None
+            self._status = self._idle_status()
+
+    # -- engine calls ----------------------------------------------------------------------------
+
+    def scan(self, symbols: Sequence[str]) -> AsyncIterator[Analysis]:
+        return self.engine_thread.stream(functools.partial(self._scan, tuple(symbols)))
+
+    async def _scan(self, symbols: tuple[str, ...]) -> AsyncIterator[Analysis]:
         now = self.now()
         async for result in self.engine.scan(symbols, now):
             yield result
         self._last_scan_at = now
         self._av_left = await self.runtime.av_limiter.remaining()
+        self._refresh_status()
 
+    @_on_engine
     async def analyze(self, symbol: str) -> Analysis:
         return await self.engine.analyze(symbol, self.now())
 
+    @_on_engine
     async def watchlist(self) -> list[str]:
         from ivcrush_tui.store.repositories import WatchlistRepo
 
         return list(await WatchlistRepo(self.runtime.db).list())
 
+    @_on_engine
     async def add_to_watchlist(self, symbols: Sequence[str]) -> None:
         from ivcrush_tui.store.repositories import WatchlistRepo
 
         await WatchlistRepo(self.runtime.db).add(symbols)
 
+    @_on_engine
     async def remove_from_watchlist(self, symbols: Sequence[str]) -> None:
         from ivcrush_tui.store.repositories import WatchlistRepo
 
         await WatchlistRepo(self.runtime.db).remove(symbols)
 
+    @_on_engine
     async def check_symbol(self, symbol: str) -> str | None:
         try:
             batch = await self.runtime.tradier.stock_quotes([symbol])
@@ -169,12 +238,14 @@ class EngineBackend:
             return None
         return f"unknown symbol {symbol}"
 
+    @_on_engine
     async def upcoming_events(self, start: dt.date, end: dt.date) -> list[EarningsEvent]:
         from ivcrush_tui.store.repositories import EventsRepo
 
         await self.engine.ensure_earnings_calendar(self.now())
         return list(await EventsRepo(self.runtime.db).between(start, end))
 
+    @_on_engine
     async def health(self) -> HealthReport:
         from ivcrush_tui.engine.health import check_health
 
@@ -182,19 +253,43 @@ class EngineBackend:
         av = report.component("alphavantage")
         if av is not None:
             self._av_left = av.budget_left
+        self._refresh_status()
         return report
 
+    @_on_engine
+    async def get_pref(self, key: str) -> str | None:
+        from ivcrush_tui.store.repositories import PrefsRepo
+
+        return await PrefsRepo(self.runtime.db).get(key)
+
+    @_on_engine
+    async def set_pref(self, key: str, value: str) -> None:
+        from ivcrush_tui.store.repositories import PrefsRepo
+
+        await PrefsRepo(self.runtime.db).set(key, value)
+
+    # -- status ----------------------------------------------------------------------------------
+
     def status(self) -> StatusSnapshot:
+        """The latest snapshot (cheap; any thread). The breakers and limiters themselves are
+        read on the engine loop only: reading them updates them (not thread-safe)."""
+        return self._status
+
+    def _idle_status(self) -> StatusSnapshot:
+        return StatusSnapshot(self.demo, (), None, None, None, self._last_scan_at)
+
+    def _refresh_status(self) -> None:  # on the engine loop
         rt = self._rt
         if rt is None:
-            return StatusSnapshot(self.demo, (), None, None, None, self._last_scan_at)
+            self._status = self._idle_status()
+            return
         badges = tuple(
             ProviderBadge(
                 name, guard.breaker.state.value, guard.breaker.state.value == BREAKER_CLOSED
             )
             for name, guard in rt.guards.items()
         )
-        return StatusSnapshot(
+        self._status = StatusSnapshot(
             demo=self.demo,
             badges=badges,
             av_quota_left=self._av_left,
@@ -203,15 +298,16 @@ class EngineBackend:
             last_scan_at=self._last_scan_at,
         )
 
-    async def get_pref(self, key: str) -> str | None:
-        from ivcrush_tui.store.repositories import PrefsRepo
+    async def _refresh_status_forever(self) -> None:
+        while True:
+            await asyncio.sleep(STATUS_REFRESH_S)
+            self._refresh_status()
 
-        return await PrefsRepo(self.runtime.db).get(key)
 
-    async def set_pref(self, key: str, value: str) -> None:
-        from ivcrush_tui.store.repositories import PrefsRepo
-
-        await PrefsRepo(self.runtime.db).set(key, value)
+async def _cancel_and_wait(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def make_default_backend() -> EngineBackend:
