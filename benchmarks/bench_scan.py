@@ -110,7 +110,8 @@ def _memoise(cls: type, name: str) -> None:
     memo: dict[tuple[Any, ...], Any] = {}
 
     def wrapper(self: Any, *args: Any) -> Any:
-        key = (id(self), *args)
+        # A chain's `only_strikes_milli` is a set: keyed as a frozenset.
+        key = (id(self), *(frozenset(a) if isinstance(a, set | list) else a for a in args))
         if key not in memo:
             memo[key] = original(self, *args)
         return memo[key]

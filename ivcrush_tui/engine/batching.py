@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 V = TypeVar("V")
 
@@ -69,6 +69,9 @@ class Coalescer(Generic[V]):
         caller = next(self._callers)
         for key in dict.fromkeys(keys):
             fut: asyncio.Future[V | None] = loop.create_future()
+            # The first failed key ends this call: the others' errors are retrieved here, or
+            # asyncio logs "Future exception was never retrieved" with a traceback on stderr.
+            fut.add_done_callback(_retrieve)
             self._pending.setdefault(key, []).append(fut)
             self._caller_of[fut] = caller
             futures[key] = fut
@@ -158,3 +161,8 @@ class Coalescer(Generic[V]):
         for task in list(self._tasks):
             with contextlib.suppress(BaseException):  # already delivered to the waiters
                 await task
+
+
+def _retrieve(fut: asyncio.Future[Any]) -> None:
+    if not fut.cancelled():
+        fut.exception()

@@ -4,6 +4,7 @@ quiet spell (capped); failures reach every waiter of the batch."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Mapping
 
 import pytest
@@ -68,6 +69,27 @@ async def test_a_failed_batch_fails_every_waiter() -> None:
     results = await asyncio.gather(c.get(["A"]), c.get(["B"]), return_exceptions=True)
     assert all(isinstance(r, RuntimeError) for r in results)
     assert len(fetch.calls) == 1
+
+
+async def test_a_call_ended_by_one_failed_key_leaves_no_unretrieved_error() -> None:
+    # Two keys in two batches, both failing: the call raises the first error, and the second's
+    # must not end up as asyncio's "Future exception was never retrieved" (a traceback on stderr).
+    reported: list[dict[str, object]] = []
+    loop = asyncio.get_running_loop()
+    loop.set_exception_handler(lambda _loop, ctx: reported.append(ctx))
+    try:
+        fetch = Recorder()
+        fetch.fail = RuntimeError("provider down")
+        c: Coalescer[str] = Coalescer(fetch, max_batch=1, linger_s=0.001)
+        with pytest.raises(RuntimeError):
+            await c.get(["A", "B"])
+        await asyncio.sleep(0.01)  # both batches have failed
+        assert len(fetch.calls) == 2
+        del c, fetch
+        gc.collect()  # an unretrieved exception is reported when its future is collected
+        assert reported == []
+    finally:
+        loop.set_exception_handler(None)
 
 
 async def test_aclose_cancels_batches_in_flight() -> None:
