@@ -79,6 +79,11 @@ QUOTE_MAX_WAIT_S = 0.15
 SCARCE_PER_MIN = 600
 QUOTE_MAX_HOLD_S = 1.0
 TICKERS_PER_SLOT = 4  # tickers a scan works on at once, per request slot (bounds memory)
+# Request slots a ticker's first request (its expirations) may not take: kept for the next
+# requests of tickers already under way. Priority alone cannot do it: a slot is held for a round
+# trip, so when the first ticker's chain is ready every slot is busy with later tickers'
+# expirations, and its result waits a round trip more.
+STARTING_RESERVE = 2
 
 
 class Engine:
@@ -86,7 +91,9 @@ class Engine:
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        self._sem = PrioritySemaphore(rt.settings.engine.concurrency)
+        concurrency = rt.settings.engine.concurrency
+        self._sem = PrioritySemaphore(concurrency)
+        self._starting = asyncio.Semaphore(max(1, concurrency - STARTING_RESERVE))
         self._av_sem = asyncio.Semaphore(AV_IN_FLIGHT)
         self._events = EventsRepo(rt.db)
         self._prices = PricesRepo(rt.db)
@@ -143,7 +150,8 @@ class Engine:
     # more tickers then shared the CPU in lockstep, the first result came ~2x later and the scan
     # was no faster. The slot order is also the order tickers get the CPU.
     async def _expirations(self, symbol: str) -> tuple[Expiration, ...]:
-        async with self._sem.slot():
+        # A ticker's first request; see STARTING_RESERVE.
+        async with self._starting, self._sem.slot():
             return await self.rt.tradier.expirations(symbol)
 
     async def _chain(self, symbol: str, expiration: dt.date) -> OptionChain:
@@ -294,46 +302,47 @@ class Engine:
     ) -> Analysis:
         today = self.today(now)
         # The quote (batched across a scan) and the expirations are fetched while the earnings
-        # calendar loads: none depends on another.
+        # calendar loads: none depends on another. The event chain needs only the expirations
+        # and the event, so it is requested before the quote batch is back.
         quote_fut = quote_batch or asyncio.ensure_future(self._stock_quotes([symbol]))
         exp_fut = asyncio.ensure_future(self._expirations(symbol))
+        chain_fut: asyncio.Future[OptionChain] | None = None
         try:
             await self.ensure_earnings_calendar(now)
             upcoming = await self.upcoming_event(symbol, now)
             expirations = await exp_fut
+            dates = tuple(e.date for e in expirations)
+            sched = _schedule(upcoming, dates, self.rt.calendar) if upcoming and dates else None
+            if sched is not None and sched.expiration is not None:
+                chain_fut = asyncio.ensure_future(self._chain(symbol, sched.expiration))
             quotes = await quote_fut
+            stock = quotes.get(symbol)
+            if stock is None:
+                raise IvCrushError(ErrorCode.NOT_FOUND, f"unknown symbol {symbol}")
+            spot = spot_price(stock)
+            base = AnalysisInputs(symbol=symbol, now=now, quote=stock, upcoming=upcoming)
+            if chain_fut is None or upcoming is None or isinstance(spot, Unavailable):
+                return analyze(
+                    _with(base, expirations=dates),
+                    self.rt.settings.analysis_params(),
+                    self.rt.calendar,
+                )
+            assert sched is not None  # chain_fut is set
+            assert sched.expiration is not None
+            chain, term, bars, past = await asyncio.gather(
+                chain_fut,
+                self._term_chains(symbol, expirations, sched.expiration, spot, today),
+                self._bars(symbol, now),
+                self._past_events(symbol, now),
+            )
         finally:
-            _discard(exp_fut, quote_fut)
-        stock = quotes.get(symbol)
-        if stock is None:
-            raise IvCrushError(ErrorCode.NOT_FOUND, f"unknown symbol {symbol}")
-        spot = spot_price(stock)
-        base = AnalysisInputs(symbol=symbol, now=now, quote=stock, upcoming=upcoming)
-        if upcoming is None or isinstance(spot, Unavailable) or not expirations:
-            return analyze(
-                _with(base, expirations=tuple(e.date for e in expirations)),
-                self.rt.settings.analysis_params(),
-                self.rt.calendar,
-            )
-        sched = _schedule(upcoming, [e.date for e in expirations], self.rt.calendar)
-        if sched.expiration is None:
-            return analyze(
-                _with(base, expirations=tuple(e.date for e in expirations)),
-                self.rt.settings.analysis_params(),
-                self.rt.calendar,
-            )
-        chain, term, bars, past = await asyncio.gather(
-            self._chain(symbol, sched.expiration),
-            self._term_chains(symbol, expirations, sched.expiration, spot, today),
-            self._bars(symbol, now),
-            self._past_events(symbol, now),
-        )
+            _discard(*(f for f in (exp_fut, quote_fut, chain_fut) if f is not None))
         inputs = AnalysisInputs(
             symbol=symbol,
             now=now,
             quote=stock,
             upcoming=upcoming,
-            expirations=tuple(e.date for e in expirations),
+            expirations=dates,
             chains=(chain, *term),
             bars=bars,
             past_events=past,

@@ -26,7 +26,7 @@ from ivcrush_tui.domain import Timing
 from ivcrush_tui.engine.backfill import run_backfill
 from ivcrush_tui.engine.clock import FixedClock
 from ivcrush_tui.engine.runtime import Runtime, open_runtime
-from ivcrush_tui.engine.service import AV_IN_FLIGHT, Engine
+from ivcrush_tui.engine.service import AV_IN_FLIGHT, STARTING_RESERVE, Engine
 from ivcrush_tui.providers.demo.faults import FaultConfig
 from ivcrush_tui.providers.demo.market import DemoMarket
 from ivcrush_tui.providers.demo.server import DemoServer
@@ -106,21 +106,25 @@ class Counting(httpx.AsyncBaseTransport):
     """A real socket transport that records requests in flight and their start times."""
 
     inner: httpx.AsyncBaseTransport = dataclasses.field(default_factory=httpx.AsyncHTTPTransport)
-    in_flight: dict[str, int] = dataclasses.field(default_factory=lambda: {"t": 0, "a": 0})
-    peak: dict[str, int] = dataclasses.field(default_factory=lambda: {"t": 0, "a": 0})
+    in_flight: dict[str, int] = dataclasses.field(default_factory=lambda: dict.fromkeys("tae", 0))
+    peak: dict[str, int] = dataclasses.field(default_factory=lambda: dict.fromkeys("tae", 0))
     starts: list[float] = dataclasses.field(default_factory=list)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        kind = "a" if request.url.path == AV_PATH else "t"
-        self.in_flight[kind] += 1
-        self.peak[kind] = max(self.peak[kind], self.in_flight[kind])
+        kinds = ["a"] if request.url.path == AV_PATH else ["t"]
+        if request.url.path.endswith("/expirations"):
+            kinds.append("e")  # a ticker's first request
+        for kind in kinds:
+            self.in_flight[kind] += 1
+            self.peak[kind] = max(self.peak[kind], self.in_flight[kind])
         self.starts.append(time.perf_counter())
         try:
             response = await self.inner.handle_async_request(request)
             await response.aread()
             return response
         finally:
-            self.in_flight[kind] -= 1
+            for kind in kinds:
+                self.in_flight[kind] -= 1
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -175,6 +179,8 @@ async def test_scan_streams_under_bounded_concurrency(
     # Tradier requests never exceed the semaphore; Alpha Vantage has its own small bound.
     assert 1 < transport.peak["t"] <= CONCURRENCY
     assert transport.peak["a"] <= AV_IN_FLIGHT
+    # Tickers' first requests leave STARTING_RESERVE slots to the tickers already under way.
+    assert 1 <= transport.peak["e"] <= CONCURRENCY - STARTING_RESERVE
     # Streaming: the first result is out while later requests are still being sent.
     assert yielded[0][0] < max(transport.starts)
     # Earliest-started tickers are served first: the first results come from the list's head.
