@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -30,6 +29,8 @@ from ivcrush_tui.analytics.params import AnalysisParams
 from ivcrush_tui.analytics.quotes import spot_price
 from ivcrush_tui.analytics.realized import iv_rv_ratio, yang_zhang
 from ivcrush_tui.analytics.recommendation import Action, Recommendation, recommend
+from ivcrush_tui.analytics.schedule import EventSchedule as EventSchedule  # re-exported
+from ivcrush_tui.analytics.schedule import schedule_event
 from ivcrush_tui.analytics.skew import SkewFit, skew_fit
 from ivcrush_tui.analytics.term import TermPoint, TermStructure, atm_iv, term_structure
 from ivcrush_tui.analytics.vrp import Tier, VrpResult, cost_pct, vrp
@@ -41,7 +42,6 @@ from ivcrush_tui.domain import (
     OptionChain,
     OptionType,
     StockQuote,
-    Timing,
     Unavailable,
 )
 
@@ -79,17 +79,6 @@ class AnalysisInputs:
     chains: tuple[OptionChain, ...] = ()
     bars: tuple[Bar, ...] = ()
     past_events: tuple[EarningsEvent, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class EventSchedule:
-    """The upcoming event and the dates derived from it (METHODS §1)."""
-
-    event: EarningsEvent
-    entry_date: dt.date
-    reaction_date: dt.date
-    expiration: dt.date | None
-    timing_flagged: bool  # upcoming timing UNKNOWN: entered as BMO, expiration chosen as AMC
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,19 +122,6 @@ class Analysis:
 
 def _today_ny(now: dt.datetime) -> dt.date:
     return now.astimezone(NY).date()
-
-
-def schedule_event(
-    event: EarningsEvent, expirations: Sequence[dt.date], calendar: TradingCalendar
-) -> EventSchedule:
-    """Entry date, reaction session and event expiration of an upcoming event (METHODS §1)."""
-    return EventSchedule(
-        event=event,
-        entry_date=calendar.entry_date(event.date, event.timing),
-        reaction_date=calendar.reaction_session(event.date, event.timing),
-        expiration=calendar.event_expiration(sorted(expirations), event.date, event.timing),
-        timing_flagged=event.timing is Timing.UNKNOWN,
-    )
 
 
 @dataclass(frozen=True, slots=True)

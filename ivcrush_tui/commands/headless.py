@@ -87,7 +87,6 @@ def _stdout() -> Console:
 async def analyze(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     tls = _tls_in_background(settings)  # first: it overlaps with the imports below
     from ivcrush_tui.engine.runtime import open_runtime, warm_up_analytics
-    from ivcrush_tui.engine.schema import analysis_to_json
     from ivcrush_tui.engine.service import Engine
 
     (symbol,) = _symbols([args.ticker])
@@ -98,6 +97,8 @@ async def analyze(args: argparse.Namespace, settings: Settings, clock: Clock) ->
             result = await engine.analyze(symbol, clock.now())
         finally:
             await engine.aclose()
+    from ivcrush_tui.engine.schema import analysis_to_json  # after the requests: see warm_up
+
     row = analysis_to_json(result)
     if args.json:
         _emit_json(row)
@@ -112,7 +113,6 @@ async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
     tls = _tls_in_background(settings)  # first: it overlaps with the imports below
     from ivcrush_tui.calendar import NY
     from ivcrush_tui.engine.runtime import open_runtime, warm_up_analytics
-    from ivcrush_tui.engine.schema import analysis_to_json
     from ivcrush_tui.engine.service import Engine
 
     symbols = _symbols(args.tickers)
@@ -139,6 +139,9 @@ async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
                     f"{len(symbols)} names with entry on {day.isoformat()}{closed}", file=sys.stderr
                 )
             async for result in engine.scan(symbols, now):
+                # Imported with the first result, not before the first request (see warm_up).
+                from ivcrush_tui.engine.schema import analysis_to_json
+
                 row = analysis_to_json(result)
                 rows.append(row)
                 if args.json:

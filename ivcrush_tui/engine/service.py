@@ -15,17 +15,10 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ivcrush_tui.analytics.analysis import (
-    Analysis,
-    AnalysisInputs,
-    ErrorInfo,
-    Status,
-    analyze,
-)
-from ivcrush_tui.analytics.analysis import schedule_event as _schedule
 from ivcrush_tui.analytics.quotes import spot_price
+from ivcrush_tui.analytics.schedule import schedule_event as _schedule
 from ivcrush_tui.calendar import NY
 from ivcrush_tui.domain import (
     Bar,
@@ -42,13 +35,19 @@ from ivcrush_tui.domain import (
     Unavailable,
 )
 from ivcrush_tui.engine.batching import Coalescer
-from ivcrush_tui.engine.ledger import record_if_in_window
 from ivcrush_tui.engine.priority import BATCH_PRIORITY, PrioritySemaphore, current_priority
 from ivcrush_tui.engine.runtime import Runtime
 from ivcrush_tui.providers.tradier import QUOTE_CHUNK
 from ivcrush_tui.resilience.correlation import correlation_scope, current_correlation_id
 from ivcrush_tui.store.repositories import EventsRepo, PricesRepo, WatchlistRepo
 from ivcrush_tui.symbols import occ_symbol
+
+if TYPE_CHECKING:
+    from ivcrush_tui.analytics.analysis import Analysis, AnalysisInputs
+
+# The analysis (numpy and the analytics, ~0.2 s to import) is imported where a result is built,
+# not with this module: a fresh CLI process sends its first requests first, and imports it in
+# the warm-up thread while they travel (`runtime.warm_up_analytics`).
 
 log = logging.getLogger(__name__)
 
@@ -288,6 +287,8 @@ class Engine:
                 log.exception("%s: unexpected failure", symbol)
                 result = _error(symbol, now, ErrorCode.INTERNAL, "unexpected failure (see log)")
             if result.ok:
+                from ivcrush_tui.engine.ledger import record_if_in_window
+
                 try:
                     await record_if_in_window(self.rt, result)
                 except IvCrushError as exc:
@@ -320,6 +321,8 @@ class Engine:
             if stock is None:
                 raise IvCrushError(ErrorCode.NOT_FOUND, f"unknown symbol {symbol}")
             spot = spot_price(stock)
+            from ivcrush_tui.analytics.analysis import AnalysisInputs, analyze
+
             base = AnalysisInputs(symbol=symbol, now=now, quote=stock, upcoming=upcoming)
             if chain_fut is None or upcoming is None or isinstance(spot, Unavailable):
                 return analyze(
@@ -447,6 +450,8 @@ def _with(base: AnalysisInputs, **changes: object) -> AnalysisInputs:
 
 
 def _error(symbol: str, now: dt.datetime, code: str, message: str) -> Analysis:
+    from ivcrush_tui.analytics.analysis import Analysis, ErrorInfo, Status
+
     return Analysis(
         symbol=symbol,
         as_of=now,

@@ -81,6 +81,17 @@ def test_engine_analysis_types_and_cli_entry_import_no_holidays() -> None:
     assert _loaded_after(code, heavy) == []
 
 
+def test_the_engine_and_the_cli_commands_import_no_numpy_before_the_first_request() -> None:
+    # The analysis (numpy, the analytics) is imported by the warm-up thread while the first
+    # requests travel, and where a result is built: not with the engine or the commands.
+    code = (
+        "import ivcrush_tui.engine.service, ivcrush_tui.engine.runtime, "
+        "ivcrush_tui.commands.headless, ivcrush_tui.analytics.schedule"
+    )
+    heavy = ["numpy", "ivcrush_tui.analytics.analysis", "ivcrush_tui.engine.ledger"]
+    assert _loaded_after(code, heavy) == []
+
+
 @pytest.mark.parametrize("flag", ["--version", "--help"])
 def test_version_and_help_import_nothing_heavy(flag: str) -> None:
     code = (
