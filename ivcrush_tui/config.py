@@ -15,10 +15,9 @@ import hmac
 import math
 import os
 import re
-import tempfile
 import textwrap
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
@@ -29,6 +28,7 @@ import tomli_w
 
 from ivcrush_tui.analytics.params import TIER_PROFILES, AnalysisParams, TierThresholds
 from ivcrush_tui.domain import ErrorCode, IvCrushError
+from ivcrush_tui.files import replace_atomically, write_fd
 from ivcrush_tui.keymap import BINDING_IDS, key_problem
 
 APP_NAME: Final = "ivcrush"
@@ -867,26 +867,11 @@ def write_default_config(path: Path, *, force: bool = False) -> Path:
                     ErrorCode.CONFIG,
                     f"{path} already exists; not overwriting it (use --force to replace it)",
                 ) from None
-            _write_fd(fd, text, path, cleanup=lambda: path.unlink(missing_ok=True))
+            write_fd(fd, text, cleanup=lambda: path.unlink(missing_ok=True))
             return path
-        tmp_fd, tmp_name = tempfile.mkstemp(prefix=".config-", suffix=".tmp", dir=path.parent)
-        tmp = Path(tmp_name)
-        _write_fd(tmp_fd, text, tmp, cleanup=lambda: tmp.unlink(missing_ok=True))
-        os.replace(tmp, path)
+        replace_atomically(path, text)
     except OSError as exc:
         raise IvCrushError(
             ErrorCode.CONFIG, f"cannot write the config file {path}: {exc.strerror or exc}"
         ) from exc
     return path
-
-
-def _write_fd(fd: int, data: bytes, path: Path, *, cleanup: Callable[[], object]) -> None:
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            os.fchmod(fh.fileno(), 0o600)  # independent of the umask (mkstemp is 0600 already)
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-    except BaseException:
-        cleanup()
-        raise
