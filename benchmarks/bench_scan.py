@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 from _bytecode import compile_package  # noqa: E402 - beside this script
 
 from ivcrush_tui.calendar import NY, UTC  # noqa: E402
+from ivcrush_tui.store.holiday_cache import FILE_NAME as HOLIDAYS_FILE  # noqa: E402
 
 DAY = dt.date(2026, 11, 23)
 BACKFILL_AT = dt.datetime(2026, 11, 23, 9, 0, tzinfo=NY)
@@ -192,10 +193,14 @@ log_dir = "{db.parent / "log"}"
 
 
 def copy_db(src: Path, dst: Path) -> Path:
-    """A consistent copy (WAL included) through SQLite's backup API."""
+    """A consistent copy (WAL included) through SQLite's backup API, with the files the runtime
+    keeps beside the database (the holiday years), as in a user's data folder."""
     dst.parent.mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
         a.backup(b)
+    beside = src.with_name(HOLIDAYS_FILE)
+    if beside.exists():
+        shutil.copyfile(beside, dst.with_name(HOLIDAYS_FILE))
     return dst
 
 

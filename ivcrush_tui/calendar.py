@@ -7,6 +7,8 @@ guessing the zone of a trading timestamp is how a countdown silently goes wrong 
 
 Holidays and half days (13:00 ET closes) come from `holidays.financial_holidays("NYSE")`; in live
 mode the provider's market calendar is passed as `overrides` and takes precedence day by day.
+A process may keep the library's per-year results in a `HolidayYears` store (`use_holiday_store`,
+set up by the runtime): the only I/O, injected, so the package is not imported every process.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from ivcrush_tui.domain import Timing
@@ -26,12 +28,14 @@ __all__ = [
     "NY",
     "UTC",
     "ExpirationInfo",
+    "HolidayYears",
     "MarketState",
     "Session",
     "TradingCalendar",
     "default_calendar",
     "ny_date",
     "session_from_ny",
+    "use_holiday_store",
 ]
 
 NY = ZoneInfo("America/New_York")
@@ -132,16 +136,48 @@ def session_from_ny(
     return Session(day, _ny_instant(day, open_ny), _ny_instant(day, close_ny), early)
 
 
+YearDays = tuple[frozenset[dt.date], frozenset[dt.date]]  # (closed days, half days) of a year
+
+
+class HolidayYears(Protocol):
+    """A persistent copy of what the holidays package says about each year (see the module)."""
+
+    def load(self, year: int) -> YearDays | None:
+        """The stored (closed days, half days) of `year`, None when not stored (or stale)."""
+        ...
+
+    def save(self, year: int, days: YearDays) -> None:
+        """Store `year`'s days; failures are the store's to absorb (it is only a cache)."""
+        ...
+
+
+_holiday_store: HolidayYears | None = None
+
+
+def use_holiday_store(store: HolidayYears | None) -> None:
+    """Keep the holidays package's per-year results in `store` from now on (None: no store).
+
+    Importing the package costs ~0.25 s of CPU (every country and exchange), paid by each CLI
+    process before its first analysis; a stored year costs a file read."""
+    global _holiday_store
+    _holiday_store = store
+    _library_year.cache_clear()
+
+
 @functools.lru_cache(maxsize=512)
-def _library_year(year: int) -> tuple[frozenset[dt.date], frozenset[dt.date]]:
-    """(closed days, half days) of the NYSE in `year` from the holidays package."""
-    # Imported on first use: the package costs tens of ms to import (every country and exchange),
-    # which a process would otherwise pay before its first request.
-    import holidays
+def _library_year(year: int) -> YearDays:
+    """(closed days, half days) of the NYSE in `year`: the store's copy, else the package's."""
+    store = _holiday_store
+    if store is not None and (stored := store.load(year)) is not None:
+        return stored
+    import holidays  # on first use only (see use_holiday_store)
 
     closed = holidays.financial_holidays("NYSE", years=year, categories=("public",))
     half = holidays.financial_holidays("NYSE", years=year, categories=("half_day",))
-    return frozenset(closed), frozenset(half)
+    days = frozenset(closed), frozenset(half)
+    if store is not None:
+        store.save(year, days)
+    return days
 
 
 def _validated_override(day: dt.date, value: Session | None) -> Session | None:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from ivcrush_tui.calendar import NY, TradingCalendar, default_calendar
+from ivcrush_tui.calendar import NY, TradingCalendar, default_calendar, use_holiday_store
 from ivcrush_tui.config import Settings
 from ivcrush_tui.engine.clock import Clock
 from ivcrush_tui.engine.writebehind import WriteBehindCache
@@ -33,6 +33,8 @@ from ivcrush_tui.resilience.ratelimit import AlphaVantageLimiter, TradierWindowL
 from ivcrush_tui.resilience.retry import RetryPolicy
 from ivcrush_tui.store.cache import HybridCache
 from ivcrush_tui.store.db import Database
+from ivcrush_tui.store.holiday_cache import FILE_NAME as HOLIDAYS_FILE
+from ivcrush_tui.store.holiday_cache import HolidayFileCache
 from ivcrush_tui.store.repositories import QuotaRepo
 
 if TYPE_CHECKING:
@@ -47,10 +49,9 @@ DEMO_TOKEN = "demo"  # the demo market accepts any non-empty credential
 DEMO_TRADIER_PER_MIN = 6000
 DEMO_AV_PER_SECOND = 50.0
 DEMO_AV_DAILY_QUOTA = 100_000
-# What a process loads for its first analysis beyond the engine's own imports, in the order it
-# needs them: the trading calendar's holiday rules (the holidays package, ~340 modules) to place
-# the event, then the analysis with numpy and the ledger; see `warm_up_analytics`.
-ANALYTICS_LAZY_MODULES = ("holidays.financial", "ivcrush_tui.engine.ledger")
+# What a process imports for its first analysis beyond the engine's own modules: the analysis with
+# numpy, and the ledger; see `warm_up_analytics` (which also loads the calendar's holiday year).
+ANALYTICS_LAZY_MODULES = ("ivcrush_tui.engine.ledger",)
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,9 @@ async def open_runtime(
     request of either provider is sent (the CLI starts `warm_up_analytics` there).
     """
     _cache_missing_sniffio()
+    # Before anything asks the calendar (the demo market does, at once): a process then reads the
+    # holiday years from a file instead of importing the holidays package.
+    use_holiday_store(HolidayFileCache(settings.storage.path.with_name(HOLIDAYS_FILE)))
     res = settings.resilience
     tradier_base = settings.tradier.base_url
     av_base = settings.alphavantage.base_url
