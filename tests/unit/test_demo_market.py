@@ -537,6 +537,15 @@ def test_earnings_json_strings_none_and_report_time(market: DemoMarket) -> None:
     assert json.loads(_av(market, function="EARNINGS", symbol="NOPE")) == {}
 
 
+def test_alpha_vantage_spells_share_classes_with_a_dash(market: DemoMarket) -> None:
+    # As Alpha Vantage does (BRK-B), so the client's mapping back to BRK.B is exercised.
+    assert json.loads(_av(market, function="EARNINGS", symbol="BRK-B"))["symbol"] == "BRK-B"
+    far = _av(market, function="EARNINGS_CALENDAR", horizon="12month").decode().splitlines()
+    rows = [line.split(",")[0] for line in far[1:]]
+    assert "BRK-B" in rows
+    assert not any("." in sym for sym in rows)
+
+
 def test_overview_and_daily_series(market: DemoMarket) -> None:
     ov = json.loads(_av(market, function="OVERVIEW", symbol="AAPL"))
     assert ov["Symbol"] == "AAPL"

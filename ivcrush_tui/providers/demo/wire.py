@@ -31,6 +31,7 @@ from ivcrush_tui.providers.demo.market import (
     parse_occ,
     stable_rng,
 )
+from ivcrush_tui.symbols import to_alphavantage
 
 __all__ = [
     "AV_PATH",
@@ -681,7 +682,7 @@ def av_earnings_calendar_csv(market: DemoMarket, horizon: str, symbol: str | Non
         estimate = "" if e.eps_estimate is None else _num(e.eps_estimate, 2)
         writer.writerow(
             [
-                e.symbol,
+                to_alphavantage(e.symbol),  # AV spells share classes BRK-B
                 e.name or "",
                 e.date.isoformat(),
                 e.fiscal_date_ending.isoformat() if e.fiscal_date_ending else "",
@@ -736,7 +737,11 @@ def av_earnings(market: DemoMarket, symbol: str) -> JsonDict:
         {"fiscalDateEnding": f"{year}-12-31", "reportedEPS": _num(eps, 2)}
         for year, eps in sorted(annual.items(), reverse=True)
     ]
-    return {"symbol": sym, "annualEarnings": annual_rows, "quarterlyEarnings": quarterly}
+    return {
+        "symbol": to_alphavantage(sym),
+        "annualEarnings": annual_rows,
+        "quarterlyEarnings": quarterly,
+    }
 
 
 def av_overview(market: DemoMarket, symbol: str) -> JsonDict:
