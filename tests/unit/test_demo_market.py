@@ -26,7 +26,6 @@ from ivcrush_tui.providers.demo.market import (
     RISK_FREE_RATE,
     ContractQuote,
     DemoMarket,
-    parse_occ,
 )
 from ivcrush_tui.providers.demo.transport import DEMO_AV_BASE, DEMO_TRADIER_BASE, DemoTransport
 from ivcrush_tui.providers.demo.universe import (
@@ -36,6 +35,7 @@ from ivcrush_tui.providers.demo.universe import (
     THIN_SYMBOL,
 )
 from ivcrush_tui.providers.demo.wire import WireRequest, route
+from ivcrush_tui.symbols import parse_occ
 
 AS_OF = dt.date(2026, 4, 29)  # a Wednesday
 NOW = dt.datetime(2026, 4, 29, 15, 30, tzinfo=NY).astimezone(UTC)  # inside the entry window

@@ -22,7 +22,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
-import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 
@@ -40,6 +39,7 @@ from ivcrush_tui.providers.demo.universe import (
     UNIVERSE,
     Listing,
 )
+from ivcrush_tui.symbols import occ_symbol, parse_occ
 
 __all__ = [
     "RISK_FREE_RATE",
@@ -48,8 +48,6 @@ __all__ = [
     "DemoMarket",
     "Profile",
     "StockQuoteData",
-    "occ_symbol",
-    "parse_occ",
     "stable_rng",
 ]
 
@@ -62,7 +60,6 @@ MONTHLY_COUNT = 3
 QUARTER_DAYS = 91
 _MIN_T = 15.0 / (365.0 * 24.0 * 60.0)  # 15 minutes: keeps an expiring chain priceable
 _FloatArray = npt.NDArray[np.float64]
-_OCC_RE = re.compile(r"^([A-Z]{1,6})(\d{6})([CP])(\d{8})$")
 
 
 def stable_rng(seed: int, *parts: object) -> np.random.Generator:
@@ -77,25 +74,6 @@ _rng = stable_rng
 
 def _ms(instant: dt.datetime) -> int:
     return round(instant.timestamp() * 1000.0)
-
-
-def occ_symbol(root: str, expiration: dt.date, option_type: OptionType, strike: float) -> str:
-    """OCC option symbol, e.g. AAPL260619C00200000 (strike in thousandths of a dollar)."""
-    flag = "C" if option_type is OptionType.CALL else "P"
-    return f"{root}{expiration:%y%m%d}{flag}{round(strike * 1000):08d}"
-
-
-def parse_occ(symbol: str) -> tuple[str, dt.date, OptionType, float] | None:
-    """(root, expiration, type, strike) of an OCC symbol, or None when it is not one."""
-    m = _OCC_RE.match(symbol.strip().upper())
-    if m is None:
-        return None
-    try:
-        exp = dt.datetime.strptime(m.group(2), "%y%m%d").date()
-    except ValueError:
-        return None
-    kind = OptionType.CALL if m.group(3) == "C" else OptionType.PUT
-    return m.group(1), exp, kind, int(m.group(4)) / 1000.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,10 +28,9 @@ from ivcrush_tui.providers.demo.market import (
     ContractQuote,
     DemoMarket,
     StockQuoteData,
-    parse_occ,
     stable_rng,
 )
-from ivcrush_tui.symbols import to_alphavantage
+from ivcrush_tui.symbols import parse_occ, to_alphavantage
 
 __all__ = [
     "AV_PATH",
