@@ -226,7 +226,7 @@ async def test_a_begin_cancelled_before_it_ran_never_keeps_the_write_lock(
     ):
         # Occupy the repos connection's thread so the BEGIN below stays queued behind this.
         conn = repos._conn  # private: the test needs that connection's own thread
-        blocker = asyncio.ensure_future(conn._execute(time.sleep, 0.3))
+        blocker = asyncio.ensure_future(conn._execute(time.sleep, 0.3))  # type: ignore[no-untyped-call]
         task = asyncio.create_task(WatchlistRepo(repos).add(["LOST"]))
         await asyncio.sleep(0.05)  # the task is now waiting for its queued BEGIN
         task.cancel()

@@ -159,7 +159,7 @@ def test_unknown_timing_is_entered_as_bmo_and_flagged_as_watch() -> None:
 
 
 def test_unexpected_failure_costs_one_row_not_an_exception() -> None:
-    broken = _inputs(chains=(None,))  # type: ignore[arg-type]
+    broken = _inputs(chains=(None,))
     a = analyze(broken, AnalysisParams(), CAL)
     assert a.status is Status.ERROR
     assert a.error is not None
