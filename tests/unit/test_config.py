@@ -20,6 +20,7 @@ from ivcrush_tui.config import (
     Settings,
     load_settings,
     render_default_config,
+    schema,
     write_default_config,
 )
 from ivcrush_tui.domain import ErrorCode, IvCrushError
@@ -409,7 +410,7 @@ def test_example_file_parses_documents_every_key_and_matches_the_generator() -> 
             assert re.search(r"^demo = false$", blocks[""], re.M)
             continue
         assert f.name in blocks, f"section [{f.name}] missing from config.example.toml"
-        cls = cfg.SECTIONS[f.name][0]
+        cls = schema.SECTIONS[f.name][0]
         assert section_cls is None or section_cls is cls
         for key in dataclasses.fields(cls):
             if key.name == "keymap":
@@ -422,10 +423,10 @@ def test_example_file_parses_documents_every_key_and_matches_the_generator() -> 
 
 
 def test_schema_and_dataclasses_agree() -> None:
-    for section, (cls, specs) in cfg.SECTIONS.items():
+    for section, (cls, specs) in schema.SECTIONS.items():
         assert [s.name for s in specs] == [f.name for f in dataclasses.fields(cls)], section
     assert {f.name for f in dataclasses.fields(Settings)} == {
-        *cfg.SECTIONS,
-        *(s.name for s in cfg.TOP_LEVEL),
+        *schema.SECTIONS,
+        *(s.name for s in schema.TOP_LEVEL),
         "config_path",
     }
