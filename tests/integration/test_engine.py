@@ -29,8 +29,8 @@ from ivcrush_tui.engine.runtime import Runtime, open_runtime
 from ivcrush_tui.engine.service import AV_IN_FLIGHT, STARTING_RESERVE, Engine
 from ivcrush_tui.providers.demo.faults import FaultConfig
 from ivcrush_tui.providers.demo.market import DemoMarket
+from ivcrush_tui.providers.demo.responses import AV_PATH, TRADIER_PREFIX
 from ivcrush_tui.providers.demo.server import DemoServer
-from ivcrush_tui.providers.demo.wire import AV_PATH, TRADIER_PREFIX
 from ivcrush_tui.store.repositories import BackfillRepo, LedgerRepo, WatchlistRepo
 
 DAY = dt.date(2026, 11, 23)  # a Monday with names reporting (demo market)

@@ -36,8 +36,8 @@ from ivcrush_tui.engine.clock import FixedClock, parse_as_of
 from ivcrush_tui.engine.health import check_health
 from ivcrush_tui.engine.runtime import open_runtime
 from ivcrush_tui.providers.demo.faults import FaultConfig
+from ivcrush_tui.providers.demo.responses import TRADIER_PREFIX
 from ivcrush_tui.providers.demo.server import DemoServer
-from ivcrush_tui.providers.demo.wire import TRADIER_PREFIX
 from ivcrush_tui.resilience.baselines import LatencyBaselines
 from ivcrush_tui.store.db import Database
 from ivcrush_tui.store.repositories import BackfillRepo, WatchlistRepo

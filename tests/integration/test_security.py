@@ -28,8 +28,8 @@ from ivcrush_tui.engine.runtime import Runtime, open_runtime
 from ivcrush_tui.engine.schema import analysis_to_json
 from ivcrush_tui.engine.service import Engine
 from ivcrush_tui.providers.demo.faults import FaultConfig
+from ivcrush_tui.providers.demo.responses import WireRequest, WireResponse
 from ivcrush_tui.providers.demo.server import DemoServer
-from ivcrush_tui.providers.demo.wire import WireRequest, WireResponse
 from ivcrush_tui.resilience.logs import configure_logging
 from tests.integration.live_env import (
     AS_OF,

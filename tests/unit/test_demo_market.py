@@ -27,6 +27,7 @@ from ivcrush_tui.providers.demo.market import (
     ContractQuote,
     DemoMarket,
 )
+from ivcrush_tui.providers.demo.responses import WireRequest
 from ivcrush_tui.providers.demo.transport import DEMO_AV_BASE, DEMO_TRADIER_BASE, DemoTransport
 from ivcrush_tui.providers.demo.universe import (
     NO_OPTIONS_SYMBOL,
@@ -34,7 +35,7 @@ from ivcrush_tui.providers.demo.universe import (
     SINGLE_EXPIRATION_SYMBOL,
     THIN_SYMBOL,
 )
-from ivcrush_tui.providers.demo.wire import WireRequest, route
+from ivcrush_tui.providers.demo.wire import route
 from ivcrush_tui.symbols import parse_occ
 
 AS_OF = dt.date(2026, 4, 29)  # a Wednesday
@@ -767,7 +768,7 @@ def test_a_quote_request_prices_its_contracts_exactly_as_the_whole_chain(
 ) -> None:
     """Option quotes price only the strikes asked for; the contracts must be the chain's own
     (same prices, sizes, greeks: every random draw is still made for the whole chain)."""
-    from ivcrush_tui.providers.demo.wire import tradier_quotes
+    from ivcrush_tui.providers.demo.tradier_wire import tradier_quotes
 
     sym = "AAPL"
     exp = market.expirations(sym)[1]

@@ -21,21 +21,22 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ivcrush_tui.calendar import UTC, ny_date
-from ivcrush_tui.providers.demo.market import DemoMarket
-from ivcrush_tui.providers.demo.wire import (
-    AV_PATH,
+from ivcrush_tui.providers.demo.av_wire import (
     AV_TEXT_BURST,
     AV_TEXT_LEGACY_NOTE,
+    av_daily_limit_text,
+)
+from ivcrush_tui.providers.demo.market import DemoMarket
+from ivcrush_tui.providers.demo.responses import (
+    AV_PATH,
     TRADIER_PREFIX,
     WireRequest,
     WireResponse,
     apigee_fault,
-    av_daily_limit_text,
     av_message,
-    check_access,
     json_response,
-    route,
 )
+from ivcrush_tui.providers.demo.wire import check_access, route
 
 __all__ = [
     "KNOWN_PATHS",

@@ -35,7 +35,7 @@ from ivcrush_tui.providers.demo.faults import (
     malform,
 )
 from ivcrush_tui.providers.demo.market import DemoMarket
-from ivcrush_tui.providers.demo.wire import AV_PATH, TRADIER_PREFIX, WireRequest, WireResponse
+from ivcrush_tui.providers.demo.responses import AV_PATH, TRADIER_PREFIX, WireRequest, WireResponse
 
 __all__ = ["LOOPBACK", "DemoServer", "main"]
 

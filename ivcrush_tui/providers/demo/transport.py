@@ -23,7 +23,7 @@ from ivcrush_tui.providers.demo.faults import (
     MarketSource,
     malform,
 )
-from ivcrush_tui.providers.demo.wire import WireRequest
+from ivcrush_tui.providers.demo.responses import WireRequest
 
 __all__ = ["DEMO_AV_BASE", "DEMO_TRADIER_BASE", "DemoTransport", "EngineStats"]
 
