@@ -443,7 +443,7 @@ def sql_violations(source: str, filename: str) -> list[str]:
 
 
 def test_store_sql_only_binds_values() -> None:
-    files = sorted((REPO / "ivcrush_tui" / "store").glob("*.py"))
+    files = sorted((REPO / "ivcrush_tui" / "store").rglob("*.py"))  # repositories/ too
     assert len(files) >= 4
     checked = 0
     for path in files:
