@@ -60,8 +60,9 @@ class Coalescer(Generic[V]):
         self._timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def get(self, keys: Iterable[str]) -> dict[str, V]:
-        """Values for `keys` (keys the provider did not return are absent).
+    async def get(self, keys: Iterable[str], *, urgent: bool = False) -> dict[str, V]:
+        """Values for `keys` (keys the provider did not return are absent). `urgent`: send the
+        pending keys now, these included, instead of waiting for company.
 
         Raises the error of the batch the keys rode in."""
         loop = asyncio.get_running_loop()
@@ -75,7 +76,9 @@ class Coalescer(Generic[V]):
             self._pending.setdefault(key, []).append(fut)
             self._caller_of[fut] = caller
             futures[key] = fut
-        if len(self._pending) >= self._max_batch:
+        if urgent:
+            self._flush()
+        elif len(self._pending) >= self._max_batch:
             self._flush(full_only=True)
         if self._pending:
             now = loop.time()

@@ -35,8 +35,8 @@ from ivcrush_tui.domain import (
     Unavailable,
 )
 from ivcrush_tui.engine.batching import Coalescer
-from ivcrush_tui.engine.priority import BATCH_PRIORITY, PrioritySemaphore, current_priority
 from ivcrush_tui.engine.runtime import Runtime
+from ivcrush_tui.priority import BATCH_PRIORITY, PrioritySemaphore, current_priority
 from ivcrush_tui.providers.tradier import QUOTE_CHUNK
 from ivcrush_tui.resilience.correlation import correlation_scope, current_correlation_id
 from ivcrush_tui.store.repositories import EventsRepo, PricesRepo, WatchlistRepo
@@ -77,6 +77,10 @@ QUOTE_MAX_WAIT_S = 0.15
 # Scarce, batches also grow to a whole request (QUOTE_CHUNK keys).
 SCARCE_PER_MIN = 600
 QUOTE_MAX_HOLD_S = 1.0
+# While requests are plentiful, a scan's first URGENT_RANKS tickers (and a lone analyze) send their
+# ATM quotes at once rather than wait up to QUOTE_MAX_WAIT_S for company: the first results come
+# that much sooner, for at most that many extra requests.
+URGENT_RANKS = 3
 TICKERS_PER_SLOT = 4  # tickers a scan works on at once, per request slot (bounds memory)
 # Request slots a ticker's first request (its expirations) may not take: kept for the next
 # requests of tickers already under way. Priority alone cannot do it: a slot is held for a round
@@ -259,7 +263,8 @@ class Engine:
         if not wanted:
             return ()
         try:
-            quotes = await self._option_quotes.get(wanted)
+            urgent = not self._scarce() and current_priority.get() <= URGENT_RANKS
+            quotes = await self._option_quotes.get(wanted, urgent=urgent)
         except IvCrushError as exc:  # term structure degrades to n/a; the straddle still stands
             log.info("%s: ATM term quotes unavailable: %s", symbol, exc)
             return ()

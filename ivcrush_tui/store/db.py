@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from ivcrush_tui.domain import ErrorCode, IvCrushError
+from ivcrush_tui.priority import PrioritySemaphore
 from ivcrush_tui.store import migrations
 
 log = logging.getLogger(__name__)
@@ -147,7 +148,9 @@ class Database:
         self._conn = conn
         self.path = path
         self.clock = clock
-        self._lock = asyncio.Lock()
+        # The connection serves one statement or transaction at a time; the waiter to go next is
+        # the most urgent (a scan's earliest ticker), not the first to queue: see priority.py.
+        self._lock = PrioritySemaphore(1)
         self._owner: asyncio.Task[Any] | None = None
         self._closed = False
 
@@ -204,7 +207,7 @@ class Database:
         if self._closed:
             return
         self._closed = True
-        async with self._lock:
+        async with self._lock.slot():
             await self._conn.close()
 
     async def __aenter__(self) -> Database:
@@ -227,7 +230,7 @@ class Database:
             raise StorageError("the database is closed")
         if self._owner is not None and self._owner is asyncio.current_task():
             raise StorageError("nested transaction on the same connection")
-        async with self._lock:
+        async with self._lock.slot():
             self._owner = asyncio.current_task()
             try:
                 await self._begin()
@@ -291,7 +294,7 @@ class Database:
             rows = await self._conn.execute_fetchall(sql, params)
             return [tuple(r) for r in rows]
 
-        async with self._lock:
+        async with self._lock.slot():
             try:
                 return await retry_busy(read, what="read")
             except sqlite3.Error as exc:

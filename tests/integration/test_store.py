@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from ivcrush_tui.domain import Bar, EarningsEvent, ErrorCode, IvCrushError, Timing
+from ivcrush_tui.priority import current_priority
 from ivcrush_tui.store import db as dbmod
 from ivcrush_tui.store.cache import HybridCache
 from ivcrush_tui.store.db import Database, StorageError, is_busy, retry_busy, to_iso
@@ -190,6 +191,35 @@ async def test_transaction_rolls_back_on_error(db_path: Path, clock: FakeClock) 
         assert await WatchlistRepo(db).list() == ()
         # The connection is usable again (the write lock was released).
         assert await WatchlistRepo(db).add(["Y"]) == ("Y",)
+
+
+async def test_the_most_urgent_waiter_uses_the_connection_next(
+    db_path: Path, clock: FakeClock
+) -> None:
+    # A scan's earliest ticker must not queue behind forty others' reads: the connection goes to
+    # the waiter with the lowest priority (current_priority), not to the first one to ask.
+    async with await Database.open(db_path, clock=clock) as db:
+        release = asyncio.Event()
+        order: list[str] = []
+
+        async def holder() -> None:
+            async with db.transaction():
+                await release.wait()
+
+        async def reader(name: str, rank: float) -> None:
+            current_priority.set(rank)  # this task's context only
+            await db.fetchall("SELECT 1")
+            order.append(name)
+
+        hold = asyncio.create_task(holder())
+        await asyncio.sleep(0.05)  # the transaction holds the connection
+        late = [asyncio.create_task(reader(f"rank{r}", float(r))) for r in (30, 20)]
+        await asyncio.sleep(0.01)
+        first = asyncio.create_task(reader("rank1", 1.0))  # asks last
+        await asyncio.sleep(0.01)
+        release.set()
+        await asyncio.gather(hold, first, *late)
+        assert order == ["rank1", "rank20", "rank30"]
 
 
 async def test_cancelled_transaction_releases_the_lock(db_path: Path, clock: FakeClock) -> None:

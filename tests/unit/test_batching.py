@@ -62,6 +62,18 @@ async def test_a_steady_trickle_fills_batches_until_the_cap() -> None:
     assert sum(len(x) for x in fetch.calls) == 30
 
 
+async def test_an_urgent_lookup_sends_the_pending_keys_at_once() -> None:
+    fetch = Recorder()
+    c: Coalescer[str] = Coalescer(fetch, max_batch=100, linger_s=5.0)
+    waiting = asyncio.ensure_future(c.get(["A"]))  # would wait 5 s for company
+    await asyncio.sleep(0)
+    assert fetch.calls == []
+    got = await asyncio.wait_for(c.get(["B"], urgent=True), 1.0)
+    assert got == {"B": "b"}
+    assert fetch.calls == [["A", "B"]]  # one request, the earlier key included
+    assert await asyncio.wait_for(waiting, 1.0) == {"A": "a"}
+
+
 async def test_a_failed_batch_fails_every_waiter() -> None:
     fetch = Recorder()
     fetch.fail = RuntimeError("provider down")

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from ivcrush_tui.engine.priority import PrioritySemaphore, current_priority
+from ivcrush_tui.priority import PrioritySemaphore, current_priority
 
 
 async def test_free_slots_are_handed_to_the_most_urgent_waiter() -> None:
