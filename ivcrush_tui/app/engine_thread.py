@@ -181,30 +181,43 @@ class EngineThread:
 
     async def stream(self, source: Callable[[], AsyncIterator[T]]) -> AsyncIterator[T]:
         """Iterate `source()` on the engine loop, yielding its items here in order. Closing or
-        cancelling this iterator closes the engine-side one (its `finally` runs there)."""
+        cancelling this iterator closes the engine-side one (its `finally` runs there).
+
+        Items produced in one turn of the engine loop (results that completed together) cross
+        as one batch: one wake-up of the caller's loop, not one per item."""
         caller = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
+        batch: list[T] = []
+
+        def send() -> None:  # on the engine loop, after the turn that produced the items
+            if batch:
+                caller.call_soon_threadsafe(queue.put_nowait, batch.copy())
+                batch.clear()
 
         async def pump() -> None:
             items = source()
             try:
                 async for item in items:
-                    caller.call_soon_threadsafe(queue.put_nowait, item)
+                    if not batch:
+                        asyncio.get_running_loop().call_soon(send)
+                    batch.append(item)
             finally:
+                send()  # before the end is reported: the last items never trail it
                 aclose = getattr(items, "aclose", None)
                 if aclose is not None:
                     await aclose()
 
         call = self._submit(pump())
-        # Queued on this loop after every item (the pump's puts precede its end): the end mark.
+        # Queued on this loop after every batch (the pump's sends precede its end): the end mark.
         call.outcome.add_done_callback(lambda _: queue.put_nowait(_END))
         try:
             while True:
-                item = await queue.get()
-                if item is _END:
+                got = await queue.get()
+                if got is _END:
                     call.result()  # the engine side's exception, if any
                     return
-                yield item
+                for item in got:
+                    yield item
         finally:
             await call.unwind()
 
