@@ -87,18 +87,27 @@ _ERROR_SHORT = {
 SortValue = float | str | None
 
 
+# A tuple, not `int | float`: isinstance against a union type is several times slower, and this
+# check runs for every number of every streamed row.
+_REAL = (int, float)
+
+
 def finite(x: float | None) -> float | None:
     """x when it is a finite number, else None."""
-    if x is None or not isinstance(x, int | float) or not math.isfinite(x):
-        return None
-    return float(x)
+    if isinstance(x, _REAL) and math.isfinite(x):
+        return float(x)
+    return None
 
 
-def fmt_num(x: float | None, decimals: int = 2, *, sign: bool = False) -> str:
-    v = finite(x)
+def _num_text(v: float | None, decimals: int = 2, *, sign: bool = False) -> str:
+    """`fmt_num` of a value already through `finite`."""
     if v is None:
         return DASH
     return f"{v:+.{decimals}f}" if sign else f"{v:.{decimals}f}"
+
+
+def fmt_num(x: float | None, decimals: int = 2, *, sign: bool = False) -> str:
+    return _num_text(finite(x), decimals, sign=sign)
 
 
 def fmt_pct(x: float | None, decimals: int = 2, *, sign: bool = False) -> str:
@@ -124,7 +133,10 @@ def fmt_price(x: float | None) -> str:
 def fmt_interval(iv: tuple[float, float] | None, decimals: int = 2) -> str:
     if iv is None:
         return DASH
-    lo, hi = finite(iv[0]), finite(iv[1])
+    return _interval_text(finite(iv[0]), finite(iv[1]), decimals)
+
+
+def _interval_text(lo: float | None, hi: float | None, decimals: int = 2) -> str:
     if lo is None or hi is None:
         return DASH
     return f"{lo:.{decimals}f}–{hi:.{decimals}f}"
@@ -227,10 +239,26 @@ def placeholder_cells(symbol: str) -> dict[str, Cell]:
     return cells
 
 
+# Cells that do not depend on the analysis, built once (a Cell is immutable; building one costs
+# about as much as formatting its number, and these are most of a row with missing data).
+_DASH_STALE = Cell(DASH, "stale")
+_DASH_STALE_RIGHT = Cell(DASH, "stale", None, right=True)
+_ENTRY_NOW = Cell("NOW", "gain", 0.0, right=True, bold=True)
+_REC_ERROR = Cell("ERR", "loss", -1.0, bold=True)
+_LIQ_ORDER = {
+    tier: float(i)
+    for i, tier in enumerate(
+        (LiquidityTier.REJECT, LiquidityTier.WARNING, LiquidityTier.GOOD, LiquidityTier.EXCELLENT)
+    )
+}
+_ACTION_RANK = {Action.SELL: 2.0, Action.WATCH: 1.0, Action.SKIP: 0.0}
+
+
 def analysis_cells(
     a: Analysis, now: dt.datetime, cal: TradingCalendar, stale_after_s: float
 ) -> dict[str, Cell]:
-    """Every watchlist cell of one analysis (keys: COLUMN_KEYS)."""
+    """Every watchlist cell of one analysis (keys: COLUMN_KEYS). Runs on the console's loop for
+    every streamed result: each number goes through `finite` once."""
     cells: dict[str, Cell] = {}
     cells["ticker"] = Cell(a.symbol, None, a.symbol, bold=True)
     sched = a.schedule
@@ -242,34 +270,40 @@ def analysis_cells(
             f"{ev.date.isoformat()} {TIMING_ORDER[ev.timing]}",
         )
     else:
-        cells["earnings"] = Cell("none" if a.status is Status.NO_EVENT else DASH, "stale")
+        cells["earnings"] = Cell("none", "stale") if a.status is Status.NO_EVENT else _DASH_STALE
     secs, state = entry_window_seconds(sched, now, cal)
     if state == "open":
-        cells["entry"] = Cell("NOW", "gain", 0.0, right=True, bold=True)
+        cells["entry"] = _ENTRY_NOW
     elif state == "before":
         cells["entry"] = Cell(fmt_duration(secs), None, secs, right=True)
     elif state == "past":
         cells["entry"] = Cell("past", "stale", 1e12 - (secs or 0.0), right=True)
     else:
-        cells["entry"] = Cell(DASH, "stale", None, right=True)
-    cells["spot"] = Cell(fmt_price(a.spot), None, finite(a.spot), right=True)
+        cells["entry"] = _DASH_STALE_RIGHT
+    spot = finite(a.spot)
+    if spot is None:
+        cells["spot"] = Cell(DASH, None, None, right=True)
+    else:
+        text = f"{spot:,.0f}" if abs(spot) >= 10_000 else f"{spot:.2f}"  # as fmt_price
+        cells["spot"] = Cell(text, None, spot, right=True)
     imp = implied_pct(a)
-    cells["implied"] = Cell(fmt_num(imp), None, imp, right=True)
+    cells["implied"] = Cell(_num_text(imp), None, imp, right=True)
     vr = a.vrp if isinstance(a.vrp, VrpResult) else None
     hist = finite(vr.hist_mean_abs_move_pct) if vr else None
-    cells["hist"] = Cell(fmt_num(hist), None, hist, right=True)
+    cells["hist"] = Cell(_num_text(hist), None, hist, right=True)
     tier = a.tier
     ratio = finite(vr.vrp_ratio) if vr else None
     if ratio is not None:
         role = TIER_ROLE[tier] if tier is not None else "stale"
         cells["vrp"] = Cell(f"{TIER_GLYPH[tier]} {ratio:.2f}", role, ratio, right=True, bold=True)
     else:
-        cells["vrp"] = Cell(DASH, "stale", None, right=True)
-    cells["interval"] = Cell(fmt_interval(vr.interval if vr else None), None, None, right=True)
-    if vr and vr.interval:
-        cells["interval"] = Cell(
-            fmt_interval(vr.interval), None, finite(vr.interval[0]), right=True
-        )
+        cells["vrp"] = _DASH_STALE_RIGHT
+    interval = vr.interval if vr else None
+    if interval:
+        lo = finite(interval[0])
+        cells["interval"] = Cell(_interval_text(lo, finite(interval[1])), None, lo, right=True)
+    else:
+        cells["interval"] = Cell(DASH, None, None, right=True)
     if a.status is Status.ERROR or (a.error is not None and a.status is not Status.OK):
         code = a.error.code if a.error else a.status.value
         role = "loss" if a.status is Status.ERROR else "stale"
@@ -281,35 +315,28 @@ def analysis_cells(
         n = len(a.history.moves) if a.history else 0
         cells["tier"] = Cell(f"{n} evts", "stale", -0.5)
     else:
-        cells["tier"] = Cell(DASH, "stale", None)
+        cells["tier"] = _DASH_STALE
     liq = a.liquidity
     if liq is not None:
-        order = (
-            LiquidityTier.REJECT,
-            LiquidityTier.WARNING,
-            LiquidityTier.GOOD,
-            LiquidityTier.EXCELLENT,
-        )
-        cells["liq"] = Cell(LIQ_TEXT[liq.tier], LIQ_ROLE[liq.tier], float(order.index(liq.tier)))
+        cells["liq"] = Cell(LIQ_TEXT[liq.tier], LIQ_ROLE[liq.tier], _LIQ_ORDER[liq.tier])
     else:
-        cells["liq"] = Cell(DASH, "stale")
+        cells["liq"] = _DASH_STALE
     sk = a.skew if isinstance(a.skew, SkewFit) else None
     shape = sk.shape.value if sk and sk.shape else None
-    cells["skew"] = Cell(shape or DASH, None if shape else "stale", shape)
+    cells["skew"] = Cell(shape, None, shape) if shape else Cell(DASH, "stale", shape)
     cs = a.consistency if isinstance(a.consistency, ConsistencyStats) else None
     trr = finite(cs.trr) if cs else None
     trr_role = "loss" if cs is not None and cs.trr_level is TrrLevel.HIGH else None
     # TRR = max/mean <= number of events (<= 12): one decimal below 10 keeps it to 3 cells.
-    trr_text = fmt_num(trr, 1) if trr is None or trr < 9.95 else fmt_num(trr, 0)
+    trr_text = _num_text(trr, 1) if trr is None or trr < 9.95 else _num_text(trr, 0)
     cells["trr"] = Cell(trr_text, trr_role, trr, right=True)
     if a.status is Status.ERROR:
-        cells["rec"] = Cell("ERR", "loss", -1.0, bold=True)
+        cells["rec"] = _REC_ERROR
     elif a.recommendation is not None:
         act = a.recommendation.action
-        rank = {Action.SELL: 2.0, Action.WATCH: 1.0, Action.SKIP: 0.0}[act]
-        cells["rec"] = Cell(act.value, ACTION_ROLE[act], rank, bold=act is Action.SELL)
+        cells["rec"] = Cell(act.value, ACTION_ROLE[act], _ACTION_RANK[act], bold=act is Action.SELL)
     else:
-        cells["rec"] = Cell(DASH, "stale")
+        cells["rec"] = _DASH_STALE
     age = (now - a.as_of).total_seconds()
     cells["age"] = Cell(
         fmt_duration(age), "stale" if age > stale_after_s else None, max(0.0, age), right=True

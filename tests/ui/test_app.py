@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from rich.console import Console
 from textual.command import Hit
 from textual.pilot import Pilot
@@ -20,6 +21,7 @@ from textual.worker import WorkerState
 from ivcrush_tui.analytics.analysis import Analysis
 from ivcrush_tui.app.app import IvCrushApp
 from ivcrush_tui.app.backend import PREF_SORT_COLUMN, PREF_SORT_DIR, PREF_THEME, Backend
+from ivcrush_tui.app.screens import watchlist as watchlist_module
 from ivcrush_tui.app.screens.calendar import CalendarScreen
 from ivcrush_tui.app.screens.health import ComponentCard, HealthScreen
 from ivcrush_tui.app.screens.help import HelpScreen
@@ -306,6 +308,33 @@ async def test_rescan_never_overlaps_and_is_rearmed_after_completion() -> None:
         app._timer_scan()  # what the timer does when it fires
         await settle(app, pilot)
         assert len(fb.scan_calls) == 2
+
+
+async def test_streamed_rows_are_resorted_at_most_every_interval_and_when_the_scan_ends(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A re-sort repaints most visible lines: while a scan streams it waits for the interval.
+    monkeypatch.setattr(watchlist_module, "STREAM_SORT_INTERVAL_S", 1e9)
+    fb = FakeBackend()
+    gate = asyncio.Event()
+    fb.gates["AMZN"] = gate  # the scan stays open until the gate is set
+    app = make_app(fb)
+    async with app.run_test(size=SIZE) as pilot:
+        wl = None
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if app.scan_running and showing(app, WatchlistScreen):
+                wl = watchlist(app)
+                if all(wl.cells_for(s).get("rec", "…") != "…" for s in ("AAPL", "TSLA")):
+                    break
+        assert wl is not None
+        assert app.scan_running
+        assert wl.cells_for("NVDA")["rec"] != "…"  # the results are shown ...
+        assert table_order(app) == list(fb.store.watchlist)  # ... in the unsorted order
+        gate.set()
+        await settle(app, pilot)
+        order = table_order(app)
+        assert order.index("NVDA") < order.index("MSFT")  # by VRP (1.95 > 1.31) once it ends
 
 
 async def test_refresh_is_faster_inside_the_entry_window() -> None:

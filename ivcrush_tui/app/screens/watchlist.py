@@ -2,8 +2,13 @@
 
 Updates are coalesced in `pending` (latest wins) and applied as cell diffs a few times a second
 inside `app.batch_update()` (immediately when a scan finishes or the watchlist changes), in
-time-boxed slices so key presses are served between them. Sorting uses the raw values behind the
-cells (None last), never the formatted strings; the sort is persisted.
+time-boxed slices with a frame between them, so key presses and their frames are served in
+between. A re-sort moves most visible lines, so each one is a full repaint (a frame longer
+than Textual's 16.7 ms frame period, which also delays the next frame by a period): while a
+scan streams, the rows are re-sorted at most once a second; otherwise (a scan has just ended,
+a one-off result) once a flush has applied every pending row; at once when the user changes
+the sort. Sorting uses the raw values behind the cells (None last), never the formatted
+strings; the sort is persisted.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ SPEC_BY_KEY = {s.key: s for s in COLUMNS}
 _ASCENDING_FIRST = frozenset({"ticker", "earnings", "entry", "age"})
 DEFAULT_SORT = ("vrp", True)
 FLUSH_INTERVAL_S = 0.25  # coalesced updates are applied at most 4 times a second
+STREAM_SORT_INTERVAL_S = 1.0  # while a scan streams, rows are re-sorted at most this often
 # A flush works in slices: at least FLUSH_MIN_ROWS rows, then until FLUSH_BUDGET_S has passed;
 # the rest follows in the next slice, so a key press never waits behind hundreds of rows.
 FLUSH_BUDGET_S = 0.008
@@ -81,9 +87,12 @@ class WatchlistScreen(Screen[None]):
         self.filter_text = ""
         self.flushes = 0
         self._order_dirty = True
+        self._resort_now = False  # the user changed the sort: re-sort at the next flush
+        self._sorted_at = 0.0  # perf_counter seconds of the last re-sort
         self._all_dirty = True
         self._active = True
         self._flush_queued = False
+        self._wanted: tuple[tuple[str, ...], frozenset[str]] = ((), frozenset())
         # Styled text per cell (a cell that did not change is the same Text, so the table's diff
         # is an identity check), valid for the theme variables it was built with.
         self._styled: dict[Cell, Text] = {}
@@ -103,7 +112,9 @@ class WatchlistScreen(Screen[None]):
 
     def on_mount(self) -> None:
         app = self.ivapp
-        app.analysis_signal.subscribe(self, self._on_analysis)
+        # Immediate: called while the app handles the result, instead of as one more message
+        # (and a Textual callback dispatch) per streamed result on this screen's queue.
+        app.analysis_signal.subscribe(self, self._on_analysis, immediate=True)
         app.watchlist_signal.subscribe(self, self._on_watchlist)
         app.scan_signal.subscribe(self, self._on_scan)
         app.theme_changed_signal.subscribe(self, lambda _t: self.mark_all_dirty(flush=True))
@@ -126,10 +137,12 @@ class WatchlistScreen(Screen[None]):
                 self._queue_flush()
 
     def _queue_flush(self) -> None:
-        """Flush soon (after the messages already queued, so key presses go first)."""
+        """Flush after the next frame. Not `call_later`: Textual runs a pump's queued messages
+        back to back, and draws this screen only once its queue is empty, so slices posted one
+        after another would run together, with no frame (and no key's frame) in between."""
         if not self._flush_queued:
             self._flush_queued = True
-            self.call_later(self._queued_flush)
+            self.call_after_refresh(self._queued_flush)
 
     def _queued_flush(self) -> None:
         self._flush_queued = False
@@ -177,7 +190,8 @@ class WatchlistScreen(Screen[None]):
             return
         app = self.ivapp
         symbols = app.watchlist_symbols
-        if self._all_dirty:
+        full = self._all_dirty  # the watchlist, the filter or the time changed: every row
+        if full:
             for s in symbols:
                 self.pending.setdefault(s, app.results.get(s))
             self._all_dirty = False
@@ -187,7 +201,9 @@ class WatchlistScreen(Screen[None]):
         if variables != self._styled_vars or len(self._styled) > 20_000:
             self._styled.clear()  # styled with other colours (or grown with old ages)
             self._styled_vars = dict(variables)
-        wanted = set(symbols)
+        if self._wanted[0] is not symbols:
+            self._wanted = (symbols, frozenset(symbols))
+        wanted = self._wanted[1]
         deadline = time.perf_counter() + FLUSH_BUDGET_S
         done = 0
         with app.batch_update():
@@ -210,13 +226,21 @@ class WatchlistScreen(Screen[None]):
                 if not table.has_row(sym):
                     self._order_dirty = True
                 table.upsert(sym, {k: self._text(cells[k], variables) for k in table.column_keys})
-            for stale in set(self.raw) - wanted:
-                del self.raw[stale]
-                self.row_text.pop(stale, None)
-            visible = [s for s in symbols if self._matches(s)]
-            if len(visible) != table.row_count or set(table.row_keys()) - set(visible):
-                table.retain(visible)
-            if self._order_dirty:
+            if full:  # rows only leave the watchlist or the filter in a full flush
+                for stale in set(self.raw) - wanted:
+                    del self.raw[stale]
+                    self.row_text.pop(stale, None)
+                visible = [s for s in symbols if self._matches(s)]
+                if len(visible) != table.row_count or set(table.row_keys()) - set(visible):
+                    table.retain(visible)
+            if self._order_dirty and (
+                self._resort_now
+                or (
+                    time.perf_counter() - self._sorted_at > STREAM_SORT_INTERVAL_S
+                    if app.scan_running
+                    else not self.pending
+                )
+            ):
                 self._apply_sort(table)
         self.flushes += 1
         self._update_title()
@@ -237,7 +261,8 @@ class WatchlistScreen(Screen[None]):
         table.apply_order(sort_order(keys, raws, reverse=self.sort_desc))
         arrow = "▼" if self.sort_desc else "▲"
         table.set_labels({self.sort_column: SPEC_BY_KEY[self.sort_column].label + arrow})
-        self._order_dirty = False
+        self._order_dirty = self._resort_now = False
+        self._sorted_at = time.perf_counter()
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -340,7 +365,7 @@ class WatchlistScreen(Screen[None]):
             return
         old = self.sort_column
         self.sort_column, self.sort_desc = column, desc
-        self._order_dirty = True
+        self._order_dirty = self._resort_now = True
         try:
             table = self.query_one(LiveTable)
         except NoMatches:
