@@ -36,8 +36,11 @@ credentials in the environment, so the default backend is the in-process demo ma
                 ru_maxrss at the end (500 rows + all key presses) is the memory figure.
 
 The synthetic names are built like `tests/ui/fake_backend.py` builds its scripts (`Script` +
-`build_analysis`), seeded, with ~2 % error results; result delays are quantised to 10 ms so that
-FakeBackend's `asyncio.wait` loop (O(pending) per wake-up) does not dominate the CPU.
+`build_analysis`), seeded, with ~2 % error results; result delays are quantised to 10 ms, so
+results land in bursts as they do from the engine's concurrent scan. As in the console, where
+the engine runs on its own thread (`EngineBackend` over `EngineThread`), the fake's scan runs on
+an `EngineThread`: each result (~0.5 ms to build) is built there, on the same timetable, and
+streamed to the app's loop through the same bridge; only the app's own work stays on its loop.
 """
 
 from __future__ import annotations
@@ -99,14 +102,38 @@ def synthetic_symbols(n: int) -> list[str]:
 
 
 def make_backend(rows: int, stream_s: float, seed: int = 7) -> FakeBackend:
-    """A FakeBackend with `rows` scripted names whose results arrive over `stream_s` seconds."""
+    """A FakeBackend with `rows` scripted names whose results arrive over `stream_s` seconds,
+    built on an engine thread (see the module docstring)."""
     import datetime as dt
+    import functools
+    from collections.abc import AsyncIterator
 
+    from ivcrush_tui.analytics.analysis import Analysis
     from ivcrush_tui.analytics.liquidity import LiquidityTier
     from ivcrush_tui.analytics.recommendation import Action
     from ivcrush_tui.analytics.skew import SkewShape
+    from ivcrush_tui.app.engine_thread import EngineThread
     from ivcrush_tui.domain import Timing
     from tests.ui.fake_backend import FIXED_NOW, FakeBackend, FakeStore, Script
+
+    class ThreadedFakeBackend(FakeBackend):
+        """The fake's scan on its own thread and loop, bridged like `EngineBackend.scan`."""
+
+        engine_thread: EngineThread | None = None
+
+        async def start(self) -> None:
+            self.engine_thread = EngineThread("bench-engine")
+            self.engine_thread.start()
+            await super().start()
+
+        async def stop(self) -> None:
+            if self.engine_thread is not None:
+                await self.engine_thread.stop()
+            await super().stop()
+
+        def scan(self, symbols: Sequence[str]) -> AsyncIterator[Analysis]:
+            assert self.engine_thread is not None
+            return self.engine_thread.stream(functools.partial(super().scan, tuple(symbols)))
 
     rng = random.Random(seed)
     backend = FakeBackend()  # only for its calendar
@@ -144,7 +171,7 @@ def make_backend(rows: int, stream_s: float, seed: int = 7) -> FakeBackend:
         )
     # 10 ms buckets: results land in bursts, as they do from the engine's concurrent scan.
     delays = {s: round(rng.uniform(0.01, stream_s), 2) for s in symbols}
-    return FakeBackend(
+    return ThreadedFakeBackend(
         FakeStore(watchlist=list(symbols)), scripts=scripts, delays=delays, failures=failures
     )
 
@@ -220,8 +247,18 @@ class FrameProbe:
         setattr(app, "run_action", _run_action)  # noqa: B010
 
     def next_frame_after(self, t: float) -> asyncio.Future[float]:
+        """The end of the first frame whose tick started at or after `t`, including one drawn
+        already: the frame can come before the caller, woken by the action's end, asks."""
         fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        self.action_waiters.append((t, fut))
+        first: float | None = None
+        for start, end in reversed(self.frames):  # in drawing order: the earliest one is last
+            if start < t:
+                break
+            first = end
+        if first is not None:
+            fut.set_result(first)
+        else:
+            self.action_waiters.append((t, fut))
         return fut
 
 
