@@ -20,20 +20,9 @@ from ivcrush_tui.app.screens.help import HelpScreen
 from ivcrush_tui.app.screens.watchlist import WatchlistScreen
 from ivcrush_tui.config import UiSettings
 from tests.ui.fake_backend import FakeBackend
+from tests.ui.recording_app import RecordingApp
 
 SIZE = (120, 40)
-
-
-class RecordingApp(IvCrushApp):
-    """Keeps every notification's text (toasts are not rendered under run_test)."""
-
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.notes: list[str] = []
-
-    def notify(self, message: str, **kw: Any) -> None:  # type: ignore[override]
-        self.notes.append(str(message))
-        super().notify(message, **kw)
 
 
 def make_app(keymap: dict[str, str], **kw: Any) -> RecordingApp:

@@ -22,6 +22,7 @@ from ivcrush_tui.app.themes import (
 )
 from ivcrush_tui.config import UiSettings
 from tests.ui.fake_backend import FakeBackend, FakeStore
+from tests.ui.recording_app import RecordingApp
 
 SIZE = (120, 40)
 REPO = Path(__file__).resolve().parents[2]
@@ -34,16 +35,6 @@ background = "#101010"
 [variables]
 gain = "#00FF00"
 """
-
-
-class RecordingApp(IvCrushApp):
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.notes: list[str] = []
-
-    def notify(self, message: str, **kw: Any) -> None:  # type: ignore[override]
-        self.notes.append(str(message))
-        super().notify(message, **kw)
 
 
 @pytest.fixture
