@@ -164,14 +164,14 @@ async def test_closing_the_drill_down_cancels_its_engine_side_analysis(isolated:
 
 
 async def test_exceptions_cross_the_thread_boundary_with_their_type(
-    backend: EngineBackend,
+    backend: EngineBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     down = ProviderError(ErrorCode.UNAVAILABLE, "quotes down", provider="tradier", endpoint="q")
 
     async def fail(_symbol: str, _now: dt.datetime, **_: Any) -> Analysis:
         raise down
 
-    backend.engine.analyze = fail  # type: ignore[method-assign]
+    monkeypatch.setattr(backend.engine, "analyze", fail)
     with pytest.raises(ProviderError) as info:
         await backend.analyze("AAPL")
     assert info.value is down  # the very object, so `except IvCrushError` and `.code` still work
