@@ -173,6 +173,26 @@ async def test_apply_order_reorders_and_keeps_the_cursor_on_the_same_row() -> No
         assert table.cursor_key() == "R03"
 
 
+async def test_before_the_cursor_is_moved_a_reorder_highlights_the_top_row() -> None:
+    app = TableApp(n=10)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        table = app.table
+        assert table.cursor_key() == "R00"
+        order = [f"R{i:02d}" for i in reversed(range(10))]
+        assert table.apply_order(order)  # a first sort: the best row is highlighted
+        await settle(pilot)
+        assert table.cursor_row == 0
+        assert table.cursor_key() == "R09"
+        highlighted = app.last(LiveTable.RowHighlighted)
+        assert isinstance(highlighted, LiveTable.RowHighlighted)
+        assert highlighted.key == "R09"  # announced, so the detail line follows
+        table.action_cursor_down()  # the user moves: from now on the highlight follows its row
+        assert table.apply_order(sorted(order))
+        assert table.cursor_key() == "R08"
+        assert table.cursor_row == 8
+
+
 async def test_remove_and_retain_keep_the_cursor_sensible() -> None:
     app = TableApp(n=10)
     async with app.run_test(size=SIZE) as pilot:

@@ -239,6 +239,10 @@ class LiveTable(ScrollView, can_focus=True):
         self._order: list[str] = []
         self._index: dict[str, int] = {}
         self._cursor = 0
+        # Until the cursor is moved (keys, a click, `move_cursor`), a reorder leaves it on the
+        # top row: a fresh sort shows the best row highlighted, not the one that happened to be
+        # first before. Once moved, the highlight follows its row.
+        self._cursor_moved = False
         self._highlighted: str | None = None  # the key last announced by RowHighlighted
         self._layout_gen = 0  # bumped when columns change or the styles change
         self._styles: _Styles | None = None
@@ -348,6 +352,7 @@ class LiveTable(ScrollView, can_focus=True):
         self._order.clear()
         self._index.clear()
         self._cursor = 0
+        self._cursor_moved = False
         self._highlighted = None
         self._header = None
         self._rows_changed()
@@ -357,7 +362,8 @@ class LiveTable(ScrollView, can_focus=True):
 
     def apply_order(self, order: Sequence[str]) -> bool:
         """Display the rows in `order` (keys not listed go last, in their current order). Keeps the
-        highlight on the same row (without scrolling). Returns True when the order changed."""
+        highlight on the same row (without scrolling) once the cursor has been moved, else on the
+        top row. Returns True when the order changed."""
         if not self._order:
             return False
         rank = {k: i for i, k in enumerate(order)}
@@ -369,9 +375,10 @@ class LiveTable(ScrollView, can_focus=True):
         before = self._visible_keys()
         self._order = wanted
         self._index = {k: i for i, k in enumerate(wanted)}
-        if keep is not None:
+        if keep is not None and self._cursor_moved:
             self._cursor = self._index[keep]
         self._refresh_moved(before)
+        self._announce()
         return True
 
     def _remove(self, gone: set[str]) -> None:
@@ -411,6 +418,7 @@ class LiveTable(ScrollView, can_focus=True):
         if not self._order:
             return
         row = max(0, min(row, len(self._order) - 1))
+        self._cursor_moved = True
         old = self._cursor
         if row != old:
             self._cursor = row
