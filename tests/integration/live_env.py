@@ -6,12 +6,13 @@ Used by test_resilience, test_operations, test_security and tests/performance/te
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gc
 import os
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from ivcrush_tui.config import Settings, load_settings
 from ivcrush_tui.engine.clock import FixedClock
 from ivcrush_tui.engine.runtime import Runtime, open_runtime
 from ivcrush_tui.engine.service import Engine
+from ivcrush_tui.providers.demo.faults import FaultConfig
 from ivcrush_tui.providers.demo.market import DemoMarket
 from ivcrush_tui.providers.demo.server import DemoServer
 
@@ -54,6 +56,18 @@ def market() -> DemoMarket:
 
 def server_clock() -> dt.datetime:
     return NOW.astimezone(dt.UTC)
+
+
+# A Tradier window that never binds, so only the injected faults matter.
+WIDE_WINDOW = 100_000
+
+
+@contextlib.contextmanager
+def serving(faults: FaultConfig | None = None) -> Iterator[DemoServer]:
+    """The demo market of NOW's day on a loopback server (default: no fault, a wide window)."""
+    config = FaultConfig(tradier_limit_per_min=WIDE_WINDOW) if faults is None else faults
+    with DemoServer(market(), config, server_clock) as srv:
+        yield srv
 
 
 def write_config(

@@ -44,6 +44,7 @@ from ivcrush_tui.store.repositories import BackfillRepo, WatchlistRepo
 from tests.integration.live_env import (
     AS_OF,
     CLOCK,
+    WIDE_WINDOW,
     cli,
     cli_popen,
     collect_garbage,
@@ -51,11 +52,11 @@ from tests.integration.live_env import (
     scan,
     scan_once,
     server_clock,
+    serving,
     settings_for,
     write_config,
 )
 
-WIDE_WINDOW = 100_000
 CAL = default_calendar()
 UTC = dt.UTC
 
@@ -68,7 +69,7 @@ def _finalize() -> Iterator[None]:
 
 @pytest.fixture
 def server() -> Iterator[DemoServer]:
-    with DemoServer(market(), FaultConfig(tradier_limit_per_min=WIDE_WINDOW), server_clock) as srv:
+    with serving() as srv:
         yield srv
 
 

@@ -31,17 +31,17 @@ from ivcrush_tui.resilience.ratelimit import TradierWindowLimiter
 from ivcrush_tui.resilience.retry import RetryPolicy
 from tests.integration.live_env import (
     CLOCK,
+    WIDE_WINDOW,
     collect_garbage,
     market,
     scan,
     server_clock,
+    serving,
     settings_for,
     write_config,
 )
 
 CODES = {c.value for c in ErrorCode}
-# A server whose 60 s Tradier window never binds, so only the injected faults matter.
-WIDE_WINDOW = 100_000
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +52,7 @@ def _finalize() -> Iterator[None]:
 
 @pytest.fixture
 def server() -> Iterator[DemoServer]:
-    with DemoServer(market(), FaultConfig(tradier_limit_per_min=WIDE_WINDOW), server_clock) as srv:
+    with serving() as srv:
         yield srv
 
 

@@ -28,10 +28,12 @@ from ivcrush_tui.providers.tradier import QUOTE_CHUNK
 from ivcrush_tui.resilience.guard import OperationSummary
 from tests.integration.live_env import (
     CLOCK,
+    WIDE_WINDOW,
     collect_garbage,
     market,
     scan,
     server_clock,
+    serving,
     settings_for,
     write_config,
 )
@@ -51,8 +53,8 @@ def _finalize() -> Iterator[None]:
 
 @pytest.fixture
 def server() -> Iterator[DemoServer]:
-    faults = FaultConfig(latency_ms=20.0, jitter_ms=10.0, tradier_limit_per_min=100_000)
-    with DemoServer(market(), faults, server_clock) as srv:
+    faults = FaultConfig(latency_ms=20.0, jitter_ms=10.0, tradier_limit_per_min=WIDE_WINDOW)
+    with serving(faults) as srv:
         yield srv
 
 
