@@ -124,7 +124,11 @@ def fmt_vol(x: float | None, decimals: int = 1) -> str:
 
 def fmt_price(x: float | None) -> str:
     """Dollars per share: two decimals, no decimals from 10,000 up (to fit a cell)."""
-    v = finite(x)
+    return _price_text(finite(x))
+
+
+def _price_text(v: float | None) -> str:
+    """`fmt_price` of a value already through `finite`."""
     if v is None:
         return DASH
     return f"{v:,.0f}" if abs(v) >= 10_000 else f"{v:.2f}"
@@ -281,11 +285,7 @@ def analysis_cells(
     else:
         cells["entry"] = _DASH_STALE_RIGHT
     spot = finite(a.spot)
-    if spot is None:
-        cells["spot"] = Cell(DASH, None, None, right=True)
-    else:
-        text = f"{spot:,.0f}" if abs(spot) >= 10_000 else f"{spot:.2f}"  # as fmt_price
-        cells["spot"] = Cell(text, None, spot, right=True)
+    cells["spot"] = Cell(_price_text(spot), None, spot, right=True)
     imp = implied_pct(a)
     cells["implied"] = Cell(_num_text(imp), None, imp, right=True)
     vr = a.vrp if isinstance(a.vrp, VrpResult) else None
