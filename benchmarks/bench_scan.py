@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 from _bytecode import compile_package  # noqa: E402 - beside this script
 
 from ivcrush_tui.calendar import NY, UTC  # noqa: E402
-from ivcrush_tui.store.holiday_cache import FILE_NAME as HOLIDAYS_FILE  # noqa: E402
+from ivcrush_tui.holiday_cache import FILE_NAME as HOLIDAYS_FILE  # noqa: E402
 
 DAY = dt.date(2026, 11, 23)
 BACKFILL_AT = dt.datetime(2026, 11, 23, 9, 0, tzinfo=NY)

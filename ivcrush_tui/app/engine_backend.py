@@ -88,6 +88,11 @@ class EngineBackend:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.settings = settings
+        # The calendar reads its holiday years from beside the database (not the holidays
+        # package, ~0.25 s) from its first use, which comes before the engine opens.
+        from ivcrush_tui import holiday_cache
+
+        holiday_cache.keep_beside(settings.storage.path)
         self.calendar: TradingCalendar = default_calendar()
         self._clock = clock
         self._transport = transport
@@ -142,8 +147,8 @@ class EngineBackend:
         from ivcrush_tui.engine.runtime import open_runtime, warm_up_analytics
         from ivcrush_tui.engine.service import Engine
 
-        # scipy and the holidays calendar load in a daemon thread while the store opens, not on
-        # the engine loop when the first result is analysed.
+        # The analysis (numpy) loads in a daemon thread while the store opens, not on the
+        # engine loop when the first result is analysed.
         warm_up_analytics(self.now())
 
         async with contextlib.AsyncExitStack() as stack:

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from ivcrush_tui.calendar import NY, TradingCalendar, default_calendar, use_holiday_store
+from ivcrush_tui import holiday_cache
+from ivcrush_tui.calendar import NY, TradingCalendar, default_calendar
 from ivcrush_tui.config import Settings
 from ivcrush_tui.engine.clock import Clock
 from ivcrush_tui.engine.writebehind import WriteBehindCache
@@ -33,8 +34,6 @@ from ivcrush_tui.resilience.ratelimit import AlphaVantageLimiter, TradierWindowL
 from ivcrush_tui.resilience.retry import RetryPolicy
 from ivcrush_tui.store.cache import HybridCache
 from ivcrush_tui.store.db import Database
-from ivcrush_tui.store.holiday_cache import FILE_NAME as HOLIDAYS_FILE
-from ivcrush_tui.store.holiday_cache import HolidayFileCache
 from ivcrush_tui.store.repositories import QuotaRepo
 
 if TYPE_CHECKING:
@@ -108,7 +107,7 @@ def _warm_up(day: dt.date) -> None:
     previous = sys.getswitchinterval()
     sys.setswitchinterval(min(previous, _WARM_UP_SWITCH_INTERVAL_S))
     try:
-        default_calendar().is_session(day)  # imports holidays and builds the year's rules
+        default_calendar().is_session(day)  # the year's holidays: the file's, else the package's
         for name in ANALYTICS_LAZY_MODULES:
             importlib.import_module(name)
     except Exception:  # only a warm-up: the analysis imports what it needs itself, and reports
@@ -121,12 +120,12 @@ def warm_up_analytics(now: dt.datetime) -> threading.Thread | None:
     """Load the trading calendar of `now`'s year and import the analysis in a daemon thread.
 
     For a fresh process that is sending its first requests (open_runtime's `on_first_request`):
-    the imports (~0.4 s of CPU: holidays, numpy, the analytics) then run while the first round
-    trips are in flight instead of after them, when the first analysis needs them; started
-    earlier, they would compete with the event loop's own start (store reads) for the GIL. Safe
-    with the engine importing the same modules at the same time (Python's per-module import
-    locks). Returns the thread (the running one if a warm-up is under way), or None when
-    everything is loaded already.
+    the imports (~0.2 s of CPU: numpy and the analytics; the holidays package too when its year
+    is not kept yet) then run while the first round trips are in flight instead of after them,
+    when the first analysis needs them; started earlier, they would compete with the event
+    loop's own start (store reads) for the GIL. Safe with the engine importing the same modules
+    at the same time (Python's per-module import locks). Returns the thread (the running one if
+    a warm-up is under way), or None when everything is loaded already.
     """
     global _warm_up_thread
     if all(name in sys.modules for name in ANALYTICS_LAZY_MODULES):
@@ -188,7 +187,7 @@ async def open_runtime(
     _cache_missing_sniffio()
     # Before anything asks the calendar (the demo market does, at once): a process then reads the
     # holiday years from a file instead of importing the holidays package.
-    use_holiday_store(HolidayFileCache(settings.storage.path.with_name(HOLIDAYS_FILE)))
+    holiday_cache.keep_beside(settings.storage.path)
     res = settings.resilience
     tradier_base = settings.tradier.base_url
     av_base = settings.alphavantage.base_url

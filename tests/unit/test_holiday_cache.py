@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ivcrush_tui.calendar import TradingCalendar, YearDays, use_holiday_store
-from ivcrush_tui.store.holiday_cache import HolidayFileCache, library_key
+from ivcrush_tui.holiday_cache import HolidayFileCache, library_key
 
 CLOSED_2026 = frozenset({dt.date(2026, 1, 1), dt.date(2026, 12, 25)})
 HALF_2026 = frozenset({dt.date(2026, 11, 27)})

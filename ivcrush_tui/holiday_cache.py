@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ivcrush_tui.calendar import YearDays
+from ivcrush_tui.calendar import YearDays, use_holiday_store
 from ivcrush_tui.files import replace_atomically
 
 log = logging.getLogger(__name__)
@@ -103,3 +103,9 @@ def _days(values: object, year: int) -> frozenset[dt.date]:
     if any(d.year != year for d in days):
         raise ValueError(f"a day outside {year}")
     return days
+
+
+def keep_beside(database: Path) -> None:
+    """From now on, the process's calendar keeps its holiday years in FILE_NAME beside
+    `database` (call before the calendar is first asked: the runtime and the console do)."""
+    use_holiday_store(HolidayFileCache(database.with_name(FILE_NAME)))
