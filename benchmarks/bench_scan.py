@@ -25,7 +25,6 @@ import asyncio
 import dataclasses
 import datetime as dt
 import io
-import json
 import os
 import shutil
 import sqlite3
@@ -42,129 +41,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from _bytecode import compile_package  # noqa: E402 - beside this script
+from _scan_server import LATENCY_MS, SCAN_AT, Server  # noqa: E402 - beside this script
 
-from ivcrush_tui.calendar import NY, UTC  # noqa: E402
+from ivcrush_tui.calendar import NY  # noqa: E402
 from ivcrush_tui.holiday_cache import FILE_NAME as HOLIDAYS_FILE  # noqa: E402
 
-DAY = dt.date(2026, 11, 23)
 BACKFILL_AT = dt.datetime(2026, 11, 23, 9, 0, tzinfo=NY)
-SCAN_AT = dt.datetime(2026, 11, 23, 15, 30, tzinfo=NY)
 SECOND_SCAN_AT = dt.datetime(2026, 11, 23, 15, 45, tzinfo=NY)
-LATENCY_MS = 100.0
 CONCURRENCY = 10
-UNLIMITED_PER_MIN = 60_000  # advertised in X-Ratelimit-Allowed, so the client learns it
-N_CLONES = 20
-
-
-# -- the server process ----------------------------------------------------------------------------
-
-
-def serve() -> int:
-    """Run the demo server with the extended universe; obey one command per stdin line."""
-    import ivcrush_tui.providers.demo.market as market_mod
-    from ivcrush_tui.providers.demo.faults import FaultConfig
-    from ivcrush_tui.providers.demo.market import DemoMarket
-    from ivcrush_tui.providers.demo.server import DemoServer
-    from ivcrush_tui.providers.demo.universe import UNIVERSE
-
-    clones = [
-        dataclasses.replace(x, symbol=x.symbol + "Z", name=x.name + " (clone)")
-        for x in UNIVERSE
-        if "." not in x.symbol
-    ][:N_CLONES]
-    setattr(market_mod, "UNIVERSE", (*UNIVERSE, *clones))  # noqa: B010 - the module's own name
-    # The demo market synthesises every quote in Python (about 1.6 ms per stock quote, and a
-    # whole chain per option quote), in this one process: unmemoised, the server's own CPU (not
-    # the client) bounds the runs. A real provider answers in near-constant time, so quotes and
-    # chains are memoised per (arguments, instant) - the clock is frozen per run, so the bytes
-    # are the same - and the bench warms them with an unmeasured scan first.
-    for name in ("stock_quote", "chain"):
-        _memoise(DemoMarket, name)
-    market = DemoMarket(DAY)
-    now = [SCAN_AT.astimezone(UTC)]
-    faults = FaultConfig(latency_ms=LATENCY_MS, tradier_limit_per_min=UNLIMITED_PER_MIN)
-    with DemoServer(market, faults, lambda: now[0], max_connections=512) as srv:
-        print(f"READY {srv.tradier_base} {srv.av_base}", flush=True)
-        for line in sys.stdin:
-            cmd, _, arg = line.strip().partition(" ")
-            if cmd == "latency":
-                srv.set_faults(dataclasses.replace(srv.faults, latency_ms=float(arg)))
-            elif cmd == "limit":
-                srv.set_faults(dataclasses.replace(srv.faults, tradier_limit_per_min=int(arg)))
-            elif cmd == "clock":
-                now[0] = dt.datetime.fromisoformat(arg).astimezone(UTC)
-            elif cmd == "reset":
-                srv.reset_counters()
-            elif cmd == "stats":
-                st = srv.stats()
-                out = {"requests": st.requests, "rate_limited": st.rate_limited}
-                print("STATS " + json.dumps(out), flush=True)
-                continue
-            elif cmd == "quit":
-                break
-            print("OK", flush=True)
-    return 0
-
-
-def _memoise(cls: type, name: str) -> None:
-    original = getattr(cls, name)
-    memo: dict[tuple[Any, ...], Any] = {}
-
-    def wrapper(self: Any, *args: Any) -> Any:
-        # A chain's `only_strikes_milli` is a set: keyed as a frozenset.
-        key = (id(self), *(frozenset(a) if isinstance(a, set | list) else a for a in args))
-        if key not in memo:
-            memo[key] = original(self, *args)
-        return memo[key]
-
-    setattr(cls, name, wrapper)
-
-
-class Server:
-    """The server subprocess and its control channel."""
-
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__, "--serve"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        assert self.proc.stdout is not None
-        ready = self.proc.stdout.readline().split()
-        if not ready or ready[0] != "READY":
-            raise RuntimeError(f"server did not start: {ready}")
-        self.tradier_base, self.av_base = ready[1], ready[2]
-        self.symbols = self._symbols()
-
-    @staticmethod
-    def _symbols() -> list[str]:
-        from ivcrush_tui.providers.demo.universe import UNIVERSE
-
-        base = [x.symbol for x in UNIVERSE]
-        clones = [s + "Z" for s in base if "." not in s][:N_CLONES]
-        return base + clones
-
-    def send(self, command: str) -> str:
-        assert self.proc.stdin is not None
-        assert self.proc.stdout is not None
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-        return self.proc.stdout.readline().strip()
-
-    def stats(self) -> dict[str, Any]:
-        line = self.send("stats")
-        data: dict[str, Any] = json.loads(line.removeprefix("STATS "))
-        return data
-
-    def close(self) -> None:
-        try:
-            self.send("quit")
-            self.proc.wait(timeout=10)
-        except Exception:
-            self.proc.kill()
-            self.proc.wait()
 
 
 # -- client side -----------------------------------------------------------------------------------
@@ -446,7 +330,6 @@ def cli_runs(
 
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--quick", action="store_true", help="skip the 120/min window runs")
     ap.add_argument(
         "--engine", type=int, metavar="N", default=0,
@@ -459,8 +342,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--window", action="store_true", help="only the 120/min window runs")
     ap.add_argument("--cli", action="store_true", help="only the CLI runs (fresh processes)")
     args = ap.parse_args(argv)
-    if args.serve:
-        return serve()
     compile_package()
 
     rows: list[tuple[str, str, str, str]] = []
