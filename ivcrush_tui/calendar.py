@@ -146,12 +146,16 @@ class HolidayYears(Protocol):
         """The stored (closed days, half days) of `year`, None when not stored (or stale)."""
         ...
 
-    def save(self, year: int, days: YearDays) -> None:
-        """Store `year`'s days; failures are the store's to absorb (it is only a cache)."""
+    def save(self, years: Mapping[int, YearDays]) -> None:
+        """Store each year's days; failures are the store's to absorb (it is only a cache)."""
         ...
 
 
 _holiday_store: HolidayYears | None = None
+# Once the package is imported for a year the store lacks, the years around it are computed and
+# stored too (~1 ms each): a scan in November asks for next year's sessions (January events and
+# expirations), and that must not cost the next process a second import.
+_LIBRARY_SPAN = (-1, 0, 1, 2)
 
 
 def use_holiday_store(store: HolidayYears | None) -> None:
@@ -172,12 +176,17 @@ def _library_year(year: int) -> YearDays:
         return stored
     import holidays  # on first use only (see use_holiday_store)
 
-    closed = holidays.financial_holidays("NYSE", years=year, categories=("public",))
-    half = holidays.financial_holidays("NYSE", years=year, categories=("half_day",))
-    days = frozenset(closed), frozenset(half)
-    if store is not None:
-        store.save(year, days)
-    return days
+    def compute(y: int) -> YearDays:
+        closed = holidays.financial_holidays("NYSE", years=y, categories=("public",))
+        half = holidays.financial_holidays("NYSE", years=y, categories=("half_day",))
+        return frozenset(closed), frozenset(half)
+
+    if store is None:
+        return compute(year)
+    span = (year + d for d in _LIBRARY_SPAN)
+    computed = {y: compute(y) for y in span if y == year or store.load(y) is None}
+    store.save(computed)
+    return computed[year]
 
 
 def _validated_override(day: dt.date, value: Session | None) -> Session | None:

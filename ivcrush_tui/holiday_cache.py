@@ -15,6 +15,7 @@ import importlib.util
 import json
 import logging
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -63,16 +64,16 @@ class HolidayFileCache:
             return None  # absent or not what this module writes
         return closed, half
 
-    def save(self, year: int, days: YearDays) -> None:
+    def save(self, years_days: Mapping[int, YearDays]) -> None:
         if self._key is None:
             return
-        closed, half = days
         with self._lock:
             years = dict(self._read())
-            years[str(year)] = {
-                "closed": sorted(d.isoformat() for d in closed),
-                "half": sorted(d.isoformat() for d in half),
-            }
+            for year, (closed, half) in years_days.items():
+                years[str(year)] = {
+                    "closed": sorted(d.isoformat() for d in closed),
+                    "half": sorted(d.isoformat() for d in half),
+                }
             doc = {"key": self._key, "years": years}
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)

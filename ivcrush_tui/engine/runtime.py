@@ -99,6 +99,7 @@ def _cache_missing_sniffio() -> None:
 # While the warm-up imports, the GIL is handed back to a waiting thread (the event loop, woken by a
 # response or the store) after this long instead of the default 5 ms: the loop is not held up.
 _WARM_UP_SWITCH_INTERVAL_S = 0.0005
+_WARM_UP_HORIZON_DAYS = 120
 _warm_up_lock = threading.Lock()
 _warm_up_thread: threading.Thread | None = None
 
@@ -107,7 +108,10 @@ def _warm_up(day: dt.date) -> None:
     previous = sys.getswitchinterval()
     sys.setswitchinterval(min(previous, _WARM_UP_SWITCH_INTERVAL_S))
     try:
-        default_calendar().is_session(day)  # the year's holidays: the file's, else the package's
+        # The holidays of the years a scan asks for (the file's, else the package's): today's,
+        # and the year of the events and expirations ahead (the calendar feed looks 3 months out).
+        for d in (day, day + dt.timedelta(days=_WARM_UP_HORIZON_DAYS)):
+            default_calendar().is_session(d)
         for name in ANALYTICS_LAZY_MODULES:
             importlib.import_module(name)
     except Exception:  # only a warm-up: the analysis imports what it needs itself, and reports

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -26,7 +26,7 @@ def _no_store_left_behind() -> Iterator[None]:
 
 def test_a_saved_year_reads_back_in_a_new_instance(tmp_path: Path) -> None:
     path = tmp_path / "data" / "nyse-holidays.json"  # the folder is created on save
-    HolidayFileCache(path, key="k1").save(2026, (CLOSED_2026, HALF_2026))
+    HolidayFileCache(path, key="k1").save({2026: (CLOSED_2026, HALF_2026)})
     assert HolidayFileCache(path, key="k1").load(2026) == (CLOSED_2026, HALF_2026)
     assert HolidayFileCache(path, key="k1").load(2027) is None
     assert oct(path.stat().st_mode & 0o777) == "0o600"
@@ -35,10 +35,10 @@ def test_a_saved_year_reads_back_in_a_new_instance(tmp_path: Path) -> None:
 
 def test_another_library_key_reads_as_not_stored(tmp_path: Path) -> None:
     path = tmp_path / "nyse-holidays.json"
-    HolidayFileCache(path, key="holidays 0.80").save(2026, (CLOSED_2026, HALF_2026))
+    HolidayFileCache(path, key="holidays 0.80").save({2026: (CLOSED_2026, HALF_2026)})
     upgraded = HolidayFileCache(path, key="holidays 0.81")
     assert upgraded.load(2026) is None
-    upgraded.save(2027, (frozenset(), frozenset()))  # rewritten under the new key only
+    upgraded.save({2027: (frozenset(), frozenset())})  # rewritten under the new key only
     doc = json.loads(path.read_text(encoding="utf-8"))
     assert doc["key"] == "holidays 0.81"
     assert sorted(doc["years"]) == ["2027"]
@@ -60,7 +60,7 @@ def test_an_odd_file_reads_as_not_stored_and_is_rewritten(tmp_path: Path, text: 
     path.write_text(text, encoding="utf-8")
     cache = HolidayFileCache(path, key="k")
     assert cache.load(2026) is None
-    cache.save(2026, (CLOSED_2026, HALF_2026))
+    cache.save({2026: (CLOSED_2026, HALF_2026)})
     assert HolidayFileCache(path, key="k").load(2026) == (CLOSED_2026, HALF_2026)
 
 
@@ -68,7 +68,7 @@ def test_an_unwritable_folder_is_not_an_error(tmp_path: Path) -> None:
     blocked = tmp_path / "file"
     blocked.write_text("", encoding="utf-8")
     cache = HolidayFileCache(blocked / "nyse-holidays.json", key="k")  # parent is a file
-    cache.save(2026, (CLOSED_2026, HALF_2026))  # logged, not raised
+    cache.save({2026: (CLOSED_2026, HALF_2026)})  # logged, not raised
     assert cache.load(2026) == (CLOSED_2026, HALF_2026)  # still served from memory
 
 
@@ -84,15 +84,15 @@ class _Recording:
     def __init__(self, years: dict[int, YearDays]) -> None:
         self.years = years
         self.loads: list[int] = []
-        self.saves: list[int] = []
+        self.saves: list[list[int]] = []
 
     def load(self, year: int) -> YearDays | None:
         self.loads.append(year)
         return self.years.get(year)
 
-    def save(self, year: int, days: YearDays) -> None:
-        self.saves.append(year)
-        self.years[year] = days
+    def save(self, years: Mapping[int, YearDays]) -> None:
+        self.saves.append(sorted(years))
+        self.years.update(years)
 
 
 def test_the_calendar_uses_the_stored_year_and_stores_a_computed_one() -> None:
@@ -103,10 +103,16 @@ def test_the_calendar_uses_the_stored_year_and_stores_a_computed_one() -> None:
     cal = TradingCalendar()
     assert not cal.is_session(monday)
     assert store.saves == []
-    # A year the store lacks comes from the package and is stored for the next process.
+    # A year the store lacks comes from the package and is stored for the next process, with
+    # the years around it (the next year's January is asked for in November), in one save; a
+    # year already stored is not overwritten by the span.
     observed = dt.date(2032, 12, 24)  # Christmas falls on a Saturday: closed on the Friday
     assert not cal.is_session(observed)
-    assert store.saves == [2032]
+    assert store.saves == [[2032, 2033, 2034]]
+    assert not cal.is_session(monday)  # the stored 2031 was kept
+    assert cal.is_session(dt.date(2033, 1, 3))
+    assert not cal.is_session(dt.date(2033, 1, 17))  # Martin Luther King Jr. Day
+    assert store.saves == [[2032, 2033, 2034]]  # 2033 came from the store: nothing recomputed
     closed, _ = store.years[2032]
     assert observed in closed
 
@@ -122,3 +128,15 @@ def test_the_file_cache_gives_the_same_sessions_as_the_package(tmp_path: Path) -
     use_holiday_store(HolidayFileCache(path))  # as the next process: read from the file
     assert [(d, TradingCalendar().session(d)) for d in days] == expected
     assert os.path.getsize(path) > 0
+
+
+def test_the_warm_up_loads_next_year_too_late_in_the_year() -> None:
+    # In late November a scan asks for January's sessions (events, expirations): the warm-up
+    # thread loads that year as well, so the first analysis does not pay for it on the loop.
+    from ivcrush_tui.engine.runtime import _warm_up
+
+    store = _Recording({2026: (CLOSED_2026, HALF_2026)})
+    use_holiday_store(store)
+    _warm_up(dt.date(2026, 11, 23))
+    assert store.loads[:2] == [2026, 2027]
+    assert store.saves == [[2027, 2028, 2029]]  # computed once, with the years after it
