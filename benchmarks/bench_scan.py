@@ -164,21 +164,26 @@ async def engine_scan(
     return ScanRun(elapsed, first or elapsed, statuses, cpu)
 
 
-async def engine_health(cfg: Path, repeat: int = 5) -> tuple[float, float]:
-    """(first check, median of warm checks) in milliseconds, one runtime (warm connections)."""
+async def engine_health(cfg: Path, repeat: int = 5) -> tuple[float, float, float]:
+    """Milliseconds, one runtime: (first check, median of probing checks on warm connections,
+    median of checks answered by a recent Tradier call: no request sent)."""
     from ivcrush_tui.config import load_settings
     from ivcrush_tui.engine.clock import FixedClock
     from ivcrush_tui.engine.health import check_health
     from ivcrush_tui.engine.runtime import open_runtime
 
     settings = load_settings(cfg, {})
-    times = []
+    probes, recent = [], []
     async with open_runtime(settings, FixedClock(SCAN_AT)) as rt:
         for _ in range(repeat + 1):
             t0 = time.perf_counter()
+            await check_health(rt, probe=True)
+            probes.append((time.perf_counter() - t0) * 1000)
+        for _ in range(repeat):
+            t0 = time.perf_counter()
             await check_health(rt)
-            times.append((time.perf_counter() - t0) * 1000)
-    return times[0], statistics.median(times[1:])
+            recent.append((time.perf_counter() - t0) * 1000)
+    return probes[0], statistics.median(probes[1:]), statistics.median(recent)
 
 
 @dataclasses.dataclass
@@ -459,10 +464,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # 3. health
         for lat in (20.0, LATENCY_MS):
             srv.send(f"latency {lat:g}")
-            first_ms, warm_ms = asyncio.run(engine_health(fresh("health")))
+            first_ms, warm_ms, recent_ms = asyncio.run(engine_health(fresh("health")))
             row(
                 f"health (engine, server latency {lat:g} ms)",
-                f"{warm_ms:.1f} ms warm, {first_ms:.1f} ms first",
+                f"probe {warm_ms:.1f} ms warm, {first_ms:.1f} ms first; "
+                f"after a recent call {recent_ms:.1f} ms",
                 "< 100 ms",
                 warm_ms < 100,
             )

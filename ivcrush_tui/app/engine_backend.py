@@ -251,10 +251,10 @@ class EngineBackend:
         return list(await EventsRepo(self.runtime.db).between(start, end))
 
     @_on_engine
-    async def health(self) -> HealthReport:
+    async def health(self, *, probe: bool = False) -> HealthReport:
         from ivcrush_tui.engine.health import check_health
 
-        report = await check_health(self.runtime)
+        report = await check_health(self.runtime, probe=probe)
         av = report.component("alphavantage")
         if av is not None:
             self._av_left = av.budget_left

@@ -186,7 +186,7 @@ async def health(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
     from ivcrush_tui.engine.runtime import open_runtime
 
     async with open_runtime(settings, clock, tls_context=tls()) as rt:
-        report = await check_health(rt)
+        report = await check_health(rt, probe=True)  # the command is the question: always ask
     if args.json:
         _emit_json(report.to_json())
     else:

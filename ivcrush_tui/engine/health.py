@@ -1,8 +1,11 @@
 """Health of every provider and component: a live check plus what the resilience layer observed.
 
-The Tradier check is one market-clock call (cheap, not quota-limited). Alpha Vantage is never
-called for a health check: every request spends the 25/day quota, so its health is read from the
-breaker, the quota and the last calls this process made.
+The Tradier check is one market-clock call, which counts against the market-data window (120/min)
+like any quote: when this process's last Tradier call succeeded less than RECENT_CALL_S ago (a scan
+is running, or a check was just made) that call answers for the provider and nothing is sent, so a
+health screen refreshing every few seconds never takes requests a scan needs. Alpha Vantage is
+never called for a health check: every request spends the 25/day quota, so its health is read from
+the breaker, the quota and the last calls this process made.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from ivcrush_tui.resilience.guard import Guard
 from ivcrush_tui.store.repositories import BackfillRepo
 
 STATUS_STYLE = {"healthy": "green", "degraded": "yellow", "down": "bold red"}
+RECENT_CALL_S = 15.0  # a successful Tradier call this recent (seconds) stands in for a probe
 
 
 def _guard_fields(guard: Guard) -> dict[str, object]:
@@ -56,17 +60,24 @@ def _breaker_status(guard: Guard) -> HealthStatus:
     return HealthStatus.HEALTHY
 
 
-async def _tradier(rt: Runtime) -> ComponentHealth:
+async def _tradier(rt: Runtime, probe: bool) -> ComponentHealth:
     guard = rt.tradier_guard
-    t0 = time.perf_counter()
     status = _breaker_status(guard)
-    try:
-        clock = await rt.tradier.clock()
-        detail = f"market {clock.state}"
-    except IvCrushError as exc:
-        status = HealthStatus.DOWN
-        detail = f"{exc.code}: {exc.message}"
-    latency = (time.perf_counter() - t0) * 1000
+    age = guard.seconds_since_success()
+    latency: float | None
+    recent = age is not None and age <= RECENT_CALL_S
+    if not probe and status is HealthStatus.HEALTHY and age is not None and recent:
+        detail = f"last call ok {age:.0f} s ago (no probe sent)"
+        latency = guard.stats.last_ok_latency_ms
+    else:
+        t0 = time.perf_counter()
+        try:
+            clock = await rt.tradier.clock()
+            detail = f"market {clock.state}"
+        except IvCrushError as exc:
+            status = HealthStatus.DOWN
+            detail = f"{exc.code}: {exc.message}"
+        latency = (time.perf_counter() - t0) * 1000
     budget = rt.tradier_limiter.budget()
     return ComponentHealth(
         name=TRADIER,
@@ -151,10 +162,12 @@ def _cache(rt: Runtime) -> ComponentHealth:
     )
 
 
-async def check_health(rt: Runtime) -> HealthReport:
-    """Check every component concurrently (target: < 100 ms with warm connections)."""
+async def check_health(rt: Runtime, *, probe: bool = False) -> HealthReport:
+    """Check every component concurrently (target: < 100 ms with warm connections). Unless
+    `probe`, a Tradier call that succeeded in the last RECENT_CALL_S seconds stands in for the
+    market-clock request."""
     tradier, av, db, backfill = await asyncio.gather(
-        _tradier(rt), _alphavantage(rt), _database(rt), _backfill(rt)
+        _tradier(rt, probe), _alphavantage(rt), _database(rt), _backfill(rt)
     )
     return HealthReport(
         checked_at=rt.clock.now(),

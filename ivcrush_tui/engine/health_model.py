@@ -40,7 +40,7 @@ class ComponentHealth:
     name: str
     status: HealthStatus
     detail: str
-    latency_ms: float | None = None  # the check's own round trip
+    latency_ms: float | None = None  # the check's own round trip (ms), else the last ok call's
     breaker: str | None = None  # closed / open / half_open
     seconds_to_half_open: float | None = None
     budget_left: int | None = None  # Tradier window requests left / AV daily quota left

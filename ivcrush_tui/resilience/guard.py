@@ -83,6 +83,9 @@ class ProviderStats:
         self.retries = 0
         self.last_error: ErrorRecord | None = None
         self.last_success_at: dt.datetime | None = None
+        self.last_call_ok: bool | None = None  # None before the first call
+        self.last_success_mono: float | None = None  # the guard's monotonic clock, seconds
+        self.last_ok_latency_ms: float | None = None  # of the last successful attempt
         self._latencies: deque[float] = deque(maxlen=max_samples)
         self._by_endpoint: dict[str, deque[float]] = {}
         self._count_by_endpoint: dict[str, int] = {}
@@ -125,6 +128,8 @@ class ProviderStats:
         self.attempts += 1
         if not ok:
             self.attempt_failures += 1
+        elif math.isfinite(latency_ms) and latency_ms >= 0:
+            self.last_ok_latency_ms = latency_ms
         if math.isfinite(latency_ms) and latency_ms >= 0:
             self._latencies.append(latency_ms)
             samples = self._by_endpoint.setdefault(endpoint, deque(maxlen=self.max_samples))
@@ -140,11 +145,13 @@ class ProviderStats:
                 str(ErrorCode.INTERNAL), type(exc).__name__, current_correlation_id(), at
             )
 
-    def record_call(self, *, ok: bool, at: dt.datetime) -> None:
-        """One logical call ended (successfully or not)."""
+    def record_call(self, *, ok: bool, at: dt.datetime, mono: float | None = None) -> None:
+        """One logical call ended (successfully or not) at `at`, `mono` on a monotonic clock."""
         self.calls += 1
+        self.last_call_ok = ok
         if ok:
             self.last_success_at = at
+            self.last_success_mono = mono
         else:
             self.failures += 1
 
@@ -213,8 +220,16 @@ class Guard:
             self.stats.record_error(exc, self._now())
             self.stats.record_call(ok=False, at=self._now())
             raise
-        self.stats.record_call(ok=True, at=self._now())
+        self.stats.record_call(ok=True, at=self._now(), mono=self._monotonic())
         return result
+
+    def seconds_since_success(self) -> float | None:
+        """Seconds since the last logical call succeeded, None when the last call failed or
+        none has succeeded yet (the guard's monotonic clock: immune to `--as-of`)."""
+        stats = self.stats
+        if not stats.last_call_ok or stats.last_success_mono is None:
+            return None
+        return max(0.0, self._monotonic() - stats.last_success_mono)
 
     async def _permit(self, endpoint: str) -> Permit:
         """The breaker's permit. While a half-open probe is in flight, wait (up to

@@ -33,7 +33,7 @@ from ivcrush_tui.config import ConfigError, Settings, load_settings
 from ivcrush_tui.domain import Timing
 from ivcrush_tui.engine.backfill import BackfillReport, run_backfill
 from ivcrush_tui.engine.clock import FixedClock, parse_as_of
-from ivcrush_tui.engine.health import check_health
+from ivcrush_tui.engine.health import RECENT_CALL_S, check_health
 from ivcrush_tui.engine.runtime import open_runtime
 from ivcrush_tui.providers.demo.faults import FaultConfig
 from ivcrush_tui.providers.demo.responses import TRADIER_PREFIX
@@ -504,15 +504,53 @@ async def test_a_run_records_per_operation_latency_for_health(
     async with open_runtime(settings, CLOCK) as rt:
         await scan(rt, market().symbols[:5])
         report = (await check_health(rt)).to_json()
+        last_ok_ms = rt.tradier_guard.stats.last_ok_latency_ms
     tradier = next(c for c in report["components"] if c["name"] == "tradier")
     ops = {o["name"]: o for o in tradier["operations"]}
-    assert {"quotes", "expirations", "chains", "history", "clock"} <= set(ops)
+    assert {"quotes", "expirations", "chains", "history"} <= set(ops)
+    # The scan's calls had just succeeded: they answer for Tradier, no clock request is spent.
+    assert "clock" not in ops
+    assert tradier["status"] == "healthy"
+    assert tradier["detail"].startswith("last call ok ")
+    assert tradier["detail"].endswith(" s ago (no probe sent)")
+    assert tradier["latency_ms"] == pytest.approx(last_ok_ms, abs=0.01)
     for op in ops.values():
         assert op["count"] >= 1
         assert 0 < op["mean_ms"] <= op["p99_ms"] + 1e-9
         assert op["p95_ms"] <= op["p99_ms"] + 1e-9
     av = next(c for c in report["components"] if c["name"] == "alphavantage")
     assert {o["name"] for o in av["operations"]} >= {"EARNINGS_CALENDAR", "EARNINGS"}
+
+
+async def test_health_probes_tradier_when_no_recent_call_answers_for_it(
+    server: DemoServer, tmp_path: Path
+) -> None:
+    settings = settings_for(write_config(tmp_path, server))
+    async with open_runtime(settings, CLOCK) as rt:
+        ops = rt.tradier_guard.stats.operations
+
+        def clock_calls() -> int:
+            op = ops().get("clock")
+            return 0 if op is None else op.count
+
+        first = (await check_health(rt)).component("tradier")  # a new process: nothing seen yet
+        assert clock_calls() == 1
+        assert first is not None
+        assert first.detail.startswith("market ")
+        again = (await check_health(rt)).component("tradier")  # the probe itself is recent
+        assert clock_calls() == 1
+        assert again is not None
+        assert again.detail.endswith("(no probe sent)")
+        await check_health(rt, probe=True)  # asked for (the CLI, the console's refresh key)
+        assert clock_calls() == 2
+        stats = rt.tradier_guard.stats
+        assert stats.last_success_mono is not None
+        stats.last_success_mono -= RECENT_CALL_S + 1  # as if the probe were 16 s old
+        await check_health(rt)
+        assert clock_calls() == 3
+        stats.last_call_ok = False  # a later call failed: the provider is asked again
+        await check_health(rt)
+        assert clock_calls() == 4
 
 
 def test_health_json_from_the_cli_shows_the_operations(server: DemoServer, tmp_path: Path) -> None:

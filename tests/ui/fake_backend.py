@@ -418,6 +418,7 @@ class FakeBackend:
         self.scan_calls: list[tuple[str, ...]] = []
         self.analyze_calls: list[str] = []
         self.health_calls = 0
+        self.health_probes = 0  # calls with probe=True (asked for by the user)
         self.last_scan_at: dt.datetime | None = None
         self._errors: list[LastError] = []
         self._corr = 0
@@ -547,8 +548,9 @@ class FakeBackend:
 
     # -- health and status ---------------------------------------------------------------------
 
-    async def health(self) -> HealthReport:
+    async def health(self, *, probe: bool = False) -> HealthReport:
         self.health_calls += 1
+        self.health_probes += probe
         last = self._errors[-1] if self._errors else None
         down = self.outage
         tradier = ComponentHealth(

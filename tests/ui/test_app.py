@@ -475,9 +475,11 @@ async def test_health_screen_lists_components_and_refreshes() -> None:
         cache = health.query_one("#card-cache", ComponentCard)
         assert "hit rate 87%" in text_of(cache.detail)
         calls = fb.health_calls
+        assert fb.health_probes == 0  # shown and refreshed on a timer: recent calls may answer
         await pilot.press("u")
         await settle(app, pilot)
         assert fb.health_calls == calls + 1
+        assert fb.health_probes == 1  # asked for: a real check
         await pilot.press("1")  # hidden: the periodic refresh stops calling the backend
         await settle(app, pilot)
         assert not health._visible
@@ -725,9 +727,9 @@ class SlowStartBackend(FakeBackend):
         assert self.started, "called before start()"
         return await super().get_pref(key)
 
-    async def health(self) -> HealthReport:
+    async def health(self, *, probe: bool = False) -> HealthReport:
         assert self.started, "called before start()"
-        return await super().health()
+        return await super().health(probe=probe)
 
     async def upcoming_events(self, start: dt.date, end: dt.date) -> list[EarningsEvent]:
         assert self.started, "called before start()"

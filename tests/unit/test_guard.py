@@ -121,6 +121,24 @@ async def test_success_records_stats() -> None:
     assert stats.last_error is None
 
 
+async def test_seconds_since_success_follows_the_last_call() -> None:
+    clock = FakeClock()
+    guard = make_guard(clock, attempts=1)
+    assert guard.seconds_since_success() is None  # no call yet
+    attempt, _ = script(clock, [None, ErrorCode.UNAVAILABLE, None], latency_s=0.2)
+    await guard.run("quotes", attempt)
+    assert guard.seconds_since_success() == pytest.approx(0.0)
+    assert guard.stats.last_ok_latency_ms == pytest.approx(200.0)
+    clock.t += 12.5
+    assert guard.seconds_since_success() == pytest.approx(12.5)
+    with pytest.raises(ProviderError):
+        await guard.run("quotes", attempt)
+    assert guard.seconds_since_success() is None  # the last call failed: nothing to lean on
+    assert guard.stats.last_ok_latency_ms == pytest.approx(200.0)
+    await guard.run("quotes", attempt)
+    assert guard.seconds_since_success() == pytest.approx(0.0)
+
+
 async def test_transient_failures_are_retried_through_breaker_and_limiter() -> None:
     clock = FakeClock()
     events: list[str] = []

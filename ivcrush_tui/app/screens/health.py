@@ -174,13 +174,13 @@ class HealthScreen(Screen[None]):
             self.show_errors()
 
     def action_refresh_health(self) -> None:
-        self.refresh_health()
+        self.refresh_health(probe=True)  # asked for: a real check, not a recent call's word
 
     @work(group="health", exclusive=True, exit_on_error=False)
-    async def refresh_health(self) -> None:
+    async def refresh_health(self, probe: bool = False) -> None:
         await self.ivapp.wait_ready()
         try:
-            report = await self.ivapp.backend.health()
+            report = await self.ivapp.backend.health(probe=probe)
         except Exception as exc:
             self._set_title(f"Health · check failed: {exc}")
             return
