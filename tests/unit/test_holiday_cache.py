@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ivcrush_tui.calendar import TradingCalendar, YearDays, use_holiday_store
+from ivcrush_tui.calendar import TradingCalendar, YearDays, default_calendar, use_holiday_store
 from ivcrush_tui.holiday_cache import HolidayFileCache, library_key
 
 CLOSED_2026 = frozenset({dt.date(2026, 1, 1), dt.date(2026, 12, 25)})
@@ -137,6 +137,10 @@ def test_the_warm_up_loads_next_year_too_late_in_the_year() -> None:
 
     store = _Recording({2026: (CLOSED_2026, HALF_2026)})
     use_holiday_store(store)
-    _warm_up(dt.date(2026, 11, 23))
+    default_calendar.cache_clear()  # the shared calendar keeps the years it has read
+    try:
+        _warm_up(dt.date(2026, 11, 23))
+    finally:
+        default_calendar.cache_clear()  # it read the made-up 2026 above: not for other tests
     assert store.loads[:2] == [2026, 2027]
     assert store.saves == [[2027, 2028, 2029]]  # computed once, with the years after it
