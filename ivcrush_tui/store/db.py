@@ -9,6 +9,11 @@ be woken (`sqlite3_interrupt` does not end a busy wait), and everything queued b
 connection (the ROLLBACK of a cancelled task, `close()` at exit) waits with it; an asyncio sleep
 ends at once on cancellation. WAL + `synchronous=NORMAL`: a killed process never loses a committed
 transaction; only a power loss may drop the last few.
+
+Two connections: reads outside a transaction go to a read-only one, so they never queue behind a
+write (WAL lets a reader see the last commit while a writer works). In a scan the writes (cached
+response bodies, ~10 MB for 100 tickers, and ledger rows) held the one connection for ~40 % of
+the time, and the cache lookup before each request waited behind them (~9 ms on average).
 """
 
 from __future__ import annotations
@@ -140,17 +145,20 @@ class Transaction:
 class Database:
     """An open SQLite store. Use `await Database.open(path, clock=...)`, then `close()` (or
     `async with`). Safe to share between the coroutines of one event loop: statements are
-    serialised on the connection, and each transaction holds it exclusively until it ends."""
+    serialised on each connection, and each transaction holds the writing one exclusively until
+    it ends (reads by its own task run inside it; other tasks read the last commit)."""
 
     def __init__(
         self, conn: aiosqlite.Connection, path: Path, clock: Callable[[], dt.datetime]
     ) -> None:
         self._conn = conn
+        self._reader = conn  # until open() adds the read-only connection
         self.path = path
         self.clock = clock
-        # The connection serves one statement or transaction at a time; the waiter to go next is
+        # A connection serves one statement or transaction at a time; the waiter to go next is
         # the most urgent (a scan's earliest ticker), not the first to queue: see priority.py.
         self._lock = PrioritySemaphore(1)
+        self._read_lock = self._lock
         self._owner: asyncio.Task[Any] | None = None
         self._closed = False
 
@@ -171,19 +179,25 @@ class Database:
         a newer ivcrush.
         """
         path = _prepare(path)
-        try:
-            # isolation_level=None: no implicit transactions, we issue BEGIN/COMMIT ourselves.
-            conn = await aiosqlite.connect(path, isolation_level=None, timeout=BUSY_SLICE_MS / 1000)
-        except sqlite3.Error as exc:
-            raise StorageError(f"cannot open the database {path}: {exc}") from exc
+        conn = await _connect(path)
         db = cls(conn, path, clock)
         try:
             await db._configure()
             async with db.transaction() as tx:
                 await migrations.migrate(tx, now_iso=to_iso(clock()), target=target_version)
+            reader = await _connect(path)
         except BaseException:
             await conn.close()
             raise
+        try:
+            await retry_busy(lambda: _read_only(reader), what="open")
+        except BaseException as exc:
+            await reader.close()
+            await conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise StorageError(f"cannot open the database {path}: {exc}") from exc
+            raise
+        db._reader, db._read_lock = reader, PrioritySemaphore(1)
         return db
 
     async def _configure(self) -> None:
@@ -203,10 +217,13 @@ class Database:
             raise StorageError(f"cannot open the database {self.path}: {exc}") from exc
 
     async def close(self) -> None:
-        """Close the connection (idempotent). A WAL checkpoint happens on the last close."""
+        """Close the connections (idempotent). A WAL checkpoint happens on the last close."""
         if self._closed:
             return
         self._closed = True
+        if self._reader is not self._conn:
+            async with self._read_lock.slot():
+                await self._reader.close()
         async with self._lock.slot():
             await self._conn.close()
 
@@ -291,10 +308,10 @@ class Database:
             return await Transaction(self._conn).fetchall(sql, params)
 
         async def read() -> list[Row]:
-            rows = await self._conn.execute_fetchall(sql, params)
+            rows = await self._reader.execute_fetchall(sql, params)
             return [tuple(r) for r in rows]
 
-        async with self._lock.slot():
+        async with self._read_lock.slot():
             try:
                 return await retry_busy(read, what="read")
             except sqlite3.Error as exc:
@@ -334,6 +351,23 @@ class Database:
             return False
         fk = await self.fetchall("PRAGMA foreign_key_check")
         return not fk
+
+
+async def _connect(path: Path) -> aiosqlite.Connection:
+    try:
+        # isolation_level=None: no implicit transactions, we issue BEGIN/COMMIT ourselves.
+        return await aiosqlite.connect(path, isolation_level=None, timeout=BUSY_SLICE_MS / 1000)
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot open the database {path}: {exc}") from exc
+
+
+async def _read_only(conn: aiosqlite.Connection) -> None:
+    """Set up the reading connection as the writing one (it reports the same settings), with
+    writes refused outright."""
+    await conn.execute(f"PRAGMA busy_timeout = {BUSY_SLICE_MS}")
+    await conn.execute("PRAGMA synchronous = NORMAL")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.execute("PRAGMA query_only = ON")
 
 
 def _prepare(path: Path) -> Path:

@@ -200,26 +200,72 @@ async def test_the_most_urgent_waiter_uses_the_connection_next(
     # the waiter with the lowest priority (current_priority), not to the first one to ask.
     async with await Database.open(db_path, clock=clock) as db:
         release = asyncio.Event()
-        order: list[str] = []
+        writes: list[str] = []
+        reads: list[str] = []
 
         async def holder() -> None:
             async with db.transaction():
                 await release.wait()
 
-        async def reader(name: str, rank: float) -> None:
+        async def writer(name: str, rank: float) -> None:
             current_priority.set(rank)  # this task's context only
+            async with db.transaction():
+                writes.append(name)
+
+        async def reader(name: str, rank: float) -> None:
+            current_priority.set(rank)
             await db.fetchall("SELECT 1")
-            order.append(name)
+            reads.append(name)
 
         hold = asyncio.create_task(holder())
-        await asyncio.sleep(0.05)  # the transaction holds the connection
-        late = [asyncio.create_task(reader(f"rank{r}", float(r))) for r in (30, 20)]
+        # A long read holds the reading connection (~0.2-0.5 s of counting).
+        slow = asyncio.create_task(
+            db.fetchall(
+                "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c"
+                " WHERE x < 3000000) SELECT COUNT(*) FROM c"
+            )
+        )
+        await asyncio.sleep(0.05)  # both connections are held
+        late = [
+            asyncio.create_task(task(f"rank{r}", float(r)))
+            for r in (30, 20)
+            for task in (writer, reader)
+        ]
         await asyncio.sleep(0.01)
-        first = asyncio.create_task(reader("rank1", 1.0))  # asks last
-        await asyncio.sleep(0.01)
+        first = [asyncio.create_task(task("rank1", 1.0)) for task in (writer, reader)]
+        await asyncio.sleep(0.01)  # the most urgent asked last
         release.set()
-        await asyncio.gather(hold, first, *late)
-        assert order == ["rank1", "rank20", "rank30"]
+        await asyncio.gather(hold, slow, *first, *late)
+        assert writes == ["rank1", "rank20", "rank30"]
+        assert reads == ["rank1", "rank20", "rank30"]
+
+
+async def test_a_read_does_not_wait_for_another_tasks_transaction(
+    db_path: Path, clock: FakeClock
+) -> None:
+    # Reads go to their own connection: they see the last commit while a transaction is open
+    # (WAL), and a transaction's own reads see its uncommitted rows.
+    async with await Database.open(db_path, clock=clock) as db:
+        await WatchlistRepo(db).add(["OLD"])
+        inserted, release = asyncio.Event(), asyncio.Event()
+
+        async def writer() -> None:
+            async with db.transaction() as tx:
+                await tx.execute("INSERT INTO watchlist VALUES ('NEW', '2025-01-01', 1)")
+                assert await db.fetchval("SELECT COUNT(*) FROM watchlist") == 2  # its own view
+                inserted.set()
+                await release.wait()
+
+        task = asyncio.create_task(writer())
+        await inserted.wait()
+        t0 = time.perf_counter()
+        assert await WatchlistRepo(db).list() == ("OLD",)  # the last commit, at once
+        assert time.perf_counter() - t0 < 0.5
+        release.set()
+        await task
+        assert await WatchlistRepo(db).list() == ("OLD", "NEW")
+        with pytest.raises(StorageError, match="readonly"):  # the read path cannot write
+            await db.fetchall("INSERT INTO watchlist VALUES ('X', '2025-01-01', 2)")
 
 
 async def test_cancelled_transaction_releases_the_lock(db_path: Path, clock: FakeClock) -> None:
