@@ -347,6 +347,11 @@ async def test_scan_time_limit_reports_unfinished_tickers_as_timeouts(
 async def test_cancelling_a_scan_midway_leaks_nothing(server: DemoServer, tmp_path: Path) -> None:
     server.set_faults(FaultConfig(latency_ms=40, tradier_limit_per_min=None))
     settings = settings_for(server, tmp_path)
+    # Two request slots: the tickers finish in waves, so the first result comes well before the
+    # last (with every ticker in flight at once they may all finish within a few milliseconds).
+    settings = dataclasses.replace(
+        settings, engine=dataclasses.replace(settings.engine, concurrency=2)
+    )
     before = asyncio.all_tasks()
     async with open_runtime(settings, FixedClock(INSIDE)) as rt:
         engine = Engine(rt)
