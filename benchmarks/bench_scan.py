@@ -15,8 +15,9 @@ backfilled first (the normal state of a user's store), option data cold (no chai
 quote cached). Targets (issue "Engine and headless CLI"): scan <= 1.25x ideal, where
 ideal = (requests / concurrency) x latency; first JSON line <= 0.5 s; second same-day scan of 100
 at 120/min < 10 s and no 429; 1 ticker < 1 s, 50 < 5 s, 100 < 10 s; health < 100 ms (the
-engine's check as the console makes it, where a recent Tradier call answers; a probe is one
-market-clock round trip, reported beside it: it cannot beat the latency); peak RSS of a
+engine's check as the console makes it, where a recent Tradier call answers; and a probe, one
+market-clock round trip, against the loopback server as is, the data-layer issue's setting; with
+20 and 100 ms of latency the probe is reported as context: it cannot beat the latency); peak RSS of a
 100-ticker scan < 150 MB; `ivcrush --version` < 0.3 s.
 """
 
@@ -464,7 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cli_runs(srv, fresh, syms, env, as_of, row)
 
         # 3. health
-        for lat in (20.0, LATENCY_MS):
+        for lat in (0.0, 20.0, LATENCY_MS):
             srv.send(f"latency {lat:g}")
             first_ms, warm_ms, recent_ms = asyncio.run(engine_health(fresh("health")))
             # The engine's check as the console makes it: a Tradier call that succeeded in the
@@ -475,13 +476,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "< 100 ms",
                 recent_ms < 100,
             )
-            # A probe is one market-clock round trip: it cannot take less than the latency.
+            # A probe is one market-clock round trip: it cannot take less than the latency. The
+            # data-layer issue set its < 100 ms against the loopback server as is (latency 0).
             row(
                 f"health probe (engine, latency {lat:g} ms, warm connections)",
                 f"{warm_ms:.1f} ms ({warm_ms - lat:+.1f} ms over the latency), "
                 f"{first_ms:.1f} ms first",
-                "context",
-                None,
+                "< 100 ms" if lat == 0 else "context",
+                warm_ms < 100 if lat == 0 else None,
             )
         srv.send("latency 20")
         h = cli(["--config", str(fresh("healthcli")), "health", "--json", *as_of], env)
