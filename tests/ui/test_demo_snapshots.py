@@ -22,17 +22,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
 
 from ivcrush_tui.app.app import IvCrushApp
 from ivcrush_tui.app.engine_backend import EngineBackend
 from ivcrush_tui.config import load_settings
 from ivcrush_tui.engine.clock import FixedClock
 from ivcrush_tui.engine.health_model import ComponentHealth, HealthReport, OperationStats
+from tests.ui.snapshot_steps import then
 
 SIZE = (120, 40)
 NOW = dt.datetime(2026, 11, 23, 19, 30, tzinfo=dt.UTC)  # Monday 14:30 ET
@@ -87,36 +87,17 @@ def demo_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], Iv
     return make
 
 
-async def _settle(pilot: Pilot[None]) -> None:
-    app = pilot.app
-    for _ in range(4):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-    app.clear_notifications()
-    await pilot.pause()
-
-
-def _then(*keys: str) -> Callable[[Pilot[None]], Awaitable[None]]:
-    async def run(pilot: Pilot[None]) -> None:
-        await _settle(pilot)
-        for key in keys:
-            await pilot.press(key)
-            await _settle(pilot)
-
-    return run
-
-
 def test_demo_watchlist_view(snap_compare: SnapCompare, demo_app: Callable[[], IvCrushApp]) -> None:
-    assert snap_compare(demo_app(), terminal_size=SIZE, run_before=_then())
+    assert snap_compare(demo_app(), terminal_size=SIZE, run_before=then())
 
 
 def test_demo_calendar_view(snap_compare: SnapCompare, demo_app: Callable[[], IvCrushApp]) -> None:
-    assert snap_compare(demo_app(), terminal_size=SIZE, run_before=_then("2"))
+    assert snap_compare(demo_app(), terminal_size=SIZE, run_before=then("2"))
 
 
 def test_demo_health_view(snap_compare: SnapCompare, demo_app: Callable[[], IvCrushApp]) -> None:
-    assert snap_compare(demo_app(), terminal_size=SIZE, run_before=_then("3"))
+    assert snap_compare(demo_app(), terminal_size=SIZE, run_before=then("3"))
 
 
 def test_demo_drilldown_view(snap_compare: SnapCompare, demo_app: Callable[[], IvCrushApp]) -> None:
-    assert snap_compare(demo_app(), terminal_size=SIZE, run_before=_then("enter"))
+    assert snap_compare(demo_app(), terminal_size=SIZE, run_before=then("enter"))

@@ -7,12 +7,11 @@ worker finished and every message handled before the screenshot. Regenerate deli
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from textual.pilot import Pilot
+from collections.abc import Callable
 
 from ivcrush_tui.app.app import IvCrushApp
 from tests.ui.fake_backend import FakeBackend
+from tests.ui.snapshot_steps import then
 
 SIZE = (120, 40)
 SnapCompare = Callable[..., bool]
@@ -24,38 +23,17 @@ def _app(backend: FakeBackend | None = None) -> IvCrushApp:
     return app
 
 
-async def _settle(pilot: Pilot[None]) -> None:
-    app = pilot.app
-    for _ in range(3):
-        await app.workers.wait_for_complete()
-        await pilot.pause()
-    app.clear_notifications()
-    await pilot.pause()
-
-
-def _then(*keys: str) -> Callable[[Pilot[None]], Awaitable[None]]:
-    async def run(pilot: Pilot[None]) -> None:
-        await _settle(pilot)
-        for key in keys:
-            await pilot.press(key)
-            await _settle(pilot)
-
-    return run
-
-
 def test_watchlist_view(snap_compare: SnapCompare) -> None:
-    assert snap_compare(_app(), terminal_size=SIZE, run_before=_then())
+    assert snap_compare(_app(), terminal_size=SIZE, run_before=then())
 
 
 def test_calendar_view(snap_compare: SnapCompare) -> None:
-    assert snap_compare(_app(), terminal_size=SIZE, run_before=_then("2"))
+    assert snap_compare(_app(), terminal_size=SIZE, run_before=then("2"))
 
 
 def test_health_view_during_an_outage(snap_compare: SnapCompare) -> None:
-    assert snap_compare(
-        _app(FakeBackend(outage_after=2)), terminal_size=SIZE, run_before=_then("3")
-    )
+    assert snap_compare(_app(FakeBackend(outage_after=2)), terminal_size=SIZE, run_before=then("3"))
 
 
 def test_drilldown_view(snap_compare: SnapCompare) -> None:
-    assert snap_compare(_app(), terminal_size=SIZE, run_before=_then("enter"))
+    assert snap_compare(_app(), terminal_size=SIZE, run_before=then("enter"))
