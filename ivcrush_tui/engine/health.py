@@ -65,8 +65,7 @@ async def _tradier(rt: Runtime, probe: bool) -> ComponentHealth:
     status = _breaker_status(guard)
     age = guard.seconds_since_success()
     latency: float | None
-    recent = age is not None and age <= RECENT_CALL_S
-    if not probe and status is HealthStatus.HEALTHY and age is not None and recent:
+    if not probe and status is HealthStatus.HEALTHY and age is not None and age <= RECENT_CALL_S:
         detail = f"last call ok {age:.0f} s ago (no probe sent)"
         latency = guard.stats.last_ok_latency_ms
     else:
