@@ -221,11 +221,13 @@ class Database:
         if self._closed:
             return
         self._closed = True
-        if self._reader is not self._conn:
-            async with self._read_lock.slot():
-                await self._reader.close()
-        async with self._lock.slot():
-            await self._conn.close()
+        try:
+            if self._reader is not self._conn:
+                async with self._read_lock.slot():
+                    await self._reader.close()
+        finally:  # the writer (which checkpoints the WAL) is closed whatever the reader did
+            async with self._lock.slot():
+                await self._conn.close()
 
     async def __aenter__(self) -> Database:
         return self
