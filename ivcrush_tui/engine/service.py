@@ -183,7 +183,8 @@ class Engine:
         return event
 
     async def ensure_earnings_calendar(self, now: dt.datetime) -> None:
-        """Load the upcoming-earnings calendar once per day into the store (falls back to it)."""
+        """Load the upcoming-earnings calendar once per day into the store (falls back to it).
+        Upcoming events the calendar no longer lists (moved or withdrawn dates) are dropped."""
         today = self.today(now)
         async with self._calendar_lock:
             if self._calendar_day == today:
@@ -191,7 +192,10 @@ class Engine:
             try:
                 async with self._av_sem:
                     events = await self.rt.alphavantage.earnings_calendar()
-                await self._events.upsert(events, fetched_at=now)
+                moved = await self._events.replace_upcoming(events, today=today, fetched_at=now)
+                if moved:
+                    shown = ", ".join(f"{sym} {day}" for sym, day in moved[:10])
+                    log.info("%d upcoming events no longer in the calendar: %s", len(moved), shown)
             except IvCrushError as exc:
                 log.warning("earnings calendar unavailable, using the stored one: %s", exc)
             self._calendar_day = today

@@ -22,7 +22,7 @@ from rich.console import Console
 from ivcrush_tui.analytics.analysis import Status
 from ivcrush_tui.calendar import NY, UTC, default_calendar
 from ivcrush_tui.config import Settings, load_settings
-from ivcrush_tui.domain import Timing
+from ivcrush_tui.domain import EarningsEvent, Timing
 from ivcrush_tui.engine.backfill import run_backfill
 from ivcrush_tui.engine.clock import FixedClock
 from ivcrush_tui.engine.runtime import Runtime, open_runtime
@@ -31,7 +31,7 @@ from ivcrush_tui.providers.demo.faults import FaultConfig
 from ivcrush_tui.providers.demo.market import DemoMarket
 from ivcrush_tui.providers.demo.responses import AV_PATH, TRADIER_PREFIX
 from ivcrush_tui.providers.demo.server import DemoServer
-from ivcrush_tui.store.repositories import BackfillRepo, LedgerRepo, WatchlistRepo
+from ivcrush_tui.store.repositories import BackfillRepo, EventsRepo, LedgerRepo, WatchlistRepo
 
 DAY = dt.date(2026, 11, 23)  # a Monday with names reporting (demo market)
 INSIDE = dt.datetime(2026, 11, 23, 15, 30, tzinfo=NY).astimezone(UTC)  # entry window
@@ -280,6 +280,35 @@ async def test_an_event_released_today_is_not_upcoming(
         assert (await engine.upcoming_event(bmo.symbol, pre_open)).date == DAY  # type: ignore[union-attr]
     finally:
         await engine.aclose()
+
+
+async def test_a_moved_earnings_date_replaces_the_stored_one(
+    runtime: Runtime, market: DemoMarket
+) -> None:
+    # The store still holds an earlier calendar's date for a name, the day after today, while
+    # the calendar now lists a later one (the company has since confirmed its date): the
+    # analysis must use the listed date, with its expiration and entry date, not the stale one.
+    sym, real = next(
+        (s, e)
+        for s in TICKERS
+        if (e := market.upcoming_event(s)) is not None and e.date > DAY + dt.timedelta(days=2)
+    )
+    stale = DAY + dt.timedelta(days=1)
+    events = EventsRepo(runtime.db)
+    await events.upsert(
+        [EarningsEvent(sym, stale, Timing.BMO)], fetched_at=INSIDE - dt.timedelta(days=2)
+    )
+    engine = Engine(runtime)
+    try:
+        result = await engine.analyze(sym, INSIDE)
+    finally:
+        await engine.aclose()
+    assert result.schedule is not None, result.error
+    assert result.schedule.event.date == real.date
+    assert result.schedule.event.date != stale
+    upcoming = await events.upcoming(sym, on_or_after=DAY)
+    assert upcoming is not None
+    assert upcoming.date == real.date  # the stale row is gone from the store
 
 
 # -- backfill: quota-aware and resumable -----------------------------------------------------------

@@ -574,6 +574,45 @@ async def test_events_upsert_and_queries(db_path: Path, clock: FakeClock) -> Non
         assert await ev.last_fetched("NONE") is None
 
 
+async def test_the_calendar_replaces_the_upcoming_events_it_covers(
+    db_path: Path, clock: FakeClock
+) -> None:
+    today = dt.date(2026, 11, 23)
+    d = dt.date
+    async with await Database.open(db_path, clock=clock) as db:
+        ev = EventsRepo(db)
+        await ev.upsert(
+            [
+                EarningsEvent("AAPL", d(2026, 10, 30), Timing.AMC, eps_reported=1.6),  # past
+                EarningsEvent("AAPL", d(2026, 11, 24), Timing.AMC, eps_estimate=1.5),  # moves
+                EarningsEvent("MSFT", d(2026, 12, 2), Timing.AMC),  # listed again
+                EarningsEvent("ORCL", d(2026, 12, 9), Timing.BMO),  # withdrawn
+                EarningsEvent("NKE", d(2027, 6, 30), Timing.AMC),  # beyond the calendar
+            ],
+            fetched_at=T0,
+        )
+        calendar = [
+            EarningsEvent("AAPL", d(2026, 11, 30), Timing.AMC, eps_estimate=1.5),
+            EarningsEvent("MSFT", d(2026, 12, 2), Timing.UNKNOWN),
+            EarningsEvent("KO", d(2027, 2, 10), Timing.BMO),
+        ]
+        dropped = await ev.replace_upcoming(calendar, today=today, fetched_at=T0)
+        assert sorted(dropped) == [("AAPL", d(2026, 11, 24)), ("ORCL", d(2026, 12, 9))]
+        aapl = await ev.upcoming("AAPL", on_or_after=today)
+        assert aapl is not None
+        assert aapl.date == d(2026, 11, 30)  # not the stale 11-24
+        assert await ev.upcoming("ORCL", on_or_after=today) is None
+        msft = await ev.upcoming("MSFT", on_or_after=today)
+        assert msft is not None
+        assert msft.timing is Timing.AMC  # the known timing kept, as upsert does
+        assert [e.date for e in await ev.past("AAPL", before=today)] == [d(2026, 10, 30)]
+        nke = await ev.upcoming("NKE", on_or_after=today)
+        assert nke is not None  # after the calendar's last date: not its to judge
+        # An empty answer erases nothing.
+        assert await ev.replace_upcoming([], today=today, fetched_at=T0) == []
+        assert await ev.upcoming("AAPL", on_or_after=today) is not None
+
+
 @pytest.mark.parametrize(
     ("event_in_days", "record_age_h", "expected"),
     [

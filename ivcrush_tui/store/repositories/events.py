@@ -19,6 +19,43 @@ RECORD_MAX_AGE = dt.timedelta(days=7)  # otherwise a symbol's events are refresh
 
 
 _EVENT_COLS = "symbol, report_date, timing, fiscal_date_ending, eps_estimate, eps_reported, name"
+# An update keeps a known timing, EPS or fiscal date when the new record lacks it (the calendar
+# feed has no reported EPS, the history feed has no estimate for old quarters).
+_UPSERT = (
+    f"INSERT INTO earnings_events ({_EVENT_COLS}, source, fetched_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (symbol, report_date) DO UPDATE SET"
+    " timing = CASE WHEN excluded.timing = 'UNKNOWN' THEN timing"
+    "   ELSE excluded.timing END,"
+    " fiscal_date_ending = COALESCE(excluded.fiscal_date_ending, fiscal_date_ending),"
+    " eps_estimate = COALESCE(excluded.eps_estimate, eps_estimate),"
+    " eps_reported = COALESCE(excluded.eps_reported, eps_reported),"
+    " name = COALESCE(excluded.name, name),"
+    " source = excluded.source,"
+    " fetched_at = MAX(fetched_at, excluded.fetched_at)"
+)
+
+
+# symbol, report date, timing, fiscal date, EPS estimate, EPS reported, name, source, fetched at
+_EventRow = tuple[str, str, str, str | None, float | None, float | None, str | None, str, str]
+
+
+def _rows(events: Iterable[EarningsEvent], fetched_at: dt.datetime, source: str) -> list[_EventRow]:
+    stamp = to_iso(fetched_at)
+    return [
+        (
+            normalize_symbol(e.symbol),
+            e.date.isoformat(),
+            Timing(e.timing).value,
+            e.fiscal_date_ending.isoformat() if e.fiscal_date_ending else None,
+            checked_finite("eps_estimate", e.eps_estimate),
+            checked_finite("eps_reported", e.eps_reported),
+            e.name,
+            source,
+            stamp,
+        )
+        for e in events
+    ]
 
 
 def _event(r: Row) -> EarningsEvent:
@@ -44,42 +81,47 @@ class EventsRepo:
     ) -> int:
         """Insert or update the events, stamping them fetched at `fetched_at`; returns the count.
 
-        An update keeps a known EPS or fiscal date when the new record lacks it (the calendar
-        feed has no reported EPS, the history feed has no estimate for old quarters).
+        An update keeps a known timing, EPS or fiscal date when the new record lacks it (the
+        calendar feed has no reported EPS, the history feed has no estimate for old quarters).
         """
-        stamp = to_iso(fetched_at)
-        rows = [
-            (
-                normalize_symbol(e.symbol),
-                e.date.isoformat(),
-                Timing(e.timing).value,
-                e.fiscal_date_ending.isoformat() if e.fiscal_date_ending else None,
-                checked_finite("eps_estimate", e.eps_estimate),
-                checked_finite("eps_reported", e.eps_reported),
-                e.name,
-                source,
-                stamp,
-            )
-            for e in events
-        ]
+        rows = _rows(events, fetched_at, source)
         if not rows:
             return 0
         async with self._db.transaction() as tx:
-            await tx.executemany(
-                f"INSERT INTO earnings_events ({_EVENT_COLS}, source, fetched_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (symbol, report_date) DO UPDATE SET"
-                " timing = CASE WHEN excluded.timing = 'UNKNOWN' THEN timing"
-                "   ELSE excluded.timing END,"
-                " fiscal_date_ending = COALESCE(excluded.fiscal_date_ending, fiscal_date_ending),"
-                " eps_estimate = COALESCE(excluded.eps_estimate, eps_estimate),"
-                " eps_reported = COALESCE(excluded.eps_reported, eps_reported),"
-                " name = COALESCE(excluded.name, name),"
-                " source = excluded.source,"
-                " fetched_at = MAX(fetched_at, excluded.fetched_at)",
-                rows,
-            )
+            await tx.executemany(_UPSERT, rows)
         return len(rows)
+
+    async def replace_upcoming(
+        self, calendar: Iterable[EarningsEvent], *, today: dt.date, fetched_at: dt.datetime
+    ) -> list[tuple[str, dt.date]]:
+        """Store the earnings calendar's events (as `upsert`) and drop the stored upcoming events
+        it no longer lists; returns those dropped, as (symbol, date).
+
+        The calendar lists every release from `today` through its horizon. An event stored for a
+        date in that span that it no longer lists has moved or been withdrawn (a company confirms
+        its date, an estimated date is revised); kept, it would remain its symbol's upcoming
+        event, with the wrong expiration and entry date. An empty calendar changes nothing (an
+        answer with no rows must not erase what is known), and past events are never touched.
+        """
+        rows = _rows(calendar, fetched_at, "provider")
+        if not rows:
+            return []
+        first = today.isoformat()
+        listed = {(r[0], r[1]) for r in rows if r[1] >= first}
+        stale: list[tuple[str, str]] = []
+        async with self._db.transaction() as tx:
+            if listed:
+                stored = await tx.fetchall(
+                    "SELECT symbol, report_date FROM earnings_events"
+                    " WHERE report_date BETWEEN ? AND ?",
+                    (first, max(day for _, day in listed)),
+                )
+                stale = [(r[0], r[1]) for r in stored if (r[0], r[1]) not in listed]
+                await tx.executemany(
+                    "DELETE FROM earnings_events WHERE symbol = ? AND report_date = ?", stale
+                )
+            await tx.executemany(_UPSERT, rows)
+        return [(sym, dt.date.fromisoformat(day)) for sym, day in stale]
 
     async def past(
         self, symbol: str, before: dt.date, limit: int = 12
