@@ -17,8 +17,8 @@ ideal = (requests / concurrency) x latency; first JSON line <= 0.5 s; second sam
 at 120/min < 10 s and no 429; 1 ticker < 1 s, 50 < 5 s, 100 < 10 s; health < 100 ms (the
 engine's check as the console makes it, where a recent Tradier call answers; and a probe, one
 market-clock round trip, against the loopback server as is, the data-layer issue's setting; with
-20 and 100 ms of latency the probe is reported as context: it cannot beat the latency); peak RSS of a
-100-ticker scan < 150 MB; `ivcrush --version` < 0.3 s.
+20 and 100 ms of latency the probe is reported as context: it cannot beat the latency); peak RSS
+of a 100-ticker scan < 150 MB; `ivcrush --version` < 0.3 s.
 """
 
 from __future__ import annotations
