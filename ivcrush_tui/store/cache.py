@@ -1,8 +1,9 @@
 """The response cache: L1 in memory (short TTL, LRU-bounded) over L2 in SQLite (survives restarts).
 
 Values are opaque strings (the providers store raw response bodies). Expiry uses the injected clock
-only. Quotes and chains are capped in L2 at `l2_ttl_s`: a restart must not serve a stale price for
-long. A failing L2 never fails a request: the cache degrades to L1 and logs.
+only, and an L2 entry stored after that clock's "now" (by a run with a later `--as-of`) is not
+served. Quotes and chains are capped in L2 at `l2_ttl_s`: a restart must not serve a stale price
+for long. A failing L2 never fails a request: the cache degrades to L1 and logs.
 """
 
 from __future__ import annotations
@@ -89,11 +90,12 @@ class HybridCache:
                 return entry[0]
             del self._l1[k]
         await self._maybe_purge(now)
+        stamp = to_iso(now)
         try:
             row = await self._db.fetchone(
-                "SELECT value, expires_at FROM cache"
-                " WHERE namespace = ? AND key = ? AND expires_at > ?",
-                (namespace, key, to_iso(now)),
+                "SELECT value, expires_at FROM cache WHERE namespace = ? AND key = ?"
+                " AND expires_at > ? AND (stored_at IS NULL OR stored_at <= ?)",
+                (namespace, key, stamp, stamp),
             )
         except StorageError as exc:
             self._l2_failed("read", exc)
@@ -123,10 +125,11 @@ class HybridCache:
         try:
             async with self._db.transaction() as tx:
                 await tx.execute(
-                    "INSERT INTO cache (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)"
+                    "INSERT INTO cache (namespace, key, value, expires_at, stored_at)"
+                    " VALUES (?, ?, ?, ?, ?)"
                     " ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value,"
-                    " expires_at = excluded.expires_at",
-                    (namespace, key, value, expires),
+                    " expires_at = excluded.expires_at, stored_at = excluded.stored_at",
+                    (namespace, key, value, expires, to_iso(now)),
                 )
         except StorageError as exc:
             self._l2_failed("write", exc)

@@ -142,11 +142,18 @@ _V4 = (
     "ALTER TABLE backfill_progress ADD COLUMN retry_after TEXT",
 )
 
+# Version 5: a cache entry records when it was stored. Expiry follows the injected clock, so a run
+# with an earlier --as-of than the one that stored an entry saw it as fresh: on the demo market,
+# whose answers follow the clock, it read another instant's chains and calendar. An entry stored
+# after "now" is not served (rows from before this version have none and are served as before).
+_V5 = ("ALTER TABLE cache ADD COLUMN stored_at TEXT",)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "ledger mode column; ledger and cache-expiry indexes", _V2),
     Migration(3, "console preferences", _V3),
     Migration(4, "backfill failed attempts and retry-after", _V4),
+    Migration(5, "cache entries record when they were stored", _V5),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

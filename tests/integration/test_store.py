@@ -89,7 +89,7 @@ async def test_open_empty_creates_latest_schema_with_pragmas(
 ) -> None:
     async with await Database.open(db_path, clock=clock) as db:
         assert db.path == db_path
-        assert await db.schema_version() == LATEST_VERSION == 4
+        assert await db.schema_version() == LATEST_VERSION == 5
         tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master")}
         for t in (
             "earnings_events",
@@ -138,8 +138,10 @@ async def test_migration_from_version_1_preserves_data(db_path: Path, clock: Fak
         assert await WatchlistRepo(db).list() == ("MSFT", "NVDA")
         indexes = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master")}
         assert {"ix_snapshots_symbol_taken", "ix_cache_expires"} <= indexes
+        cache_cols = [r[1] for r in await db.fetchall("PRAGMA table_info(cache)")]
+        assert "stored_at" in cache_cols
         versions = [r[0] for r in await db.fetchall("SELECT version FROM schema_version")]
-        assert versions == [1, 2, 3, 4]
+        assert versions == [1, 2, 3, 4, 5]
         progress = await BackfillRepo(db).get("MSFT")
         assert progress is not None
         assert (progress.events_done, progress.prices_done, progress.last_error) == (
@@ -452,6 +454,26 @@ async def test_l2_is_reused_after_reopening(db_path: Path, clock: FakeClock) -> 
         assert await cache.get("tradier.quotes", "AAPL") is None
         assert await cache.get("av.earnings", "AAPL") == '{"a": 1}'
         assert cache.stats().misses == 1
+
+
+async def test_an_entry_stored_after_now_is_not_served(db_path: Path, clock: FakeClock) -> None:
+    # A run with an earlier --as-of than the one that stored an entry must not read it: on the
+    # demo market it is another instant's answer.
+    later = FakeClock(T0 + dt.timedelta(hours=18))
+    async with await Database.open(db_path, clock=later) as db:
+        await HybridCache(db, clock=later).put("tradier.chain", "AAPL", "tomorrow", ttl_s=30)
+    async with await Database.open(db_path, clock=clock) as db:
+        cache = HybridCache(db, clock=clock)
+        assert await cache.get("tradier.chain", "AAPL") is None  # stored 18 h after "now"
+        async with db.transaction() as tx:  # a row from before version 5: no stored_at
+            await tx.execute(
+                "INSERT INTO cache (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)",
+                ("av.earnings", "AAPL", "old", to_iso(T0 + dt.timedelta(hours=1))),
+            )
+        assert await cache.get("av.earnings", "AAPL") == "old"
+    async with await Database.open(db_path, clock=later) as db:
+        later.advance(10)  # the storing run's own clock, 10 s on: served
+        assert await HybridCache(db, clock=later).get("tradier.chain", "AAPL") == "tomorrow"
 
 
 async def test_l1_ttl_lru_and_expiry(db_path: Path, clock: FakeClock) -> None:
