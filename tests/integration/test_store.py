@@ -606,6 +606,7 @@ async def test_the_calendar_replaces_the_upcoming_events_it_covers(
         await ev.upsert(
             [
                 EarningsEvent("AAPL", d(2026, 10, 30), Timing.AMC, eps_reported=1.6),  # past
+                EarningsEvent("KO", today, Timing.AMC),  # tonight: kept, listed or not
                 EarningsEvent("AAPL", d(2026, 11, 24), Timing.AMC, eps_estimate=1.5),  # moves
                 EarningsEvent("MSFT", d(2026, 12, 2), Timing.AMC),  # listed again
                 EarningsEvent("ORCL", d(2026, 12, 9), Timing.BMO),  # withdrawn
@@ -630,6 +631,9 @@ async def test_the_calendar_replaces_the_upcoming_events_it_covers(
         assert [e.date for e in await ev.past("AAPL", before=today)] == [d(2026, 10, 30)]
         nke = await ev.upcoming("NKE", on_or_after=today)
         assert nke is not None  # after the calendar's last date: not its to judge
+        ko = await ev.upcoming("KO", on_or_after=today)
+        assert ko is not None
+        assert ko.date == today  # today's release stays (the calendar lists KO in February)
         # An empty answer erases nothing.
         assert await ev.replace_upcoming([], today=today, fetched_at=T0) == []
         assert await ev.upcoming("AAPL", on_or_after=today) is not None

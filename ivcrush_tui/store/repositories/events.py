@@ -97,23 +97,25 @@ class EventsRepo:
         """Store the earnings calendar's events (as `upsert`) and drop the stored upcoming events
         it no longer lists; returns those dropped, as (symbol, date).
 
-        The calendar lists every release from `today` through its horizon. An event stored for a
+        The calendar lists every release after `today` through its horizon. An event stored for a
         date in that span that it no longer lists has moved or been withdrawn (a company confirms
         its date, an estimated date is revised); kept, it would remain its symbol's upcoming
-        event, with the wrong expiration and entry date. An empty calendar changes nothing (an
-        answer with no rows must not erase what is known), and past events are never touched.
+        event, with the wrong expiration and entry date. Today's events are kept whatever the
+        calendar says (whether the feed still lists a release on its day is not documented, and
+        tonight's report is the one being traded), as are past ones; an empty calendar changes
+        nothing (an answer with no rows must not erase what is known).
         """
         rows = _rows(calendar, fetched_at, "provider")
         if not rows:
             return []
         first = today.isoformat()
-        listed = {(r[0], r[1]) for r in rows if r[1] >= first}
+        listed = {(r[0], r[1]) for r in rows if r[1] > first}
         stale: list[tuple[str, str]] = []
         async with self._db.transaction() as tx:
             if listed:
                 stored = await tx.fetchall(
                     "SELECT symbol, report_date FROM earnings_events"
-                    " WHERE report_date BETWEEN ? AND ?",
+                    " WHERE report_date > ? AND report_date <= ?",
                     (first, max(day for _, day in listed)),
                 )
                 stale = [(r[0], r[1]) for r in stored if (r[0], r[1]) not in listed]
