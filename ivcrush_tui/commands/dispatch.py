@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
     clock: Clock = SystemClock()
-    if args.as_of:
+    if args.as_of is not None:  # "" is an error, not "now"
         try:
             clock = FixedClock(parse_as_of(args.as_of))
         except ValueError as exc:

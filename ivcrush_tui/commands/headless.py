@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ivcrush_tui.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
 from ivcrush_tui.config import Settings
 from ivcrush_tui.domain import IvCrushError
-from ivcrush_tui.engine.clock import Clock
+from ivcrush_tui.engine.clock import Clock, parse_day
 from ivcrush_tui.symbols import validate_symbol
 
 if TYPE_CHECKING:
@@ -118,11 +118,18 @@ async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
     symbols = _symbols(args.tickers)
     now = clock.now()
     day: dt.date | None = None
-    if args.date:
+    if args.date is not None:  # "" is an error, not "today"
+        if symbols:  # --date picks names; with names given it would silently mean nothing
+            print(
+                "ivcrush: scan takes TICKER arguments or --date, not both "
+                "(--date picks the names with entry on that day)",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
         try:
-            day = dt.date.fromisoformat(args.date)
-        except ValueError:
-            print(f"ivcrush: --date {args.date!r} is not YYYY-MM-DD", file=sys.stderr)
+            day = parse_day(args.date)
+        except ValueError as exc:
+            print(f"ivcrush: {exc}", file=sys.stderr)
             return EXIT_USAGE
     rows: list[dict[str, Any]] = []
     err: Console | None = None  # made when there is a message for a human: rich's import is lazy

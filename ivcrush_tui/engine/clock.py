@@ -34,18 +34,53 @@ class FixedClock:
         return self.at.astimezone(dt.UTC)
 
 
+# --as-of and --date must name a day the calendar, the cache and the demo world can represent;
+# outside it the conversions overflow (year 9999 + an offset) or mean nothing (no listed options).
+MIN_YEAR = 1990
+MAX_YEAR = 2100
+# A bare date means this time of day in New York: inside the entry window, where the scan is used.
+DATE_ONLY_TIME = dt.time(15, 30)
+
+
+def _check_year(flag: str, text: str, year: int) -> None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(f"{flag} {text!r} is outside the years {MIN_YEAR}-{MAX_YEAR}")
+
+
 def parse_as_of(text: str) -> dt.datetime:
-    """Parse `--as-of` (ISO-8601). A date or a naive time is read in exchange time (New York)."""
+    """Parse `--as-of` (ISO-8601) into an aware UTC instant.
+
+    A date alone (`2026-11-24` or `20261124`) is 15:30 New York time that day; a naive time is New
+    York wall time. Empty text and years outside 1990-2100 are errors (ValueError, one line).
+    """
     from ivcrush_tui.calendar import NY
 
+    if not text.strip():
+        raise ValueError("--as-of is empty (e.g. 2026-11-23T15:30-05:00)")
     try:
-        if len(text) == 10:
+        if "T" not in text and " " not in text:  # a date alone, extended or basic form
             day = dt.date.fromisoformat(text)
-            value = dt.datetime.combine(day, dt.time(15, 30), tzinfo=NY)
+            value = dt.datetime.combine(day, DATE_ONLY_TIME, tzinfo=NY)
         else:
             value = dt.datetime.fromisoformat(text)
     except ValueError as exc:
         raise ValueError(f"--as-of {text!r} is not ISO-8601 (e.g. 2026-11-23T15:30-05:00)") from exc
+    _check_year("--as-of", text, value.year)
     if value.tzinfo is None:
         value = value.replace(tzinfo=NY)
     return value.astimezone(dt.UTC)
+
+
+def parse_day(text: str, flag: str = "--date") -> dt.date:
+    """Parse a calendar-day argument (`YYYY-MM-DD`): empty text, other forms and years outside
+    1990-2100 are errors (ValueError, one line)."""
+    if not text.strip():
+        raise ValueError(f"{flag} is empty (e.g. 2026-11-23)")
+    try:
+        day = dt.date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        day = None
+    if day is None:
+        raise ValueError(f"{flag} {text!r} is not YYYY-MM-DD")
+    _check_year(flag, text, day.year)
+    return day

@@ -413,6 +413,16 @@ def test_streaming_order_fast_ticker_first(
         (["scan", "--date", "tomorrow"], "is not YYYY-MM-DD"),
         (["scan", "--as-of", "yesterday"], "is not ISO-8601"),
         (["analyze", "AAPL", "--as-of", "2026-11-23T25:00"], "is not ISO-8601"),
+        # Empty values are errors, never "absent" (which would silently mean now / today).
+        (["analyze", "AAPL", "--as-of", ""], "--as-of is empty"),
+        (["scan", "--date", ""], "--date is empty"),
+        # Out-of-range years: one line, no OverflowError traceback.
+        (["scan", "--date", "9999-12-31"], "outside the years 1990-2100"),
+        (["scan", "--date", "0001-01-01"], "outside the years 1990-2100"),
+        (["analyze", "AAPL", "--as-of", "9999-12-31T23:59:59Z"], "outside the years 1990-2100"),
+        (["analyze", "AAPL", "--as-of", "1989-12-31"], "outside the years 1990-2100"),
+        # --date picks the names; with names given it would be silently dropped.
+        (["scan", "ALFA", "--date", "2026-11-30"], "TICKER arguments or --date, not both"),
         (["backfill", "--quarters", "0"], "between 1 and 40"),
         (["backfill", "--quarters", "x"], "invalid int value"),
         (["frobnicate"], "invalid choice"),

@@ -207,6 +207,12 @@ def test_the_cli_reports_every_config_problem_at_once_with_exit_2(tmp_path: Path
         # An explicit offset or Z is taken as given.
         ("2026-11-23T15:30:00-05:00", dt.datetime(2026, 11, 23, 20, 30, tzinfo=UTC)),
         ("2026-07-01T19:00:00Z", dt.datetime(2026, 7, 1, 19, 0, tzinfo=UTC)),
+        # The basic form of a date alone means the same as the extended one (not midnight).
+        ("20261124", dt.datetime(2026, 11, 24, 20, 30, tzinfo=UTC)),
+        ("2026-11-24", dt.datetime(2026, 11, 24, 20, 30, tzinfo=UTC)),
+        # The edges of the accepted years.
+        ("1990-01-02T10:00", dt.datetime(1990, 1, 2, 15, 0, tzinfo=UTC)),
+        ("2100-12-31T12:00", dt.datetime(2100, 12, 31, 17, 0, tzinfo=UTC)),
         # 01:30 on the fall-back Sunday happens twice: fold=0, the first (EDT) one.
         ("2026-11-01T01:30", dt.datetime(2026, 11, 1, 5, 30, tzinfo=UTC)),
     ],
