@@ -42,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {problem}", file=sys.stderr)
         return EXIT_USAGE
 
+    for warning in settings.warnings:
+        print(f"ivcrush: warning: {warning}", file=sys.stderr)
+
     clock: Clock = SystemClock()
     if args.as_of is not None:  # "" is an error, not "now"
         try:

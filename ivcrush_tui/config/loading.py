@@ -5,8 +5,11 @@ every problem at once (secrets never shown).
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import math
+import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -68,6 +71,8 @@ def _show(spec: KeySpec | None, value: object) -> str:
         return f"<{type(value).__name__}>"
     if spec.kind == "secret":
         return "***"
+    if spec.kind == "url" and isinstance(value, str):
+        value = _without_userinfo(value)  # a password in a URL is a secret too
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
@@ -133,6 +138,14 @@ def _convert(spec: KeySpec, value: object, base_dir: Path | None) -> tuple[Any, 
     return value, None
 
 
+def _without_userinfo(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, tail = rest.partition("/")
+    if not sep or "@" not in netloc:
+        return url
+    return f"{scheme}://***@{netloc.rpartition('@')[2]}{slash}{tail}"
+
+
 def _check_url(spec: KeySpec, value: str) -> tuple[Any, str | None]:
     url = value.strip().rstrip("/")
     try:
@@ -141,6 +154,9 @@ def _check_url(spec: KeySpec, value: str) -> tuple[Any, str | None]:
         return None, "must be an http(s) URL"
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None, "must be an http(s) URL"
+    if "@" in parts.netloc:
+        # httpx would send these as Basic auth instead of the token, and log them with the URL.
+        return None, "must not contain a user name or password (credentials go in token/api_key)"
     if parts.query or parts.fragment:
         return None, "must not contain a query or fragment"
     if spec.url_suffix and not parts.path.endswith(spec.url_suffix):
@@ -244,7 +260,20 @@ def _validate_section(
             out[name] = converted
 
 
-def _cross_checks(values: Mapping[str, Mapping[str, Any]], problems: _Problems) -> None:
+def is_loopback_host(host: str) -> bool:
+    """True for `localhost` and addresses in 127.0.0.0/8 or ::1 (traffic that never leaves the
+    machine, where plain http exposes nothing)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _cross_checks(
+    values: Mapping[str, Mapping[str, Any]], problems: _Problems, warnings: list[str]
+) -> None:
     """Constraints between keys (only when each key involved is valid on its own)."""
 
     def get(section: str, name: str) -> Any:
@@ -252,6 +281,23 @@ def _cross_checks(values: Mapping[str, Mapping[str, Any]], problems: _Problems) 
         if name in section_values:
             return section_values[name]
         return DEFAULTS[section][name]
+
+    for provider, what in (("tradier", "token"), ("alphavantage", "API key")):
+        parts = urlsplit(get(provider, "base_url"))
+        if parts.scheme != "http" or is_loopback_host(parts.hostname or ""):
+            continue
+        if get(provider, "allow_insecure_http"):
+            warnings.append(
+                f"{provider}.base_url is plain http to {parts.hostname}: the {what} crosses the"
+                " network in clear (allow_insecure_http = true)"
+            )
+        else:
+            problems.add(
+                f"{provider}.base_url",
+                repr(f"http://{parts.netloc}"),
+                f"plain http to a host other than this machine would send the {what} in clear;"
+                f" use https (or set {provider}.allow_insecure_http = true)",
+            )
 
     a = "analysis"
     profile = get(a, "profile")
@@ -317,14 +363,15 @@ def load_settings(
     problems = _Problems()
     doc: dict[str, Any] = {}
     found = False
+    warnings: list[str] = []
     try:
-        raw = path.read_bytes()
+        raw, file_mode = _read_config_file(path)
         found = True
     except FileNotFoundError:
         if explicit:
             problems.add("<file>", str(path), "config file not found")
-    except IsADirectoryError:
-        problems.add("<file>", str(path), "is a folder, not a config file")
+    except _NotAConfigFile as exc:
+        problems.add("<file>", str(path), str(exc))
     except OSError as exc:
         problems.add("<file>", str(path), f"cannot read the config file: {exc.strerror}")
     if found:
@@ -336,6 +383,7 @@ def load_settings(
             problems.items.append(_toml_problem(exc))
 
     values, file_demo = _validate(doc, path.parent if found else None, problems)
+    file_holds_secret = any(isinstance(v, Secret) for sec in values.values() for v in sec.values())
 
     env_secrets: list[str] = []
     for key_path, var in LIVE_KEYS.items():
@@ -349,7 +397,9 @@ def load_settings(
         else:
             values[section][name] = Secret(raw_env)
 
-    _cross_checks(values, problems)
+    _cross_checks(values, problems, warnings)
+    if found:
+        _check_file_mode(path, file_mode, file_holds_secret, problems, warnings)
     if problems.items:
         known = env_secrets + [
             s.reveal() for sec in values.values() for s in sec.values() if isinstance(s, Secret)
@@ -375,4 +425,54 @@ def load_settings(
         ui=sections["ui"],
         demo=force_demo or file_demo or no_credentials,
         config_path=path if found else None,
+        warnings=tuple(warnings),
     )
+
+
+# A config is a few kB; the cap keeps `--config /dev/zero` or a huge file from eating memory.
+MAX_CONFIG_BYTES = 1024 * 1024
+
+
+class _NotAConfigFile(Exception):
+    """The path exists but is not something to read as a config (its text says why)."""
+
+
+def _read_config_file(path: Path) -> tuple[bytes, int]:
+    """The file's bytes and its mode. Only a regular file of at most MAX_CONFIG_BYTES is read: a
+    FIFO would block forever and a device (/dev/zero) never ends, so both are refused unopened."""
+    st = path.stat()  # FileNotFoundError / OSError propagate
+    if stat.S_ISDIR(st.st_mode):
+        raise _NotAConfigFile("is a folder, not a config file")
+    if not stat.S_ISREG(st.st_mode):
+        raise _NotAConfigFile("is not a regular file (a device, FIFO or socket)")
+    if st.st_size > MAX_CONFIG_BYTES:
+        raise _NotAConfigFile(f"is larger than {MAX_CONFIG_BYTES // 1024} kB: not a config file")
+    with path.open("rb") as f:
+        raw = f.read(MAX_CONFIG_BYTES + 1)  # the file may have grown since the stat
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise _NotAConfigFile(f"is larger than {MAX_CONFIG_BYTES // 1024} kB: not a config file")
+    return raw, st.st_mode
+
+
+def _check_file_mode(
+    path: Path, mode: int, holds_secret: bool, problems: _Problems, warnings: list[str]
+) -> None:
+    """Anyone who can write the config can point base_url at their own server and receive the
+    token: a world-writable file is refused. One that others can read is only warned about when
+    it holds a secret (a file with no secret reveals nothing)."""
+    if os.name != "posix":
+        return
+    octal = f"{stat.S_IMODE(mode):04o}"
+    if mode & stat.S_IWOTH:
+        problems.add(
+            "<file>",
+            str(path),
+            f"is writable by every user (mode {octal}): anyone could redirect base_url and"
+            f" receive your token; run: chmod 600 {path}",
+        )
+        return
+    if holds_secret and mode & (stat.S_IRGRP | stat.S_IROTH):
+        warnings.append(
+            f"{path} holds a secret and is readable by other users (mode {octal});"
+            f" run: chmod 600 {path}"
+        )

@@ -44,6 +44,12 @@ def _k(name: str, kind: Kind, comment: str, **kw: Any) -> KeySpec:
 
 
 _POS: Final = {"lo": 0.0, "lo_exclusive": True}
+_INSECURE_HTTP: Final = KeySpec(
+    "allow_insecure_http",
+    "bool",
+    "Allow a plain http:// base_url on a host other than this machine (loopback). The credential"
+    " then crosses the network in clear: refused unless true, and warned about at every start.",
+)
 
 SECTIONS: Final[dict[str, tuple[type[Any], tuple[KeySpec, ...]]]] = {
     "tradier": (
@@ -63,6 +69,7 @@ SECTIONS: Final[dict[str, tuple[type[Any], tuple[KeySpec, ...]]]] = {
                 url_suffix="/v1",
             ),
             _k("timeout_s", "float", "Seconds per request.", hi=300.0, **_POS),
+            _INSECURE_HTTP,
         ),
     ),
     "alphavantage": (
@@ -79,6 +86,7 @@ SECTIONS: Final[dict[str, tuple[type[Any], tuple[KeySpec, ...]]]] = {
             _k("daily_quota", "int", "Requests allowed per day (free tier: 25).", lo=1, hi=10**6),
             _k("max_per_second", "float", "Requests per second at most.", hi=100.0, **_POS),
             _k("timeout_s", "float", "Seconds per request.", hi=300.0, **_POS),
+            _INSECURE_HTTP,
         ),
     ),
     "engine": (

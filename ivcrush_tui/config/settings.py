@@ -65,6 +65,9 @@ class TradierSettings:
     token: Secret | None = None
     base_url: str = "https://api.tradier.com/v1"
     timeout_s: float = 10.0  # seconds per request
+    allow_insecure_http: bool = (
+        False  # plain http to a non-loopback host (sends the token in clear)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,7 @@ class AlphaVantageSettings:
     daily_quota: int = 25  # requests per calendar day (free tier)
     max_per_second: float = 1.0  # requests per second
     timeout_s: float = 15.0  # seconds per request
+    allow_insecure_http: bool = False  # plain http to a non-loopback host (sends the key in clear)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +170,7 @@ class Settings:
     demo: bool = True  # effective: forced, or no credential configured at all
     # Not config keys: where the settings came from.
     config_path: Path | None = None  # the file read; None when only defaults + environment
+    warnings: tuple[str, ...] = ()  # said on stderr at every start (insecure but allowed set-ups)
 
     def analysis_params(self) -> AnalysisParams:
         a = self.analysis

@@ -486,6 +486,20 @@ def test_broken_configuration_exits_2_with_a_clear_message(
     assert "abc123" not in err  # secrets never echoed
 
 
+def test_allowed_insecure_http_is_warned_about_at_every_start(
+    capsys: pytest.CaptureFixture[str], demo_cfg: Path
+) -> None:
+    # --demo: nothing is sent anywhere; the warning comes from the configuration alone.
+    text = demo_cfg.read_text() + (
+        '[tradier]\nbase_url = "http://10.1.2.3/v1"\nallow_insecure_http = true\n'
+    )
+    demo_cfg.write_text(text)
+    for _ in range(2):
+        code, _, err = demo(capsys, demo_cfg, "watchlist", "list")
+        assert code == 0
+        assert "ivcrush: warning: tradier.base_url is plain http to 10.1.2.3" in err
+
+
 def test_missing_config_file_exits_2(capsys: pytest.CaptureFixture[str], home: Path) -> None:
     code, _, err = run(capsys, "--config", str(home / "nope.toml"), "scan")
     assert code == 2

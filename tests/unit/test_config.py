@@ -401,7 +401,7 @@ def test_example_file_parses_documents_every_key_and_matches_the_generator() -> 
     assert dataclasses.replace(s, config_path=None) == load_settings(None, {})
 
     blocks = _section_blocks(text)
-    meta = {"config_path"}  # where the settings came from, not a key
+    meta = {"config_path", "warnings"}  # where the settings came from, not keys
     for f in dataclasses.fields(Settings):
         if f.name in meta:
             continue
@@ -429,4 +429,87 @@ def test_schema_and_dataclasses_agree() -> None:
         *schema.SECTIONS,
         *(s.name for s in schema.TOP_LEVEL),
         "config_path",
+        "warnings",
     }
+
+
+# -- hostile files and insecure set-ups (issue 16) -----------------------------------------------
+
+
+def test_special_files_are_refused_without_reading(tmp_path: Path) -> None:
+    # /dev/zero never ends (it used to read 3.8 GB, then a MemoryError) and a FIFO blocks forever.
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    for path in (Path("/dev/zero"), fifo):
+        with pytest.raises(ConfigError) as info:
+            load_settings(path, {})
+        assert [p.why for p in info.value.problems] == [
+            "is not a regular file (a device, FIFO or socket)"
+        ]
+
+
+def test_a_config_over_one_megabyte_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "big.toml"
+    path.write_text("# padding\n" * 110_000)  # 1.1 MB of valid TOML comments
+    with pytest.raises(ConfigError, match="larger than 1024 kB"):
+        load_settings(path, {})
+    path.write_text("# padding\n" * 100_000)  # 1.0 MB: still a config
+    assert load_settings(path, {}).config_path == path
+
+
+def test_a_world_writable_config_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "[engine]\nconcurrency = 4\n")
+    path.chmod(0o666)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, {})
+    (problem,) = info.value.problems
+    assert "writable by every user (mode 0666)" in problem.why
+    assert f"chmod 600 {path}" in problem.why
+
+
+def test_a_readable_config_with_a_secret_warns_and_a_private_one_does_not(tmp_path: Path) -> None:
+    path = write(tmp_path, f'[tradier]\ntoken = "{FAKE_TOKEN}"\n')
+    path.chmod(0o644)
+    (warning,) = load_settings(path, {}).warnings
+    assert "readable by other users (mode 0644)" in warning
+    assert FAKE_TOKEN not in warning
+    path.chmod(0o600)
+    assert load_settings(path, {}).warnings == ()
+    # Readable, but no secret in the file (the token comes from the environment): nothing to hide.
+    plain = write(tmp_path, "[engine]\nconcurrency = 4\n")
+    plain.chmod(0o644)
+    assert load_settings(plain, {"TRADIER_TOKEN": FAKE_TOKEN}).warnings == ()
+
+
+@pytest.mark.parametrize("provider", ["tradier", "alphavantage"])
+def test_plain_http_off_loopback_is_refused_unless_allowed_then_warned(
+    tmp_path: Path, provider: str
+) -> None:
+    suffix = "/v1" if provider == "tradier" else "/query"
+    text = f'[{provider}]\nbase_url = "http://10.1.2.3:8080{suffix}"\n'
+    problems = problems_of(tmp_path, text)
+    assert "would send the" in problems[f"{provider}.base_url"]
+    assert f"{provider}.allow_insecure_http = true" in problems[f"{provider}.base_url"]
+    allowed = load_settings(write(tmp_path, text + "allow_insecure_http = true\n"), {})
+    (warning,) = allowed.warnings
+    assert f"{provider}.base_url is plain http to 10.1.2.3" in warning
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.10", "localhost", "[::1]"])
+def test_plain_http_on_loopback_is_fine(tmp_path: Path, host: str) -> None:
+    s = load_settings(write(tmp_path, f'[tradier]\nbase_url = "http://{host}:9/v1"\n'), {})
+    assert s.tradier.base_url == f"http://{host}:9/v1"
+    assert s.warnings == ()
+
+
+def test_userinfo_in_a_base_url_is_refused_and_never_shown(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(
+            write(tmp_path, '[tradier]\nbase_url = "https://user:hunter2pw@api.example.com/v1"\n'),
+            {},
+        )
+    (problem,) = info.value.problems
+    assert problem.key_path == "tradier.base_url"
+    assert "must not contain a user name or password" in problem.why
+    assert "hunter2pw" not in str(info.value)
+    assert "***@api.example.com" in problem.value
