@@ -2,7 +2,8 @@
 
 Heavy modules (numpy, scipy, textual, httpx) are imported lazily: `ivcrush --version` stays fast.
 Exit codes: 0 ok, 1 some tickers failed (or health degraded), 2 bad usage or config,
-130 interrupted, 141 stdout closed by the reader (`ivcrush scan --json | head -1`).
+130 interrupted, 141 stdout closed by the reader (`ivcrush scan --json | head -1`), 143 terminated
+(SIGTERM).
 """
 
 from __future__ import annotations
@@ -12,12 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from ivcrush_tui import __version__
-
-EXIT_OK = 0
-EXIT_FAILURES = 1
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-EXIT_BROKEN_PIPE = 141  # stdout closed by the reader (128 + SIGPIPE, as a Unix tool)
+from ivcrush_tui.exit_codes import EXIT_INTERRUPTED, EXIT_USAGE
 
 EPILOG = """\
 examples:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -44,6 +45,7 @@ from ivcrush_tui.app.themes import (
 )
 from ivcrush_tui.config import UiSettings
 from ivcrush_tui.domain import IvCrushError
+from ivcrush_tui.exit_codes import EXIT_TERMINATED
 from ivcrush_tui.keymap import BINDING_IDS, key_problem
 from ivcrush_tui.symbols import validate_symbol
 
@@ -262,6 +264,12 @@ class IvCrushApp(App[None]):
         return key_label(binding_by_id(binding_id), self.user_keymap, display)
 
     def on_mount(self) -> None:
+        # A service manager's stop (SIGTERM) quits like `q`: the backend stops and flushes in
+        # on_unmount and the terminal is restored; the exit code says why (143).
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            asyncio.get_running_loop().add_signal_handler(
+                signal.SIGTERM, lambda: self.exit(return_code=EXIT_TERMINATED)
+            )
         for err in self.theme_errors:
             self.notify(err, title="Theme file skipped", severity="warning", timeout=10)
         for clash in keymap_conflicts(self.user_keymap):

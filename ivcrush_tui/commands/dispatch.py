@@ -10,11 +10,46 @@ import argparse
 import asyncio
 import contextlib
 import os
+import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
-from ivcrush_tui.cli import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_USAGE
 from ivcrush_tui.domain import IvCrushError
+from ivcrush_tui.exit_codes import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE
+
+
+class _Terminated(Exception):
+    """SIGTERM arrived: the command was cancelled and has shut down cleanly."""
+
+
+async def _until_sigterm(command: Coroutine[Any, Any, int]) -> int:
+    """Run `command`; SIGTERM cancels it like Ctrl-C does (its `finally` blocks flush queued
+    writes and close the store), then raises _Terminated. Without a handler the process would
+    die at once with 143, skipping that shutdown."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    terminated = False
+
+    def on_sigterm() -> None:
+        nonlocal terminated
+        terminated = True
+        task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGTERM, on_sigterm)
+    except (NotImplementedError, RuntimeError):  # no signal support (Windows, not main thread)
+        return await command
+    try:
+        return await command
+    except asyncio.CancelledError:
+        if terminated:
+            raise _Terminated from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
 
 
 def _fail(message: str, code: int = EXIT_USAGE) -> int:
@@ -83,10 +118,13 @@ def run(args: argparse.Namespace) -> int:
         "watchlist": headless.watchlist,
     }[args.command]
     try:
-        return asyncio.run(handler(args, settings, clock))
+        return asyncio.run(_until_sigterm(handler(args, settings, clock)))
     except KeyboardInterrupt:
         print("ivcrush: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except _Terminated:
+        print("ivcrush: terminated", file=sys.stderr)
+        return EXIT_TERMINATED
     except BrokenPipeError:
         # The reader went away (`ivcrush scan --json | head -1`): stop quietly, like a Unix tool
         # killed by SIGPIPE, and keep the interpreter's final flush from failing again.

@@ -17,10 +17,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ivcrush_tui.cli import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
 from ivcrush_tui.config import Settings
 from ivcrush_tui.domain import IvCrushError
 from ivcrush_tui.engine.clock import Clock, parse_day
+from ivcrush_tui.exit_codes import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
 from ivcrush_tui.symbols import validate_symbol
 
 if TYPE_CHECKING:

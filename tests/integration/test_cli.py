@@ -724,6 +724,38 @@ def test_ctrl_c_during_a_scan_exits_130_promptly(home: Path, market: DemoMarket)
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
 
 
+def test_sigterm_during_a_scan_shuts_down_cleanly_with_143(home: Path, market: DemoMarket) -> None:
+    """A service manager's stop: like Ctrl-C (flush, close), then 143; the store stays whole."""
+    with DemoServer(
+        market, FaultConfig(latency_ms=150, tradier_limit_per_min=None), lambda: NOW
+    ) as srv:
+        cfg = live_cfg(home, srv)
+        proc = subprocess.Popen(
+            _python("--config", str(cfg), "scan", *market.symbols[:40], "--json", "--as-of", AS_OF),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+            env=child_env(home),
+        )  # fmt: skip
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        check_analysis(strict_loads(first))
+        proc.send_signal(signal.SIGTERM)
+        try:
+            rest, err = proc.communicate(timeout=10)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 143
+    assert "terminated" in err
+    assert "Traceback" not in err
+    assert len([first, *rest.splitlines()]) < 40
+    for line in rest.splitlines():
+        check_analysis(strict_loads(line))
+    with sqlite3.connect(home / "db.sqlite3") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        # The first result's ledger row was flushed by the clean shutdown, not lost.
+        assert conn.execute("SELECT COUNT(*) FROM analysis_snapshots").fetchone()[0] >= 1
+
+
 def test_a_reader_closing_the_pipe_stops_the_scan_quietly(demo_cfg: Path, home: Path) -> None:
     """`ivcrush scan --json | head -1`: exit 141 (SIGPIPE convention), no traceback."""
     proc = subprocess.Popen(

@@ -3,6 +3,7 @@ backend, and nothing heavy is imported or opened before the first frame."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -67,3 +68,47 @@ async def test_the_app_with_no_arguments_runs_on_the_demo_market(isolated: dict[
         assert app.theme == "ivcrush-dark"
         assert app.backend.status().demo
     assert app.return_code in (None, 0)
+
+
+def test_sigterm_quits_the_console_cleanly_with_143(isolated: dict[str, str]) -> None:
+    """A real terminal (pty): SIGTERM quits like `q` (backend stopped, terminal restored), 143."""
+    import pty
+    import select
+    import signal
+    import time
+
+    env = {**isolated, "TERM": "xterm-256color", "COLUMNS": "100", "LINES": "30"}
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: the console on the demo market
+        os.chdir(REPO)
+        os.execve(sys.executable, [sys.executable, "-m", "ivcrush_tui", "--demo"], env)
+    seen = b""
+    deadline = time.monotonic() + 60
+    try:
+        while b"DEMO" not in seen and time.monotonic() < deadline:
+            ready, _, _ = select.select([fd], [], [], 0.5)
+            if ready:
+                seen += os.read(fd, 65536)
+        assert b"DEMO" in seen, "the console never drew its status bar"
+        os.kill(pid, signal.SIGTERM)
+        tail = b""
+        end = time.monotonic() + 15
+        status = None
+        while status is None and time.monotonic() < end:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                try:
+                    tail += os.read(fd, 65536)
+                except OSError:  # the child closed the terminal
+                    pass
+            done, code = os.waitpid(pid, os.WNOHANG)
+            status = code if done else None
+        assert status is not None, "the console did not quit after SIGTERM"
+        assert os.waitstatus_to_exitcode(status) == 143
+        assert b"Traceback" not in tail
+        assert b"\x1b[?1049l" in tail  # the alternate screen was left: the terminal is restored
+    finally:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)

@@ -64,3 +64,14 @@ def test_the_check_sees_a_forbidden_import(tmp_path: Path) -> None:
     sample = tmp_path / "bad.py"
     sample.write_text("import httpx\nfrom textual.app import App\n", encoding="utf-8")
     assert {"httpx", "textual.app"} <= _imports(sample)
+
+
+def test_nothing_imports_the_entry_point() -> None:
+    """The exit codes live in exit_codes.py: commands and the console never import cli.py, which
+    imports them (the cycle cli -> commands -> cli is gone)."""
+    importers = [
+        p.relative_to(PKG).as_posix()
+        for p in sorted(PKG.rglob("*.py"))
+        if "ivcrush_tui.cli" in _imports(p) and p.name != "__main__.py"
+    ]
+    assert importers == []
