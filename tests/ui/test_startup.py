@@ -97,10 +97,8 @@ def test_sigterm_quits_the_console_cleanly_with_143(isolated: dict[str, str]) ->
         while status is None and time.monotonic() < end:
             ready, _, _ = select.select([fd], [], [], 0.2)
             if ready:
-                try:
+                with contextlib.suppress(OSError):  # OSError: the child closed the terminal
                     tail += os.read(fd, 65536)
-                except OSError:  # the child closed the terminal
-                    pass
             done, code = os.waitpid(pid, os.WNOHANG)
             status = code if done else None
         assert status is not None, "the console did not quit after SIGTERM"
