@@ -55,6 +55,10 @@ USER_AGENT = f"ivcrush/{__version__}"
 MAX_CONNECTIONS = 20  # engine concurrency is 10 by default; headroom for batched quotes
 KEEPALIVE_EXPIRY_S = 30.0
 EXCERPT_CHARS = 200
+# Response bodies are read up to a cap (decoded bytes): an option chain of the widest listed name
+# is ~1-2 MB, the Alpha Vantage calendar CSV ~1 MB; nothing legitimate comes near these.
+DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
+CHAIN_MAX_BODY_BYTES = 16 * 1024 * 1024
 _EXACT_INT = 2**53  # integers up to this survive a float round trip unchanged
 MASK = "***"
 
@@ -165,6 +169,19 @@ def provider_error_from_httpx(
     return ProviderError(code, message, provider=provider, endpoint=endpoint)
 
 
+def request_deadline_s(http: httpx.AsyncClient) -> float | None:
+    """The whole-request deadline of `http`, seconds: its longest phase timeout. httpx applies
+    each phase timeout per socket operation, so a server trickling one byte per second would
+    otherwise keep a request alive for ever; `send` bounds connect + send + whole body by this."""
+    t = http.timeout
+    phases = [x for x in (t.connect, t.read, t.write, t.pool) if x is not None]
+    return max(phases) if phases else None
+
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_TRANSFER_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
 async def send(
     http: httpx.AsyncClient,
     method: str,
@@ -176,24 +193,59 @@ async def send(
     data: Mapping[str, str] | None = None,
     headers: Mapping[str, str] | None = None,
     secrets: Iterable[str] = (),
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> httpx.Response:
-    """Send one request and read the whole body; httpx failures -> ProviderError (see
-    `provider_error_from_httpx`). The status is not checked here. Logs the URL redacted."""
+    """Send one request and read the whole body, within the client's timeout for the WHOLE
+    request (`request_deadline_s`) and at most `max_body_bytes` bytes of (decoded) body.
+
+    httpx failures -> ProviderError (see `provider_error_from_httpx`); the deadline -> TIMEOUT;
+    a larger body -> BAD_PAYLOAD, read no further; a redirect -> CONFIG naming the Location
+    (never followed: it would carry the credential elsewhere, and retrying cannot help). Other
+    statuses are not checked here. Logs the URL redacted."""
     secrets = tuple(secrets)
     t0 = time.monotonic()
+    deadline = request_deadline_s(http)
     try:
-        response = await http.request(
-            method,
-            url,
-            params=dict(params) if params else None,
-            data=dict(data) if data else None,
-            headers=dict(headers) if headers else None,
+        async with asyncio.timeout(deadline):
+            response = await _request_capped(
+                http,
+                method,
+                url,
+                params=params,
+                data=data,
+                headers=headers,
+                max_body_bytes=max_body_bytes,
+            )
+    except TimeoutError:
+        err = ProviderError(
+            ErrorCode.TIMEOUT,
+            f"no complete answer within {deadline:g} s (timeout_s)",
+            provider=provider,
+            endpoint=endpoint,
         )
+        log.debug("%s %s failed: %s", provider, endpoint, err.message)
+        raise err from None
+    except _BodyTooLarge as exc:
+        raise ProviderError(
+            ErrorCode.BAD_PAYLOAD,
+            f"body over {exc.limit / 1e6:g} MB (read no further)",
+            provider=provider,
+            endpoint=endpoint,
+        ) from None
     except (httpx.HTTPError, httpx.InvalidURL, httpx.StreamError) as exc:
         err = provider_error_from_httpx(exc, provider=provider, endpoint=endpoint, secrets=secrets)
         log.debug("%s %s failed: %s", provider, endpoint, err.message)
         # `from None`: the httpx exception carries the request (with Alpha Vantage's apikey).
         raise err from None
+    if response.status_code in _REDIRECTS:
+        location = redact_text(redact_url(response.headers.get("location", "?")), secrets)
+        raise ProviderError(
+            ErrorCode.CONFIG,
+            f"HTTP {response.status_code} redirect to {location[:EXCERPT_CHARS]} (not followed:"
+            " check base_url)",
+            provider=provider,
+            endpoint=endpoint,
+        )
     if log.isEnabledFor(logging.DEBUG):
         log.debug(
             "%s %s %s -> HTTP %d in %.0f ms",
@@ -204,6 +256,52 @@ async def send(
             (time.monotonic() - t0) * 1000.0,
         )
     return response
+
+
+class _BodyTooLarge(Exception):
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
+
+
+async def _request_capped(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    params: Mapping[str, str] | None,
+    data: Mapping[str, str] | None,
+    headers: Mapping[str, str] | None,
+    max_body_bytes: int,
+) -> httpx.Response:
+    """The response with its body read in chunks and abandoned past `max_body_bytes` (decoded
+    bytes, so a compressed bomb is caught too): memory stays bounded whatever the server sends."""
+    async with http.stream(
+        method,
+        url,
+        params=dict(params) if params else None,
+        data=dict(data) if data else None,
+        headers=dict(headers) if headers else None,
+    ) as streamed:
+        declared = streamed.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_body_bytes:
+            raise _BodyTooLarge(max_body_bytes)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in streamed.aiter_bytes():
+            size += len(chunk)
+            if size > max_body_bytes:
+                raise _BodyTooLarge(max_body_bytes)
+            chunks.append(chunk)
+    # A plain Response with the body as content: callers read .content/.text/.headers as before.
+    # The body is decoded already: the encoding headers would make httpx decode it a second time.
+    kept = [(k, v) for k, v in streamed.headers.multi_items() if k.lower() not in _TRANSFER_HEADERS]
+    return httpx.Response(
+        streamed.status_code,
+        headers=kept,
+        content=b"".join(chunks),
+        request=streamed.request,
+    )
 
 
 def error_for_status(

@@ -57,6 +57,8 @@ from ivcrush_tui.domain import (
 )
 from ivcrush_tui.providers.base import CalendarDay, MarketClock, QuoteBatch, ResponseCache
 from ivcrush_tui.providers.http import (
+    CHAIN_MAX_BODY_BYTES,
+    DEFAULT_MAX_BODY_BYTES,
     body_text,
     cache_get,
     cache_put,
@@ -383,6 +385,9 @@ class TradierClient:
                 data=form,
                 headers=self._headers(),
                 secrets=self._secrets,
+                max_body_bytes=CHAIN_MAX_BODY_BYTES
+                if endpoint == "chains"
+                else DEFAULT_MAX_BODY_BYTES,
             )
             self._guard.observe_headers(response.headers)
             self._raise_for_status(response, endpoint)
