@@ -228,7 +228,7 @@ async def send(
     except _BodyTooLarge as exc:
         raise ProviderError(
             ErrorCode.BAD_PAYLOAD,
-            f"body over {exc.limit / 1e6:g} MB (read no further)",
+            f"body over {exc.limit // 2**20} MiB (read no further)",
             provider=provider,
             endpoint=endpoint,
         ) from None

@@ -44,7 +44,7 @@ async def test_a_body_over_the_cap_is_bad_payload_read_no_further() -> None:
         err = await _send(srv.base_url + "/huge?mb=64")
         elapsed = time.monotonic() - t0
     assert err.code is ErrorCode.BAD_PAYLOAD
-    assert f"body over {DEFAULT_MAX_BODY_BYTES / 1e6:g} MB" in err.message
+    assert f"body over {DEFAULT_MAX_BODY_BYTES // 2**20} MiB" in err.message
     assert elapsed < 5.0  # stopped at 4 MiB, not after 64
 
 
