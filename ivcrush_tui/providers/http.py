@@ -460,6 +460,10 @@ def opt_int(obj: Mapping[str, Any], field: str) -> int | None:
         return None
     if not number.is_integer():
         raise PayloadError(_where(field, obj.get(field)) + ", expected an integer")
+    if abs(number) > _EXACT_INT:
+        # Not a count anything real has (a volume of 1e308), and beyond what SQLite stores: it
+        # must fail here, before the body is cached, not later in the store for 12 hours.
+        raise PayloadError(_where(field, obj.get(field)) + ", integer out of range")
     return int(number)
 
 

@@ -625,6 +625,19 @@ async def test_history_bad_close_is_bad_payload() -> None:
     assert info.value.endpoint == "history"
 
 
+async def test_history_with_an_unstorable_volume_is_bad_payload_and_never_cached() -> None:
+    # volume 1e308 parsed, was cached, then failed every ticker in the store (OverflowError) for
+    # the cache's 12 hours, after the server had been fixed.
+    day = {"date": "2026-05-28", "open": 1, "high": 1, "low": 1, "close": 1, "volume": 1e308}
+    cache = DictCache()
+    c, _ = client(lambda r: js({"history": {"day": day}}), cache=cache)
+    with pytest.raises(ProviderError) as info:
+        await c.daily_history("SPY", dt.date(2026, 5, 28), dt.date(2026, 5, 28))
+    assert info.value.code is ErrorCode.BAD_PAYLOAD
+    assert "integer out of range" in info.value.message
+    assert cache.puts == []
+
+
 # -- 1.7 clock and calendar ------------------------------------------------------------------------
 
 
