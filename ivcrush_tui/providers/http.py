@@ -28,6 +28,7 @@ from ivcrush_tui import __version__
 from ivcrush_tui.domain import ErrorCode, IvCrushError, ProviderError
 from ivcrush_tui.providers.base import ResponseCache
 from ivcrush_tui.resilience.errors import NotSentError
+from ivcrush_tui.resilience.logs import secret_forms
 
 __all__ = [
     "USER_AGENT",
@@ -117,9 +118,10 @@ def redact_url(url: str | httpx.URL) -> str:
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` with every literal secret, credential query value, Bearer value and Alpha Vantage's
-    "API key as XXXX" echo replaced by ***."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+    """`text` with every secret (in each of its `secret_forms`), credential query value, Bearer
+    value and Alpha Vantage's "API key as XXXX" echo replaced by ***."""
+    forms = {form for s in secrets if s for form in secret_forms(s)}
+    for secret in sorted(forms, key=len, reverse=True):
         text = text.replace(secret, MASK)
     text = _QUERY_SECRET.sub(lambda m: f"{m.group(1)}{m.group(2)}={MASK}", text)
     text = _AV_KEY_ECHO.sub(lambda m: f"{m.group(1)}{MASK}", text)
@@ -127,11 +129,13 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 def excerpt(text: str, secrets: Iterable[str] = (), limit: int = EXCERPT_CHARS) -> str:
-    """A one-line, redacted, bounded excerpt of a provider's text for an error message."""
-    flat = " ".join(text.split())
+    """A one-line, redacted, bounded excerpt of a provider's text for an error message.
+
+    Redacted BEFORE it is cut: a cut through a secret would leave a prefix no redaction finds."""
+    flat = redact_text(" ".join(text.split()), secrets)
     if len(flat) > limit:
         flat = flat[:limit] + "..."
-    return redact_text(flat, secrets)
+    return flat
 
 
 # -- sending ---------------------------------------------------------------------------------------

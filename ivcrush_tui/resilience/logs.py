@@ -7,6 +7,7 @@ request URLs, which carry the Alpha Vantage apikey) that propagate to the root l
 
 from __future__ import annotations
 
+import base64
 import logging
 import logging.handlers
 import re
@@ -15,7 +16,7 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 from ivcrush_tui.resilience.correlation import current_correlation_id
 
@@ -40,15 +41,26 @@ _MAPPING_SECRET = re.compile(
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9\-._~+/]+=*")
 
 
+def secret_forms(secret: str) -> set[str]:
+    """The ways a secret can appear in text: as is, URL-encoded (quote and quote_plus) and
+    base64-encoded (standard and URL-safe, with and without padding)."""
+    raw = secret.encode("utf-8")
+    forms = {secret, quote(secret, safe=""), quote_plus(secret)}
+    for b64 in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = b64.decode("ascii")
+        forms |= {text, text.rstrip("=")}
+    return {f for f in forms if f}
+
+
 class SecretRedactor:
-    """Masks configured secrets (also URL-encoded) and apikey= / token= / Bearer patterns."""
+    """Masks configured secrets (in every `secret_forms`) and apikey= / token= / Bearer
+    patterns."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
         literals: set[str] = set()
         for secret in secrets:
             if secret and len(secret) >= MIN_SECRET_LEN:
-                literals.add(secret)
-                literals.add(quote(secret, safe=""))
+                literals |= secret_forms(secret)
         # Longest first, so a secret containing another is masked whole.
         ordered = sorted(literals, key=len, reverse=True)
         self._literals = re.compile("|".join(re.escape(s) for s in ordered)) if ordered else None

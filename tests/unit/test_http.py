@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from typing import Any
@@ -269,3 +270,33 @@ def test_decode_json_gives_the_json_module_values() -> None:
     for decoded in (decode_json(big, provider="p", endpoint="e"), json.loads(big)):
         with pytest.raises(PayloadError, match="integer out of range"):
             opt_int(decoded, "v")
+
+
+# A token with characters that URL-encoding changes, so its encoded form differs from it.
+ODD_TOKEN = "tok+/=Zq9&x7Lw"
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        ODD_TOKEN,
+        "tok%2B%2F%3DZq9%26x7Lw",  # quote(token, safe="")
+        base64.b64encode(ODD_TOKEN.encode()).decode(),
+        base64.urlsafe_b64encode(ODD_TOKEN.encode()).decode().rstrip("="),
+    ],
+)
+def test_every_encoded_form_of_a_secret_is_redacted(form: str) -> None:
+    text = f"upstream said: unknown credential {form} (rejected)"
+    out = redact_text(text, [ODD_TOKEN])
+    assert form not in out
+    assert "unknown credential *** (rejected)" in out
+
+
+def test_an_excerpt_is_redacted_before_it_is_cut() -> None:
+    # The cut at 200 characters used to fall inside the echoed token: the prefix left was no
+    # longer the secret, so redaction after the cut missed it.
+    text = "x" * 195 + " " + ODD_TOKEN + " tail"
+    out = excerpt(text, [ODD_TOKEN])
+    assert ODD_TOKEN[:4] not in out
+    assert "***" in out
+    assert len(out) <= 203
