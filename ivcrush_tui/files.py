@@ -34,3 +34,28 @@ def replace_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def private_dir(path: Path) -> None:
+    """Create `path` (and missing parents) if needed; a folder this creates is 0700 (only its
+    last component: the parents are the user's own, e.g. ~/.local/share). Raises OSError."""
+    if path.is_dir():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        return  # created meanwhile by another process: theirs is made the same way
+    os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
+
+
+def private_file(path: Path) -> None:
+    """Create `path` empty with mode 0600 if it does not exist (an existing file is left as it is).
+    SQLite gives its -wal and -shm files the mode of the database file, so creating the database
+    this way keeps all three private. Raises OSError."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.fchmod(fd, 0o600)  # independent of the umask
+    os.close(fd)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ivcrush_tui.calendar import YearDays, use_holiday_store
-from ivcrush_tui.files import replace_atomically
+from ivcrush_tui.files import private_dir, replace_atomically
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class HolidayFileCache:
                 }
             doc = {"key": self._key, "years": years}
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                private_dir(self.path.parent)
                 replace_atomically(self.path, json.dumps(doc, indent=1, sort_keys=True).encode())
             except OSError as exc:
                 log.debug("holiday cache not written (%s): %s", self.path, exc)

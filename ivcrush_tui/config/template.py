@@ -13,7 +13,7 @@ import tomli_w
 
 from ivcrush_tui.config.schema import DEFAULTS, SECTIONS, TOP_LEVEL, KeySpec
 from ivcrush_tui.domain import ErrorCode, IvCrushError
-from ivcrush_tui.files import replace_atomically, write_fd
+from ivcrush_tui.files import private_dir, replace_atomically, write_fd
 
 # -- the commented default file ------------------------------------------------------------------
 
@@ -77,7 +77,7 @@ def write_default_config(path: Path, *, force: bool = False) -> Path:
     path = Path(path).expanduser()
     text = render_default_config().encode()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(path.parent)
         if not force:
             try:
                 fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

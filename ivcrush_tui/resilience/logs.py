@@ -8,6 +8,7 @@ request URLs, which carry the Alpha Vantage apikey) that propagate to the root l
 from __future__ import annotations
 
 import base64
+import io
 import logging
 import logging.handlers
 import re
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import quote, quote_plus
 
+from ivcrush_tui.files import private_dir, private_file
 from ivcrush_tui.resilience.correlation import current_correlation_id
 
 LOG_FILE_NAME = "ivcrush.log"
@@ -110,6 +112,15 @@ class CorrelationFilter(logging.Filter):
         return True
 
 
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Log files are created 0600 (each rotation opens a new one): error texts carry tickers,
+    provider answers and the data folder, which are nobody else's business."""
+
+    def _open(self) -> io.TextIOWrapper:
+        private_file(Path(self.baseFilename))
+        return super()._open()
+
+
 class _StderrHandler(logging.Handler):
     """Writes to `stream`, or to whatever `sys.stderr` is at emit time (so a UI that captures
     stderr while it owns the terminal also captures our log lines)."""
@@ -173,9 +184,9 @@ def configure_logging(
     if log_dir is not None:
         file_level = logging.DEBUG if verbosity >= 2 else logging.INFO
         try:
-            log_dir.mkdir(parents=True, exist_ok=True)
+            private_dir(log_dir)
             install(
-                logging.handlers.RotatingFileHandler(
+                _PrivateRotatingFileHandler(
                     log_dir / LOG_FILE_NAME,
                     maxBytes=MAX_BYTES,
                     backupCount=BACKUP_COUNT,

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from ivcrush_tui.domain import ErrorCode, IvCrushError
+from ivcrush_tui.files import private_dir, private_file
 from ivcrush_tui.priority import PrioritySemaphore
 from ivcrush_tui.store import migrations
 
@@ -373,11 +374,15 @@ async def _read_only(conn: aiosqlite.Connection) -> None:
 
 
 def _prepare(path: Path) -> Path:
+    """The path, its folder created 0700 and a new database file created 0600 (private: the
+    ledger and the cached provider bodies are the user's business)."""
     path = Path(path).expanduser()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
     except OSError as exc:
         raise StorageError(f"cannot create the folder of {path}: {exc.strerror}") from exc
+    with contextlib.suppress(OSError):  # read-only media etc.: SQLite then says what is wrong
+        private_file(path)
     return path
 
 

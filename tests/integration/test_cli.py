@@ -500,6 +500,32 @@ def test_allowed_insecure_http_is_warned_about_at_every_start(
         assert "ivcrush: warning: tradier.base_url is plain http to 10.1.2.3" in err
 
 
+def test_database_logs_and_their_folders_are_private(
+    capsys: pytest.CaptureFixture[str], home: Path
+) -> None:
+    cfg = home / "private.toml"
+    data, logs = home / "data" / "ivcrush", home / "logs" / "ivcrush"
+    cfg.write_text(f'[storage]\npath = "{data / "db.sqlite3"}"\nlog_dir = "{logs}"\n')
+    old_umask = os.umask(0o022)  # the common default, which would make files 0644
+    try:
+        code, _, _ = demo(capsys, cfg, "analyze", "AAPL", "--json")
+    finally:
+        os.umask(old_umask)
+    assert code == 0
+
+    def mode(p: Path) -> int:
+        return stat.S_IMODE(p.stat().st_mode)
+
+    assert mode(data) == 0o700
+    assert mode(logs) == 0o700
+    assert mode(data / "db.sqlite3") == 0o600
+    assert mode(logs / "ivcrush.log") == 0o600
+    with sqlite3.connect(data / "db.sqlite3") as conn:  # WAL mode: a reader makes -wal and -shm
+        conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        assert mode(data / "db.sqlite3-wal") == 0o600
+        assert mode(data / "db.sqlite3-shm") == 0o600
+
+
 def test_missing_config_file_exits_2(capsys: pytest.CaptureFixture[str], home: Path) -> None:
     code, _, err = run(capsys, "--config", str(home / "nope.toml"), "scan")
     assert code == 2
