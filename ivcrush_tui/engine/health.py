@@ -28,9 +28,11 @@ from ivcrush_tui.engine.health_model import (
 )
 from ivcrush_tui.engine.runtime import ALPHAVANTAGE, TRADIER, Runtime
 from ivcrush_tui.resilience.guard import Guard
+from ivcrush_tui.resilience.retry import single_attempt
 from ivcrush_tui.store.repositories import BackfillRepo
 
 STATUS_STYLE = {"healthy": "green", "degraded": "yellow", "down": "bold red"}
+PROBE_DEADLINE_S = 5.0  # seconds a health probe may take (one attempt): health ends in < 10 s
 RECENT_CALL_S = 15.0  # a successful Tradier call this recent (seconds) stands in for a probe
 
 
@@ -71,11 +73,18 @@ async def _tradier(rt: Runtime, probe: bool) -> ComponentHealth:
     else:
         t0 = time.perf_counter()
         try:
-            clock = await rt.tradier.clock()
+            # One attempt within PROBE_DEADLINE_S: a cron probe must end in seconds whatever
+            # the provider does (it once took 43 s against a stalled market, 4 tries each).
+            async with asyncio.timeout(PROBE_DEADLINE_S):
+                with single_attempt():
+                    clock = await rt.tradier.clock()
             detail = f"market {clock.state}"
         except IvCrushError as exc:
             status = HealthStatus.DOWN
             detail = f"{exc.code}: {exc.message}"
+        except TimeoutError:
+            status = HealthStatus.DOWN
+            detail = f"timeout: no answer to the market clock within {PROBE_DEADLINE_S:g} s"
         latency = (time.perf_counter() - t0) * 1000
     budget = rt.tradier_limiter.budget()
     return ComponentHealth(

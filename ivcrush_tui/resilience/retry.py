@@ -8,10 +8,12 @@ bad_payload and circuit_open fail at once: repeating the same request cannot hel
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from typing import TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
@@ -20,6 +22,21 @@ from ivcrush_tui.domain import ProviderError
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+
+
+# Set by `single_attempt()`: a caller whose answer must come quickly (a health probe) asks once.
+_SINGLE_ATTEMPT: ContextVar[bool] = ContextVar("ivcrush_single_attempt", default=False)
+
+
+@contextlib.contextmanager
+def single_attempt() -> Iterator[None]:
+    """Within this block (and the tasks it starts), every RetryPolicy makes one attempt only:
+    `health` must answer in seconds, and a provider that fails once is the answer."""
+    token = _SINGLE_ATTEMPT.set(True)
+    try:
+        yield
+    finally:
+        _SINGLE_ATTEMPT.reset(token)
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -70,6 +87,8 @@ class RetryPolicy:
 
     async def call(self, fn: Callable[[], Awaitable[T]]) -> T:
         """Await `fn()`, retrying transient failures; the last failure is re-raised as is."""
+        if _SINGLE_ATTEMPT.get():
+            return await fn()
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.attempts),
             wait=self._wait,

@@ -1,9 +1,10 @@
 """A loopback HTTP server that misbehaves on purpose, below httpx's level (raw sockets): it
 trickles a body one byte at a time, sends a body of any size in chunks, or redirects.
 
-Paths: `/trickle` (200, then one byte every 0.2 s, for at most 60 s), `/huge?mb=N` (200, chunked,
-N MiB of JSON-ish filler, default 1024, stopped when the client goes away), `/redirect` (302 to a
-URL carrying a token). Anything else: 404. Every loop is bounded in time and size.
+Paths: `/trickle` and anything below it (200, then one byte every 0.2 s, for at most 60 s),
+`/huge?mb=N` (200, chunked, N MiB of JSON-ish filler, default 1024, stopped when the client goes
+away), `/redirect` (302 to a URL carrying a token). Anything else: 404. Every loop is bounded in
+time and size.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class _Handler(socketserver.StreamRequestHandler):
         parts = line.split()
         target = urlsplit(parts[1] if len(parts) > 1 else "/")
         try:
-            if target.path.endswith("/trickle"):
+            if target.path.startswith("/trickle"):  # any path below it: a trickling API
                 self._trickle()
             elif target.path.endswith("/huge"):
                 mb = int(parse_qs(target.query).get("mb", ["1024"])[0])

@@ -100,3 +100,34 @@ async def test_a_redirect_is_a_config_error_naming_the_redacted_location() -> No
     assert "SECRETtok123" not in err.message
     assert "access_token=***" in err.message
     assert "check base_url" in err.message
+
+
+def test_health_against_a_trickling_market_ends_within_10_s(tmp_path: Path) -> None:
+    """The cron probe: one attempt per provider and a deadline, whatever the server does (it took
+    43 s with four tries against a stalled market, and for ever against a trickle)."""
+    with HostileServer() as srv:
+        cfg = tmp_path / "live.toml"
+        cfg.write_text(
+            f'[tradier]\nbase_url = "{srv.base_url}/trickle/v1"\ntimeout_s = 30\n'
+            f'[alphavantage]\nbase_url = "{srv.base_url}/trickle/query"\n'
+            f'[storage]\npath = "{tmp_path / "db.sqlite3"}"\nlog_dir = "{tmp_path / "log"}"\n'
+        )
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "TRADIER_TOKEN": "TRDRtok-trickle-1",
+            "ALPHAVANTAGE_API_KEY": "AVkey-trickle-1",
+        }
+        t0 = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "ivcrush_tui", "--config", str(cfg), "health", "--json"],
+            capture_output=True, text=True, timeout=60, cwd=REPO, env=env, check=False,
+        )  # fmt: skip
+        elapsed = time.monotonic() - t0
+    assert elapsed < 10.0, done.stderr
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    tradier = next(c for c in report["components"] if c["name"] == "tradier")
+    assert tradier["status"] == "down"
+    assert "timeout" in tradier["detail"]
+    assert "Traceback" not in done.stderr

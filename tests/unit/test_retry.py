@@ -7,7 +7,7 @@ import random
 import pytest
 
 from ivcrush_tui.domain import ErrorCode, ProviderError
-from ivcrush_tui.resilience.retry import RetryPolicy, is_retryable
+from ivcrush_tui.resilience.retry import RetryPolicy, is_retryable, single_attempt
 
 
 class FakeSleep:
@@ -146,3 +146,18 @@ def test_is_retryable_and_validation() -> None:
         RetryPolicy(attempts=0)
     with pytest.raises(ValueError, match="back-off"):
         RetryPolicy(base_s=-1.0)
+
+
+async def test_single_attempt_makes_one_try_inside_the_block_only() -> None:
+    sleep = FakeSleep()
+    policy = RetryPolicy(attempts=4, jitter=False, sleep=sleep)
+    first = err(ErrorCode.TIMEOUT)
+    fn = Flaky(first, err(ErrorCode.TIMEOUT))
+    with single_attempt(), pytest.raises(ProviderError) as info:
+        await policy.call(fn)
+    assert info.value is first
+    assert fn.calls == 1
+    assert sleep.calls == []
+    # Outside the block the policy retries again (the flag does not leak).
+    assert await policy.call(fn) == "ok"
+    assert fn.calls == 3
