@@ -412,15 +412,32 @@ class Engine:
                 for fut in pending:
                     fut.cancel()
                 await asyncio.gather(*pending, return_exceptions=True)
-                message = f"scan time limit reached (engine.scan_timeout_s = {limit:g} s)"
+                code, message = self._time_limit_reason(limit)
                 for sym in (s for f, s in tasks.items() if f in pending):
-                    yield _error(sym, now, ErrorCode.TIMEOUT, message)
+                    yield _error(sym, now, code, message)
         finally:
             stragglers: list[asyncio.Future[Any]] = [*tasks, quotes]
             for t in stragglers:
                 t.cancel()
             await asyncio.gather(*stragglers, return_exceptions=True)
             self._scans_left.remove(unfinished)
+
+    def _time_limit_reason(self, limit: float) -> tuple[ErrorCode, str]:
+        """Why the tickers still running at the scan's time limit did not finish: a provider
+        that kept answering 429 is named (a bare 'timeout' hid it), else the time limit."""
+        tail = f"scan time limit reached (engine.scan_timeout_s = {limit:g} s)"
+        for name, guard in self.rt.guards.items():
+            last = guard.stats.last_error
+            if last is not None and not guard.stats.last_call_ok and last.code == "rate_limited":
+                return ErrorCode.RATE_LIMITED, f"rate limited by {name} ({last.message}); {tail}"
+        budget = self.rt.tradier_limiter.budget()
+        if budget.available <= 0:
+            resets = f", resets in {budget.resets_in_s:.0f} s" if budget.resets_in_s else ""
+            return (
+                ErrorCode.RATE_LIMITED,
+                f"waiting for the tradier rate window ({budget.allowed}/min used{resets}); {tail}",
+            )
+        return ErrorCode.TIMEOUT, tail
 
     async def candidates(self, day: dt.date, now: dt.datetime) -> list[str]:
         """Names whose entry date is `day` (METHODS §1), plus watchlist names reporting soon."""

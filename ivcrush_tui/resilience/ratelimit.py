@@ -238,13 +238,17 @@ class TradierWindowLimiter:
         when given, else the known window end, else one full window)."""
         t = self._monotonic()
         if retry_after_s is not None and math.isfinite(retry_after_s) and retry_after_s > 0:
+            # The server named the wait: it replaces our estimate of the window's end (which
+            # made a Retry-After of 2 s wait out a whole minute). Should its window really run
+            # longer, the next answer is another 429 with another Retry-After.
             until = t + min(retry_after_s, WINDOW_S + _MAX_SKEW_S) + self._margin
+            self._window_end = until
         elif self._window_end is not None and self._window_end > t:
             until = self._window_end
         else:
             until = t + WINDOW_S + self._margin
+            self._window_end = until
         self._blocked_until = max(self._blocked_until, until)
-        self._window_end = max(self._window_end or until, until)
         self._excess = max(self._excess, self._allowed - len(self._sent))
 
     async def mark_exhausted(self) -> None:

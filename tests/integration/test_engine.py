@@ -373,6 +373,26 @@ async def test_scan_time_limit_reports_unfinished_tickers_as_timeouts(
     assert all(a.error and a.error.code == "timeout" for a in timeouts)
 
 
+async def test_scan_time_limit_names_the_rate_window_it_waited_for(
+    server: DemoServer, runtime: Runtime
+) -> None:
+    # A window of 3 requests a minute: the scan spends its time waiting for it, and the rows it
+    # could not finish say so (they used to say only 'timeout: scan time limit reached').
+    server.set_faults(FaultConfig(latency_ms=20, tradier_limit_per_min=3))
+    engine = Engine(runtime)
+    try:
+        results = [a async for a in engine.scan(TICKERS, INSIDE, timeout_s=1.0)]
+    finally:
+        await engine.aclose()
+    unfinished = [a for a in results if a.status is Status.ERROR]
+    assert unfinished
+    for a in unfinished:
+        assert a.error is not None
+        assert a.error.code == "rate_limited", a.error
+        assert "engine.scan_timeout_s = 1 s" in a.error.message
+        assert "tradier" in a.error.message
+
+
 async def test_cancelling_a_scan_midway_leaks_nothing(server: DemoServer, tmp_path: Path) -> None:
     server.set_faults(FaultConfig(latency_ms=40, tradier_limit_per_min=None))
     settings = settings_for(server, tmp_path)

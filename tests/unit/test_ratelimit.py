@@ -252,6 +252,18 @@ async def test_429_with_retry_after() -> None:
     assert clock.t == pytest.approx(5006.0)
 
 
+async def test_retry_after_replaces_the_known_window_end() -> None:
+    # Inside a window estimated to end at 5061, a 429 with Retry-After: 2 used to wait out the
+    # whole window (61 s): the server's word is the wait.
+    clock = FakeClock()
+    limiter = tradier_limiter(clock)
+    await limiter.acquire()  # opens our window estimate [5000, 5061]
+    clock.t += 5.0
+    limiter.on_rate_limited(2.0)
+    await limiter.acquire()
+    assert clock.t == pytest.approx(5008.0)  # 2 s + the 1 s safety margin, not 5061
+
+
 async def test_requests_at_the_end_of_a_window_count_in_the_next() -> None:
     clock = FakeClock()
     limiter = tradier_limiter(clock, allowed=10)
