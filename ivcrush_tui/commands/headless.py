@@ -97,6 +97,7 @@ async def analyze(args: argparse.Namespace, settings: Settings, clock: Clock) ->
             result = await engine.analyze(symbol, clock.now())
         finally:
             await engine.aclose()
+        lost = engine.lost_writes
     from ivcrush_tui.engine.schema import analysis_to_json  # after the requests: see warm_up
 
     row = analysis_to_json(result)
@@ -106,7 +107,13 @@ async def analyze(args: argparse.Namespace, settings: Settings, clock: Clock) ->
         from ivcrush_tui.commands.render import analysis_panel
 
         analysis_panel(row, _stdout())
-    return EXIT_FAILURES if row["status"] == "error" else EXIT_OK
+    if lost:
+        print(
+            "ivcrush: the ledger write failed: this decision is not stored (see the log; is the"
+            " database writable?)",
+            file=sys.stderr,
+        )
+    return EXIT_FAILURES if lost or row["status"] == "error" else EXIT_OK
 
 
 async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
@@ -163,6 +170,7 @@ async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
                     )
         finally:
             await engine.aclose()
+        lost = engine.lost_writes
     if not args.json:
         from ivcrush_tui.commands.render import scan_table, summary_line
 
@@ -170,7 +178,14 @@ async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
             out = _stdout()
             out.print(scan_table(rows, width=out.width))
         (err or _stderr()).print(summary_line(rows))
-    return EXIT_FAILURES if any(r["status"] == "error" for r in rows) else EXIT_OK
+    if lost:
+        print(
+            f"ivcrush: {lost} ledger write{'s' if lost != 1 else ''} failed: those decisions are"
+            " not stored (see the log; is the database writable?)",
+            file=sys.stderr,
+        )
+    failed = lost or any(r["status"] == "error" for r in rows)
+    return EXIT_FAILURES if failed else EXIT_OK
 
 
 async def backfill(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
@@ -189,11 +204,17 @@ async def backfill(args: argparse.Namespace, settings: Settings, clock: Clock) -
 
 async def health(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     tls = _tls_in_background(settings)  # first: it overlaps with the imports below
-    from ivcrush_tui.engine.health import check_health, health_table
+    from ivcrush_tui.engine.health import check_health, health_table, store_down_report
     from ivcrush_tui.engine.runtime import open_runtime
+    from ivcrush_tui.store.db import StorageError
 
-    async with open_runtime(settings, clock, tls_context=tls()) as rt:
-        report = await check_health(rt, probe=True)  # the command is the question: always ask
+    try:
+        async with open_runtime(settings, clock, tls_context=tls()) as rt:
+            report = await check_health(rt, probe=True)  # the command is the question: always ask
+    except StorageError as exc:
+        # The store cannot be opened (damaged, read-only folder, ...): that IS the answer, and a
+        # monitor still gets its document (the providers are not checked without a store).
+        report = store_down_report(clock.now(), settings.demo, exc.message)
     if args.json:
         _emit_json(report.to_json())
     else:

@@ -11,6 +11,7 @@ the breaker, the quota and the last calls this process made.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 
 from rich import box
@@ -29,6 +30,7 @@ from ivcrush_tui.engine.health_model import (
 from ivcrush_tui.engine.runtime import ALPHAVANTAGE, TRADIER, Runtime
 from ivcrush_tui.resilience.guard import Guard
 from ivcrush_tui.resilience.retry import single_attempt
+from ivcrush_tui.store.db import damaged_message
 from ivcrush_tui.store.repositories import BackfillRepo
 
 STATUS_STYLE = {"healthy": "green", "degraded": "yellow", "down": "bold red"}
@@ -121,8 +123,11 @@ async def _database(rt: Runtime) -> ComponentHealth:
     t0 = time.perf_counter()
     try:
         version = await rt.db.schema_version()
-        await rt.db.fetchval("SELECT 1")
-        status, detail = HealthStatus.HEALTHY, f"schema v{version}, {rt.settings.storage.path}"
+        problem = await rt.db.quick_check()
+        if problem is None:
+            status, detail = HealthStatus.HEALTHY, f"schema v{version}, {rt.settings.storage.path}"
+        else:
+            status, detail = HealthStatus.DOWN, damaged_message(rt.settings.storage.path, problem)
     except IvCrushError as exc:
         status, detail = HealthStatus.DOWN, f"{exc.code}: {exc.message}"
     return ComponentHealth(
@@ -181,6 +186,16 @@ async def check_health(rt: Runtime, *, probe: bool = False) -> HealthReport:
         checked_at=rt.clock.now(),
         demo=rt.demo,
         components=(tradier, av, db, _cache(rt), backfill),
+    )
+
+
+def store_down_report(now: dt.datetime, demo: bool, reason: str) -> HealthReport:
+    """The report when the store cannot even be opened: the database is down with the reason
+    (providers are not checked: their limits and cache live in the store)."""
+    return HealthReport(
+        checked_at=now,
+        demo=demo,
+        components=(ComponentHealth(name="database", status=HealthStatus.DOWN, detail=reason),),
     )
 
 

@@ -112,6 +112,7 @@ class Engine:
         self._calendar_day: dt.date | None = None
         self._calendar_lock = asyncio.Lock()
         self._scans_left: list[list[int]] = []  # per scan running: tickers not finished
+        self.lost_writes = 0  # ledger rows that could not be stored (the run must say so)
 
     async def aclose(self) -> None:
         await self._option_quotes.aclose()
@@ -301,7 +302,9 @@ class Engine:
                 try:
                     await record_if_in_window(self.rt, result)
                 except IvCrushError as exc:
-                    log.warning("%s: ledger write failed: %s", symbol, exc)
+                    # Every in-window ok analysis is stored: a lost one fails the run (exit 1).
+                    self.lost_writes += 1
+                    log.error("%s: ledger write failed, the decision is lost: %s", symbol, exc)
             return result
 
     async def _analyze(

@@ -262,6 +262,25 @@ async def test_ledger_rows_only_inside_the_entry_window(
     assert {r.symbol for r in rows} <= {"AAPL", "MSFT"}
 
 
+async def test_a_ledger_write_that_fails_is_counted_not_swallowed(
+    server: DemoServer, runtime: Runtime
+) -> None:
+    # A store that turned read-only mid-run (a real SQLite state: writes are refused): the
+    # analysis still comes back, and the engine counts the lost decision so the run exits 1.
+    engine = Engine(runtime)
+    try:
+        assert (await engine.analyze("AAPL", INSIDE)).ok  # warms the caches, stores its row
+        assert engine.lost_writes == 0
+        await runtime.db._conn.execute("PRAGMA query_only = ON")
+        result = await engine.analyze("AAPL", INSIDE)  # every input fresh: only the ledger writes
+    finally:
+        await engine.aclose()
+        await runtime.db._conn.execute("PRAGMA query_only = OFF")
+    assert result.ok, result.error
+    assert engine.lost_writes == 1
+    assert len(await LedgerRepo(runtime.db).list()) == 1  # the first row only
+
+
 async def test_an_event_released_today_is_not_upcoming(
     runtime: Runtime, market: DemoMarket
 ) -> None:
