@@ -122,6 +122,18 @@ def default_storage_path() -> Path:
     return platformdirs.user_data_path(APP_NAME) / "ivcrush.sqlite3"
 
 
+DEMO_SUFFIX: Final = "-demo"
+
+
+def demo_storage_path(live_path: Path) -> Path:
+    """The demo market's database: beside the live one, its name with `-demo` before the
+    extension (`ivcrush.sqlite3` -> `ivcrush-demo.sqlite3`, `store` -> `store-demo`).
+
+    Why a file of its own: nothing the demo stored (cache, prices, events, quota, ledger,
+    watchlist) can then be read by a live run; see docs/DEPLOYMENT.md "Files"."""
+    return live_path.with_name(f"{live_path.stem}{DEMO_SUFFIX}{live_path.suffix}")
+
+
 def default_log_dir() -> Path:
     return platformdirs.user_log_path(APP_NAME)
 
@@ -166,6 +178,13 @@ class Settings:
     demo: bool = True  # effective: forced, or no credential configured at all
     # Not config keys: where the settings came from.
     config_path: Path | None = None  # the file read; None when only defaults + environment
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file this run uses: `storage.path` live, `demo_storage_path` of it in demo
+        mode. Every opener of the store goes through here, so the two modes never share a file."""
+        path = self.storage.path
+        return demo_storage_path(path) if self.demo else path
 
     def analysis_params(self) -> AnalysisParams:
         a = self.analysis

@@ -113,7 +113,7 @@ async def _database(rt: Runtime) -> ComponentHealth:
     try:
         version = await rt.db.schema_version()
         await rt.db.fetchval("SELECT 1")
-        status, detail = HealthStatus.HEALTHY, f"schema v{version}, {rt.settings.storage.path}"
+        status, detail = HealthStatus.HEALTHY, f"schema v{version}, {rt.settings.database_path}"
     except IvCrushError as exc:
         status, detail = HealthStatus.DOWN, f"{exc.code}: {exc.message}"
     return ComponentHealth(
