@@ -179,7 +179,7 @@ def configure_logging(
     if log_dir is not None:
         file_level = logging.DEBUG if verbosity >= 2 else logging.INFO
         try:
-            log_dir.mkdir(parents=True, exist_ok=True)
+            log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # private, like the store
             install(
                 logging.handlers.RotatingFileHandler(
                     log_dir / LOG_FILE_NAME,

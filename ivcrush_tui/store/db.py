@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 import random
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -373,11 +374,20 @@ async def _read_only(conn: aiosqlite.Connection) -> None:
 
 
 def _prepare(path: Path) -> Path:
+    """The folder (0700 when created here) and an empty file (0600) before SQLite opens it: the
+    store holds the user's ledger and watchlist, and SQLite gives its -wal/-shm files the
+    database file's permissions, so all three are private (as `config init` makes the config)."""
     path = Path(path).expanduser()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         raise StorageError(f"cannot create the folder of {path}: {exc.strerror}") from exc
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass  # an existing database keeps the permissions its owner gave it
+    except OSError as exc:
+        raise StorageError(f"cannot create the database {path}: {exc.strerror}") from exc
     return path
 
 

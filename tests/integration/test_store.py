@@ -890,3 +890,19 @@ async def test_preferences_persist_across_reopen(db_path: Path, clock: FakeClock
     async with await Database.open(db_path, clock=clock) as db:
         assert await PrefsRepo(db).get("ui.theme") == "ivcrush-dark"
         assert await db.fetchval("SELECT COUNT(*) FROM preferences") == 1
+
+
+async def test_a_new_database_is_private(db_path: Path, clock: FakeClock) -> None:
+    old = os.umask(0o022)  # a typical umask: files would be world-readable without care
+    try:
+        async with await Database.open(db_path, clock=clock) as db:
+            await WatchlistRepo(db).add(["AAPL"])
+            modes = {p.name: p.stat().st_mode & 0o777 for p in db_path.parent.iterdir()}
+    finally:
+        os.umask(old)
+    assert db_path.parent.stat().st_mode & 0o777 == 0o700
+    assert modes == {
+        db_path.name: 0o600,
+        f"{db_path.name}-wal": 0o600,  # SQLite gives these the database file's permissions
+        f"{db_path.name}-shm": 0o600,
+    }
