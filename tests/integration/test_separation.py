@@ -5,14 +5,27 @@ migration of a database that mixed the two. Real SQLite, real httpx against loop
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
+import socket
+import sqlite3
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ivcrush_tui.calendar import NY
+from ivcrush_tui.config import (
+    AlphaVantageSettings,
+    Secret,
+    TradierSettings,
+    default_settings,
+)
+from ivcrush_tui.engine.clock import FixedClock
+from ivcrush_tui.engine.runtime import open_runtime
 from ivcrush_tui.engine.writebehind import WriteBehindCache
 from ivcrush_tui.providers.alphavantage import AlphaVantageClient
 from ivcrush_tui.providers.demo.faults import FaultConfig
@@ -24,6 +37,8 @@ from ivcrush_tui.store.cache import HybridCache
 from ivcrush_tui.store.db import Database
 from ivcrush_tui.store.migrations import LATEST_VERSION
 from ivcrush_tui.store.repositories import LedgerRepo, PrefsRepo, QuotaRepo, WatchlistRepo
+from tests.integration.test_cli import check_analysis, run, strict_loads
+from tests.integration.test_cli import home as home  # the isolated folders (a fixture)
 
 DAY = dt.date(2026, 11, 23)
 NOW = dt.datetime(2026, 11, 23, 15, 30, tzinfo=NY).astimezone(dt.UTC)
@@ -158,3 +173,180 @@ async def test_migrating_a_mixed_database_discards_what_is_unproven_and_keeps_th
         (new,) = [s for s in await LedgerRepo(db).list() if s.id == new_id]
         assert new.proven
         assert await db.integrity_check()
+
+
+# -- the CLI end to end: (a) the leak reproduction, (b) no demo row in the live file, (c) quota
+
+AS_OF = "2026-11-23T15:30-05:00"  # inside the entry window: an ok analysis enters the ledger
+LIVE_TABLES = (
+    "cache",
+    "daily_prices",
+    "earnings_events",
+    "historical_moves",
+    "ticker_metadata",
+    "analysis_snapshots",
+    "provider_quota",
+    "backfill_progress",
+    "watchlist",
+)
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _config(home: Path, *, tradier_base: str, av_base: str, daily_quota: int = 25) -> Path:
+    """One config for both modes (keys come from the environment, as in production)."""
+    path = home / "config.toml"
+    path.write_text(
+        f"""
+[tradier]
+base_url = "{tradier_base}"
+timeout_s = 2.0
+[alphavantage]
+base_url = "{av_base}"
+daily_quota = {daily_quota}
+max_per_second = 100.0
+timeout_s = 2.0
+[resilience]
+retry_attempts = 2
+backoff_base_s = 0.01
+backoff_max_s = 0.05
+[storage]
+path = "{home / "data" / "ivcrush.sqlite3"}"
+log_dir = "{home / "log"}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+def _counts(path: Path) -> dict[str, int]:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return {t: conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in LIVE_TABLES}
+
+
+def _av_quota(path: Path) -> tuple[int, int]:
+    """Today's Alpha Vantage (counted, refunded) in the file at `path`."""
+    day = NOW.astimezone(NY).date().isoformat()
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        rows = dict(conn.execute("SELECT provider, used FROM provider_quota WHERE day = ?", (day,)))
+    assert set(rows) <= {"alphavantage", "alphavantage:refunded"}
+    return rows.get("alphavantage", 0), rows.get("alphavantage:refunded", 0)
+
+
+@pytest.fixture
+def keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRADIER_TOKEN", TOKEN)
+    monkeypatch.setenv("ALPHAVANTAGE_API_KEY", AV_KEY)
+
+
+def test_a_live_analyze_after_a_demo_one_never_uses_demo_data(
+    capsys: pytest.CaptureFixture[str], home: Path, keys: None
+) -> None:
+    dead = f"http://127.0.0.1:{_closed_port()}"
+    cfg = _config(home, tradier_base=f"{dead}/v1", av_base=f"{dead}/query")
+    live_db = home / "data" / "ivcrush.sqlite3"
+    demo_db = home / "data" / "ivcrush-demo.sqlite3"
+    base = ("--config", str(cfg))
+
+    code, out, _ = run(capsys, "--demo", *base, "analyze", "AAPL", "--json", "--as-of", AS_OF)
+    demo_result = strict_loads(out)
+    assert (code, demo_result["status"]) == (0, "ok")
+    assert demo_result["recommendation"] in {"SELL", "WATCH", "SKIP"}
+    assert run(capsys, "--demo", *base, "watchlist", "add", "MSFT")[:2] == (0, "MSFT\n")
+    # (b) The demo wrote its own file only, and the live one does not even exist yet.
+    assert demo_db.exists()
+    assert not live_db.exists()
+    demo_rows = _counts(demo_db)
+    assert demo_rows["cache"] > 0
+    assert demo_rows["analysis_snapshots"] == 1
+    assert demo_rows["watchlist"] == 1
+
+    # (a) The same request, live, with both providers unreachable: an error, not demo data.
+    code, out, _ = run(capsys, *base, "analyze", "AAPL", "--json", "--as-of", AS_OF)
+    result = strict_loads(out)
+    check_analysis(result)
+    assert code == 1
+    assert result["status"] == "error"
+    assert result["error"]["code"] in {"unavailable", "circuit_open"}
+    assert "tradier" in result["error"]["message"].lower()
+    assert "recommendation" not in result
+    # Human output says so too.
+    code, out, _ = run(capsys, *base, "analyze", "AAPL", "--as-of", AS_OF)
+    assert code == 1
+    assert "error" in out.lower()
+    assert "SELL" not in out
+
+    # (b) The live file holds nothing of the demo's: no cache body, price, event, ledger row,
+    # quota count or watchlist name.
+    assert live_db.exists()
+    assert _counts(live_db) == dict.fromkeys(LIVE_TABLES, 0) | {
+        "provider_quota": _counts(live_db)["provider_quota"]
+    }
+    # The live quota: only the live attempts, each refunded (its connection never opened).
+    assert _av_quota(live_db) == (4, 4)
+    assert _counts(demo_db) == demo_rows | {"cache": _counts(demo_db)["cache"]}  # untouched
+    assert stat.S_IMODE(live_db.stat().st_mode) == stat.S_IMODE(demo_db.stat().st_mode) == 0o600
+    # The log says which run was which.
+    log_text = (home / "log" / "ivcrush.log").read_text(encoding="utf-8")
+    assert f"analyze DEMO mode, database {demo_db}" in log_text
+    assert f"analyze LIVE mode, database {live_db}" in log_text
+    assert TOKEN not in log_text
+    assert AV_KEY not in log_text
+
+
+def test_the_live_alpha_vantage_quota_counts_live_calls_only(
+    capsys: pytest.CaptureFixture[str], home: Path, keys: None, market: DemoMarket
+) -> None:
+    with DemoServer(market, FaultConfig(tradier_limit_per_min=None), _now) as live:
+        cfg = _config(home, tradier_base=live.tradier_base, av_base=live.av_base)
+        base = ("--config", str(cfg))
+        for args in (("analyze", "AAPL", "--json"), ("backfill", "AAPL", "MSFT"), ("scan", "NVDA")):
+            code, _, _ = run(capsys, "--demo", *base, *args, "--as-of", AS_OF)
+            assert code == 0, args
+        assert _sent(live) == 0  # the demo never talks to the live providers
+
+        code, out, _ = run(capsys, *base, "health", "--json", "--as-of", AS_OF)
+        av = next(c for c in strict_loads(out)["components"] if c["name"] == "alphavantage")
+        assert (code, av["budget_left"], av["budget_total"]) == (0, 25, 25)
+        assert av["detail"] == "daily quota 25/25 left"
+
+        code, out, _ = run(capsys, *base, "analyze", "AAPL", "--json", "--as-of", AS_OF)
+        assert (code, strict_loads(out)["status"]) == (0, "ok")
+        av_calls = live.request_counts.get("/alphavantage/query", 0)
+        assert av_calls > 0
+
+        code, out, _ = run(capsys, *base, "health", "--json", "--as-of", AS_OF)
+        av = next(c for c in strict_loads(out)["components"] if c["name"] == "alphavantage")
+        assert av["budget_left"] == 25 - av_calls
+    assert _av_quota(home / "data" / "ivcrush.sqlite3") == (av_calls, 0)
+
+
+async def test_a_demo_and_a_live_runtime_in_one_process_share_no_cache_level(
+    tmp_path: Path, servers: tuple[DemoServer, DemoServer]
+) -> None:
+    live_server, _ = servers
+    demo = default_settings(tmp_path / "ivcrush.sqlite3", demo=True)
+    live = dataclasses.replace(
+        demo,
+        demo=False,
+        tradier=TradierSettings(token=Secret(TOKEN), base_url=live_server.tradier_base),
+        alphavantage=AlphaVantageSettings(api_key=Secret(AV_KEY), base_url=live_server.av_base),
+    )
+    clock = FixedClock(NOW)
+    async with open_runtime(demo, clock) as d_rt, open_runtime(live, clock) as l_rt:
+        assert d_rt.db.path != l_rt.db.path
+        assert d_rt.cache is not l_rt.cache  # L1 lives in the runtime's cache: one per mode
+        await d_rt.tradier.expirations("AAPL")
+        for _ in range(200):  # the write-behind queue stores it a moment later
+            if d_rt.cache.l1_size:
+                break
+            await asyncio.sleep(0.01)
+        assert d_rt.cache.l1_size > 0
+        assert l_rt.cache.l1_size == 0
+        await l_rt.tradier.expirations("AAPL")
+        assert _sent(live_server) == 1  # asked the live server: nothing served from the demo's
