@@ -9,7 +9,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import platformdirs
 
@@ -185,6 +185,11 @@ class Settings:
         mode. Every opener of the store goes through here, so the two modes never share a file."""
         path = self.storage.path
         return demo_storage_path(path) if self.demo else path
+
+    @property
+    def mode(self) -> Literal["live", "demo"]:
+        """The market of this run, as the database file is stamped with it (store/mode.py)."""
+        return "demo" if self.demo else "live"
 
     def analysis_params(self) -> AnalysisParams:
         a = self.analysis

@@ -35,6 +35,7 @@ import aiosqlite
 from ivcrush_tui.domain import ErrorCode, IvCrushError
 from ivcrush_tui.priority import PrioritySemaphore
 from ivcrush_tui.store import migrations
+from ivcrush_tui.store.mode import StoreMode, claim_mode
 
 log = logging.getLogger(__name__)
 
@@ -172,10 +173,13 @@ class Database:
         *,
         clock: Callable[[], dt.datetime],
         target_version: int | None = None,
+        mode: StoreMode | None = None,
     ) -> Database:
         """Open (creating if needed) the store at `path` and migrate it to the latest schema.
 
-        `target_version` stops the migrations early (tests of the upgrade path only).
+        `target_version` stops the migrations early (tests of the upgrade path only). `mode`
+        stamps a new file with its market, and refuses a file of the other one (store/mode.py);
+        None (tools, tests) checks nothing.
         Raises StorageError when the file cannot be opened, is not a database, or was written by
         a newer ivcrush.
         """
@@ -186,6 +190,8 @@ class Database:
             await db._configure()
             async with db.transaction() as tx:
                 await migrations.migrate(tx, now_iso=to_iso(clock()), target=target_version)
+                if mode is not None:
+                    await claim_mode(tx, mode, now_iso=to_iso(clock()), path=path)
             reader = await _connect(path)
         except BaseException:
             await conn.close()

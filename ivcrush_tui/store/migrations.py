@@ -154,7 +154,8 @@ _V5 = ("ALTER TABLE cache ADD COLUMN stored_at TEXT",)
 # next backfill refetches histories; the quota restarts at 0, Alpha Vantage itself still refuses
 # past the real limit). Ledger rows are the trader's record: demo rows go, the others stay, marked
 # `proven = 0` (made while demo data could reach a live analysis). The watchlist and the console's
-# preferences stay, except the demo's "watchlist seeded" flag, which belongs to the demo file.
+# preferences stay, except the demo's "watchlist seeded" flag, which belongs to the demo file. The
+# file records its market (`store_mode`), so no later run of the other mode opens it.
 _V6 = (
     "DELETE FROM cache",
     "DELETE FROM daily_prices",
@@ -168,6 +169,12 @@ _V6 = (
     " CHECK (proven IN (0, 1))",
     "UPDATE analysis_snapshots SET proven = 0",
     "DELETE FROM preferences WHERE key = 'demo.watchlist_seeded'",
+    # The market this file belongs to, stamped by its first opener (store/mode.py).
+    """CREATE TABLE store_mode (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        mode TEXT NOT NULL CHECK (mode IN ('live', 'demo')),
+        claimed_at TEXT NOT NULL
+    )""",
 )
 
 MIGRATIONS: tuple[Migration, ...] = (

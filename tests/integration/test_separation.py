@@ -24,6 +24,7 @@ from ivcrush_tui.config import (
     TradierSettings,
     default_settings,
 )
+from ivcrush_tui.domain import ErrorCode, IvCrushError
 from ivcrush_tui.engine.clock import FixedClock
 from ivcrush_tui.engine.runtime import open_runtime
 from ivcrush_tui.engine.writebehind import WriteBehindCache
@@ -350,3 +351,37 @@ async def test_a_demo_and_a_live_runtime_in_one_process_share_no_cache_level(
         assert l_rt.cache.l1_size == 0
         await l_rt.tradier.expirations("AAPL")
         assert _sent(live_server) == 1  # asked the live server: nothing served from the demo's
+
+
+async def test_a_file_stamped_for_one_market_is_refused_by_the_other(tmp_path: Path) -> None:
+    path = tmp_path / "ivcrush.sqlite3"
+    async with await Database.open(path, clock=_now, mode="demo") as db:
+        await WatchlistRepo(db).add(["AAPL"])
+    async with await Database.open(path, clock=_now, mode="demo") as db:  # its own mode: fine
+        assert await db.fetchval("SELECT mode FROM store_mode") == "demo"
+    with pytest.raises(IvCrushError) as info:
+        await Database.open(path, clock=_now, mode="live")
+    assert info.value.code == ErrorCode.STORAGE
+    assert "demo market's database" in info.value.message
+    assert "[storage] path" in info.value.message
+
+
+def test_a_live_config_pointing_at_the_demo_file_is_refused(
+    capsys: pytest.CaptureFixture[str], home: Path, keys: None
+) -> None:
+    dead = f"http://127.0.0.1:{_closed_port()}"
+    cfg = _config(home, tradier_base=f"{dead}/v1", av_base=f"{dead}/query")
+    code, _, _ = run(capsys, "--demo", "--config", str(cfg), "analyze", "AAPL", "--as-of", AS_OF)
+    assert code == 0
+    demo_db = home / "data" / "ivcrush-demo.sqlite3"
+    before = _counts(demo_db)
+    # Another configuration whose live file is that demo file.
+    other = home / "other.toml"
+    other.write_text(
+        cfg.read_text(encoding="utf-8").replace("ivcrush.sqlite3", "ivcrush-demo.sqlite3"),
+        encoding="utf-8",
+    )
+    code, out, err = run(capsys, "--config", str(other), "analyze", "AAPL", "--as-of", AS_OF)
+    assert (code, out) == (1, "")
+    assert "demo market's database" in err
+    assert _counts(demo_db) == before
