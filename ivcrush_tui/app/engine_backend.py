@@ -92,7 +92,7 @@ class EngineBackend:
         # package, ~0.25 s) from its first use, which comes before the engine opens.
         from ivcrush_tui import holiday_cache
 
-        holiday_cache.keep_beside(settings.storage.path)
+        holiday_cache.keep_beside(settings.database_path)
         self.calendar: TradingCalendar = default_calendar()
         self._clock = clock
         self._transport = transport

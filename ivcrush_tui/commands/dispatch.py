@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -92,7 +93,19 @@ def run(args: argparse.Namespace) -> int:
     secrets = [
         s.reveal() for s in (settings.tradier.token, settings.alphavantage.api_key) if s is not None
     ]
-    configure_logging(verbosity=args.verbose, log_dir=settings.storage.log_dir, secrets=secrets)
+    configure_logging(
+        verbosity=args.verbose,
+        log_dir=settings.storage.log_dir,
+        secrets=secrets,
+        demo=settings.demo,
+    )
+    # One line per run in the log file says which market and which database it used.
+    logging.getLogger("ivcrush_tui.commands").info(
+        "%s %s mode, database %s",
+        args.command or "console",
+        "DEMO" if settings.demo else "LIVE",
+        settings.database_path,
+    )
 
     missing = settings.live_missing_keys()
     if settings.demo:

@@ -227,7 +227,9 @@ async def watchlist(args: argparse.Namespace, settings: Settings, clock: Clock) 
     from ivcrush_tui.store.repositories import WatchlistRepo
 
     symbols = _symbols(getattr(args, "symbols", []))
-    async with await Database.open(settings.storage.path, clock=clock.now) as db:
+    async with await Database.open(
+        settings.database_path, clock=clock.now, mode=settings.mode
+    ) as db:
         repo = WatchlistRepo(db)
         if args.action == "add":
             await repo.add(symbols)

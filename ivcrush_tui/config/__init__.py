@@ -33,6 +33,7 @@ from ivcrush_tui.config.settings import (
     default_log_dir,
     default_settings,
     default_storage_path,
+    demo_storage_path,
 )
 from ivcrush_tui.config.template import render_default_config, write_default_config
 
@@ -58,6 +59,7 @@ __all__ = [
     "default_log_dir",
     "default_settings",
     "default_storage_path",
+    "demo_storage_path",
     "load_settings",
     "render_default_config",
     "resolve_config_path",

@@ -201,8 +201,10 @@ SECTIONS: Final[dict[str, tuple[type[Any], tuple[KeySpec, ...]]]] = {
             _k(
                 "path",
                 "path",
-                "The SQLite file. Default: the platform data folder, e.g."
-                " ~/.local/share/ivcrush/ivcrush.sqlite3 on Linux.",
+                "The SQLite file of live mode. Default: the platform data folder, e.g."
+                " ~/.local/share/ivcrush/ivcrush.sqlite3 on Linux. The demo market uses its own"
+                " file beside it, with -demo before the extension (ivcrush-demo.sqlite3): demo"
+                " data never reaches live mode.",
                 example='"~/.local/share/ivcrush/ivcrush.sqlite3"',
             ),
             _k(

@@ -9,7 +9,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import platformdirs
 
@@ -126,6 +126,18 @@ def default_storage_path() -> Path:
     return platformdirs.user_data_path(APP_NAME) / "ivcrush.sqlite3"
 
 
+DEMO_SUFFIX: Final = "-demo"
+
+
+def demo_storage_path(live_path: Path) -> Path:
+    """The demo market's database: beside the live one, its name with `-demo` before the
+    extension (`ivcrush.sqlite3` -> `ivcrush-demo.sqlite3`, `store` -> `store-demo`).
+
+    Why a file of its own: nothing the demo stored (cache, prices, events, quota, ledger,
+    watchlist) can then be read by a live run; see docs/DEPLOYMENT.md "Files"."""
+    return live_path.with_name(f"{live_path.stem}{DEMO_SUFFIX}{live_path.suffix}")
+
+
 def default_log_dir() -> Path:
     return platformdirs.user_log_path(APP_NAME)
 
@@ -171,6 +183,18 @@ class Settings:
     # Not config keys: where the settings came from.
     config_path: Path | None = None  # the file read; None when only defaults + environment
     warnings: tuple[str, ...] = ()  # said on stderr at every start (insecure but allowed set-ups)
+
+    @property
+    def database_path(self) -> Path:
+        """The SQLite file this run uses: `storage.path` live, `demo_storage_path` of it in demo
+        mode. Every opener of the store goes through here, so the two modes never share a file."""
+        path = self.storage.path
+        return demo_storage_path(path) if self.demo else path
+
+    @property
+    def mode(self) -> Literal["live", "demo"]:
+        """The market of this run, as the database file is stamped with it (store/mode.py)."""
+        return "demo" if self.demo else "live"
 
     def analysis_params(self) -> AnalysisParams:
         a = self.analysis

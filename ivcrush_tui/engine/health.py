@@ -125,9 +125,9 @@ async def _database(rt: Runtime) -> ComponentHealth:
         version = await rt.db.schema_version()
         problem = await rt.db.quick_check()
         if problem is None:
-            status, detail = HealthStatus.HEALTHY, f"schema v{version}, {rt.settings.storage.path}"
+            status, detail = HealthStatus.HEALTHY, f"schema v{version}, {rt.settings.database_path}"
         else:
-            status, detail = HealthStatus.DOWN, damaged_message(rt.settings.storage.path, problem)
+            status, detail = HealthStatus.DOWN, damaged_message(rt.settings.database_path, problem)
     except IvCrushError as exc:
         status, detail = HealthStatus.DOWN, f"{exc.code}: {exc.message}"
     return ComponentHealth(

@@ -191,7 +191,7 @@ async def open_runtime(
     _cache_missing_sniffio()
     # Before anything asks the calendar (the demo market does, at once): a process then reads the
     # holiday years from a file instead of importing the holidays package.
-    holiday_cache.keep_beside(settings.storage.path)
+    holiday_cache.keep_beside(settings.database_path)
     res = settings.resilience
     tradier_base = settings.tradier.base_url
     av_base = settings.alphavantage.base_url
@@ -210,7 +210,7 @@ async def open_runtime(
         if transport is None:
             transport, tradier_base, av_base = _demo_transport(clock)
 
-    db = await Database.open(settings.storage.path, clock=clock.now)
+    db = await Database.open(settings.database_path, clock=clock.now, mode=settings.mode)
     cache_db: Database | None = None
     client_cache: WriteBehindCache | None = None
     interrupted = False
@@ -219,7 +219,7 @@ async def open_runtime(
         # response bodies then overlap with the repositories' queries instead of queueing behind
         # them on one connection (a scan makes about ten store calls per ticker). WAL lets the two
         # connections read concurrently; writes are short transactions under SQLite's busy wait.
-        cache_db = await Database.open(settings.storage.path, clock=clock.now)
+        cache_db = await Database.open(settings.database_path, clock=clock.now, mode=settings.mode)
         cache = HybridCache(
             cache_db,
             clock=clock.now,

@@ -37,6 +37,7 @@ from ivcrush_tui.domain import (
     Timing,
 )
 from ivcrush_tui.providers.base import CompanyOverview, ResponseCache
+from ivcrush_tui.providers.cache_scope import scoped_cache
 from ivcrush_tui.providers.http import (
     PayloadError,
     body_text,
@@ -376,7 +377,7 @@ class AlphaVantageClient:
         self._base = base
         self._key = api_key.strip()
         self._guard: CallGuard = guard if guard is not None else PassThroughGuard()
-        self._cache = cache
+        self._cache = scoped_cache(cache, base, self._key)  # never shared across servers
         self._ttls = ttls
         self._full_denied = False  # outputsize=full answered "premium feature" once
 

@@ -56,6 +56,7 @@ from ivcrush_tui.domain import (
     StockQuote,
 )
 from ivcrush_tui.providers.base import CalendarDay, MarketClock, QuoteBatch, ResponseCache
+from ivcrush_tui.providers.cache_scope import scoped_cache
 from ivcrush_tui.providers.http import (
     CHAIN_MAX_BODY_BYTES,
     DEFAULT_MAX_BODY_BYTES,
@@ -178,7 +179,7 @@ class TradierClient:
         self._base = base
         self._token = token
         self._guard: CallGuard = guard if guard is not None else PassThroughGuard()
-        self._cache = cache
+        self._cache = scoped_cache(cache, base, token)  # never shared across servers
         self._ttls = ttls
         self._clock = clock
 

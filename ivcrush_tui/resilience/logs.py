@@ -26,7 +26,9 @@ LOG_FILE_NAME = "ivcrush.log"
 MAX_BYTES = 5 * 1024 * 1024  # per file
 BACKUP_COUNT = 3
 MASK = "***"
-FORMAT = "%(asctime)s %(levelname)-7s [%(correlation_id)s] %(name)s: %(message)s"
+# %(mode)s is LIVE or DEMO: a line from a demo run can never be read as a real one (one log file
+# serves both modes).
+FORMAT = "%(asctime)s %(levelname)-7s %(mode)s [%(correlation_id)s] %(name)s: %(message)s"
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # UTC
 MIN_SECRET_LEN = 4  # shorter "secrets" would mask ordinary words and cannot be real credentials
 # Chatty libraries kept at INFO unless verbosity >= 3.
@@ -121,6 +123,18 @@ class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
         return super()._open()
 
 
+class ModeFilter(logging.Filter):
+    """Adds `record.mode`: the market this process runs on (LIVE or DEMO; "-" when unknown)."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        self._mode = mode
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.mode = self._mode
+        return True
+
+
 class _StderrHandler(logging.Handler):
     """Writes to `stream`, or to whatever `sys.stderr` is at emit time (so a UI that captures
     stderr while it owns the terminal also captures our log lines)."""
@@ -153,12 +167,14 @@ def configure_logging(
     log_dir: Path | None,
     secrets: Iterable[str],
     stderr: TextIO | None = None,
+    demo: bool | None = None,
 ) -> None:
     """Install the ivcrush handlers on the root logger (replacing any installed before).
 
     File: `log_dir/ivcrush.log`, rotated at 5 MB, 3 backups, INFO (DEBUG at verbosity >= 2).
     Stderr: by `verbosity` (see stderr_level). Nothing is ever written to stdout. When the log
-    directory cannot be created the file is skipped and a warning is logged to stderr."""
+    directory cannot be created the file is skipped and a warning is logged to stderr.
+    `demo` labels every line DEMO or LIVE (None: "-", for callers that do not know the mode)."""
     root = logging.getLogger()
     for handler in [h for h in root.handlers if getattr(h, _MARK, False)]:
         root.removeHandler(handler)
@@ -168,10 +184,12 @@ def configure_logging(
     formatter.converter = time.gmtime
     redacting = RedactingFilter(SecretRedactor(secrets))
     correlation = CorrelationFilter()
+    mode = ModeFilter("-" if demo is None else "DEMO" if demo else "LIVE")
 
     def install(handler: logging.Handler) -> None:
         handler.setFormatter(formatter)
         handler.addFilter(correlation)
+        handler.addFilter(mode)
         handler.addFilter(redacting)
         setattr(handler, _MARK, True)
         root.addHandler(handler)

@@ -35,6 +35,7 @@ from ivcrush_tui.domain import ErrorCode, IvCrushError
 from ivcrush_tui.files import private_dir, private_file
 from ivcrush_tui.priority import PrioritySemaphore
 from ivcrush_tui.store import migrations
+from ivcrush_tui.store.mode import StoreMode, claim_mode
 
 log = logging.getLogger(__name__)
 
@@ -172,10 +173,13 @@ class Database:
         *,
         clock: Callable[[], dt.datetime],
         target_version: int | None = None,
+        mode: StoreMode | None = None,
     ) -> Database:
         """Open (creating if needed) the store at `path` and migrate it to the latest schema.
 
-        `target_version` stops the migrations early (tests of the upgrade path only).
+        `target_version` stops the migrations early (tests of the upgrade path only). `mode`
+        stamps a new file with its market, and refuses a file of the other one (store/mode.py);
+        None (tools, tests) checks nothing.
         Raises StorageError when the file cannot be opened, is not a database, or was written by
         a newer ivcrush.
         """
@@ -187,6 +191,8 @@ class Database:
             await db._quick_check()  # before anything is written into a damaged file
             async with db.transaction() as tx:
                 await migrations.migrate(tx, now_iso=to_iso(clock()), target=target_version)
+                if mode is not None:
+                    await claim_mode(tx, mode, now_iso=to_iso(clock()), path=path)
             reader = await _connect(path)
         except BaseException:
             await conn.close()
@@ -410,15 +416,18 @@ def damaged_message(path: Path, problem: str) -> str:
 
 
 def _prepare(path: Path) -> Path:
-    """The path, its folder created 0700 and a new database file created 0600 (private: the
-    ledger and the cached provider bodies are the user's business)."""
+    """The folder (0700 when created here) and an empty file (0600) before SQLite opens it: the
+    store holds the user's ledger and watchlist, and SQLite gives its -wal/-shm files the
+    database file's permissions, so all three are private (as `config init` makes the config)."""
     path = Path(path).expanduser()
     try:
         private_dir(path.parent)
     except OSError as exc:
         raise StorageError(f"cannot create the folder of {path}: {exc.strerror}") from exc
-    with contextlib.suppress(OSError):  # read-only media etc.: SQLite then says what is wrong
-        private_file(path)
+    try:
+        private_file(path)  # an existing database keeps the permissions its owner gave it
+    except OSError as exc:
+        raise StorageError(f"cannot create the database {path}: {exc.strerror}") from exc
     return path
 
 

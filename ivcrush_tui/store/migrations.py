@@ -148,12 +148,42 @@ _V4 = (
 # after "now" is not served (rows from before this version have none and are served as before).
 _V5 = ("ALTER TABLE cache ADD COLUMN stored_at TEXT",)
 
+# Version 6: demo and live get a database file each (issue 12). Until then they shared this one,
+# and nothing in it says which market produced a cache body, a price, an event or a quota count: all
+# of it is discarded, to be fetched again from the live providers (backfill progress is reset so the
+# next backfill refetches histories; the quota restarts at 0, Alpha Vantage itself still refuses
+# past the real limit). Ledger rows are the trader's record: demo rows go, the others stay, marked
+# `proven = 0` (made while demo data could reach a live analysis). The watchlist and the console's
+# preferences stay, except the demo's "watchlist seeded" flag, which belongs to the demo file. The
+# file records its market (`store_mode`), so no later run of the other mode opens it.
+_V6 = (
+    "DELETE FROM cache",
+    "DELETE FROM daily_prices",
+    "DELETE FROM earnings_events",
+    "DELETE FROM historical_moves",
+    "DELETE FROM ticker_metadata",
+    "DELETE FROM provider_quota",
+    "DELETE FROM backfill_progress",
+    "DELETE FROM analysis_snapshots WHERE mode = 'demo'",
+    "ALTER TABLE analysis_snapshots ADD COLUMN proven INTEGER NOT NULL DEFAULT 1"
+    " CHECK (proven IN (0, 1))",
+    "UPDATE analysis_snapshots SET proven = 0",
+    "DELETE FROM preferences WHERE key = 'demo.watchlist_seeded'",
+    # The market this file belongs to, stamped by its first opener (store/mode.py).
+    """CREATE TABLE store_mode (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        mode TEXT NOT NULL CHECK (mode IN ('live', 'demo')),
+        claimed_at TEXT NOT NULL
+    )""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "ledger mode column; ledger and cache-expiry indexes", _V2),
     Migration(3, "console preferences", _V3),
     Migration(4, "backfill failed attempts and retry-after", _V4),
     Migration(5, "cache entries record when they were stored", _V5),
+    Migration(6, "demo and live separated: discard data of unknown provenance", _V6),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

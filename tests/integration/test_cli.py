@@ -518,12 +518,14 @@ def test_database_logs_and_their_folders_are_private(
 
     assert mode(data) == 0o700
     assert mode(logs) == 0o700
-    assert mode(data / "db.sqlite3") == 0o600
+    assert mode(data / "db-demo.sqlite3") == 0o600  # --demo: the demo file (issue 12)
     assert mode(logs / "ivcrush.log") == 0o600
-    with sqlite3.connect(data / "db.sqlite3") as conn:  # WAL mode: a reader makes -wal and -shm
+    with sqlite3.connect(
+        data / "db-demo.sqlite3"
+    ) as conn:  # WAL mode: a reader makes -wal and -shm
         conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-        assert mode(data / "db.sqlite3-wal") == 0o600
-        assert mode(data / "db.sqlite3-shm") == 0o600
+        assert mode(data / "db-demo.sqlite3-wal") == 0o600
+        assert mode(data / "db-demo.sqlite3-shm") == 0o600
 
 
 def test_missing_config_file_exits_2(capsys: pytest.CaptureFixture[str], home: Path) -> None:

@@ -54,7 +54,7 @@ def _sha(path: Path) -> str:
 
 def test_a_damaged_database_is_refused_untouched_and_health_says_so(home: Path) -> None:
     assert _run(home, "scan", "AAPL", "MSFT", "NVDA", "--json").returncode == 0
-    db = home / "data" / "db.sqlite3"
+    db = home / "data" / "db-demo.sqlite3"  # --demo keeps its own file
     size = db.stat().st_size
     with db.open("r+b") as f:  # 200 kB of garbage in the middle, as a failing disk would leave
         f.seek(size // 2)

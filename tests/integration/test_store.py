@@ -89,7 +89,7 @@ async def test_open_empty_creates_latest_schema_with_pragmas(
 ) -> None:
     async with await Database.open(db_path, clock=clock) as db:
         assert db.path == db_path
-        assert await db.schema_version() == LATEST_VERSION == 5
+        assert await db.schema_version() == LATEST_VERSION == 6
         tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master")}
         for t in (
             "earnings_events",
@@ -130,11 +130,12 @@ async def test_migration_from_version_1_preserves_data(db_path: Path, clock: Fak
             )
         cols = [r[1] for r in await db.fetchall("PRAGMA table_info(analysis_snapshots)")]
         assert "mode" not in cols
-    async with await Database.open(db_path, clock=clock) as db:
-        assert await db.schema_version() == LATEST_VERSION
-        (snap,) = await LedgerRepo(db).list()
-        assert (snap.symbol, snap.spot, snap.vrp_ratio, snap.mode) == ("MSFT", 500.25, 1.9, "live")
-        assert snap.taken_at == dt.datetime(2025, 6, 30, 19, 45, tzinfo=dt.UTC)
+    # Up to version 5 (version 6 discards what predates the demo/live split: see
+    # tests/integration/test_separation.py).
+    async with await Database.open(db_path, clock=clock, target_version=5) as db:
+        assert await db.schema_version() == 5
+        row = await db.fetchone("SELECT symbol, spot, vrp_ratio, mode FROM analysis_snapshots")
+        assert tuple(row or ()) == ("MSFT", 500.25, 1.9, "live")
         assert await WatchlistRepo(db).list() == ("MSFT", "NVDA")
         indexes = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master")}
         assert {"ix_snapshots_symbol_taken", "ix_cache_expires"} <= indexes
@@ -151,6 +152,12 @@ async def test_migration_from_version_1_preserves_data(db_path: Path, clock: Fak
         )
         assert (progress.attempts, progress.retry_after, progress.failed) == (0, None, False)
         assert await db.integrity_check()
+    async with await Database.open(db_path, clock=clock) as db:
+        (snap,) = await LedgerRepo(db).list()
+        assert (snap.symbol, snap.spot, snap.vrp_ratio, snap.mode) == ("MSFT", 500.25, 1.9, "live")
+        assert snap.taken_at == dt.datetime(2025, 6, 30, 19, 45, tzinfo=dt.UTC)
+        assert not snap.proven  # stored before demo and live had a file each
+        assert await WatchlistRepo(db).list() == ("MSFT", "NVDA")
 
 
 async def test_reopen_is_idempotent(db_path: Path, clock: FakeClock) -> None:
@@ -890,3 +897,19 @@ async def test_preferences_persist_across_reopen(db_path: Path, clock: FakeClock
     async with await Database.open(db_path, clock=clock) as db:
         assert await PrefsRepo(db).get("ui.theme") == "ivcrush-dark"
         assert await db.fetchval("SELECT COUNT(*) FROM preferences") == 1
+
+
+async def test_a_new_database_is_private(db_path: Path, clock: FakeClock) -> None:
+    old = os.umask(0o022)  # a typical umask: files would be world-readable without care
+    try:
+        async with await Database.open(db_path, clock=clock) as db:
+            await WatchlistRepo(db).add(["AAPL"])
+            modes = {p.name: p.stat().st_mode & 0o777 for p in db_path.parent.iterdir()}
+    finally:
+        os.umask(old)
+    assert db_path.parent.stat().st_mode & 0o777 == 0o700
+    assert modes == {
+        db_path.name: 0o600,
+        f"{db_path.name}-wal": 0o600,  # SQLite gives these the database file's permissions
+        f"{db_path.name}-shm": 0o600,
+    }

@@ -44,7 +44,7 @@ class _FrozenHealthBackend(EngineBackend):
 
     async def health(self, *, probe: bool = False) -> HealthReport:
         report = await super().health(probe=probe)
-        data = str(self.settings.storage.path)
+        data = str(self.settings.database_path)
         return dataclasses.replace(
             report, components=tuple(_frozen_observations(c, data) for c in report.components)
         )

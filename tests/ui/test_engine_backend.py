@@ -224,3 +224,18 @@ async def test_watchlist_edits_persist_across_a_restart(isolated: Path) -> None:
         assert await second.watchlist() == expected
     finally:
         await second.stop()
+
+
+async def test_the_demo_seeds_its_own_watchlist_never_the_live_one(isolated: Path) -> None:
+    backend = make_backend()
+    await backend.start()
+    try:
+        seeded = await backend.watchlist()
+    finally:
+        await backend.stop()
+    settings = backend.settings
+    assert seeded  # a first demo session opens on the names reporting soon
+    assert settings.database_path.name == "ivcrush-demo.sqlite3"
+    assert settings.database_path.parent == settings.storage.path.parent
+    assert settings.database_path.exists()
+    assert not settings.storage.path.exists()  # the live file was never created, let alone seeded

@@ -13,6 +13,7 @@ import pytest
 
 from ivcrush_tui.domain import ErrorCode, IvCrushError, ProviderError, Timing
 from ivcrush_tui.providers.alphavantage import AlphaVantageClient, classify_message
+from ivcrush_tui.providers.cache_scope import cache_scope
 from ivcrush_tui.providers.http import make_http_client
 
 T = TypeVar("T")
@@ -558,7 +559,7 @@ async def test_cache_hits_skip_the_request_and_errors_are_not_cached() -> None:
     assert len(rec.requests) == 2
     ((namespace, key, value, ttl),) = cache.puts
     assert namespace == "alphavantage.earnings_calendar"
-    assert key == "horizon=3month"
+    assert key == f"{cache_scope(BASE, API_KEY)} horizon=3month"  # see test_cache_scope.py
     assert ttl == 12 * 3600.0
     assert API_KEY not in key
     assert API_KEY not in value

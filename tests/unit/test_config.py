@@ -513,3 +513,41 @@ def test_userinfo_in_a_base_url_is_refused_and_never_shown(tmp_path: Path) -> No
     assert "must not contain a user name or password" in problem.why
     assert "hunter2pw" not in str(info.value)
     assert "***@api.example.com" in problem.value
+
+
+# -- demo and live never share a database file ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("live", "demo"),
+    [
+        ("ivcrush.sqlite3", "ivcrush-demo.sqlite3"),
+        ("data/store.db", "data/store-demo.db"),
+        ("store", "store-demo"),
+        ("/var/lib/ivcrush/a.b.sqlite3", "/var/lib/ivcrush/a.b-demo.sqlite3"),
+    ],
+)
+def test_the_demo_database_sits_beside_the_live_one(live: str, demo: str) -> None:
+    assert cfg.demo_storage_path(Path(live)) == Path(demo)
+
+
+def test_database_path_follows_the_mode(tmp_path: Path) -> None:
+    live_path = tmp_path / "data" / "ivcrush.sqlite3"
+    demo = cfg.default_settings(live_path, demo=True)
+    live = dataclasses.replace(demo, demo=False)
+    assert live.database_path == live_path
+    assert demo.database_path == tmp_path / "data" / "ivcrush-demo.sqlite3"
+    assert demo.storage.path == live.storage.path  # the configured key itself is untouched
+    # The default location follows the same rule.
+    default = cfg.default_settings()
+    assert default.database_path.name == "ivcrush-demo.sqlite3"
+    assert default.database_path.parent == default.storage.path.parent
+
+
+def test_forcing_the_demo_moves_a_configured_path_to_its_demo_file(tmp_path: Path) -> None:
+    path = write(tmp_path, '[storage]\npath = "db/mine.sqlite3"\n')
+    keys = {"TRADIER_TOKEN": FAKE_TOKEN, "ALPHAVANTAGE_API_KEY": FAKE_KEY}
+    assert load_settings(path, keys).database_path == tmp_path / "db" / "mine.sqlite3"
+    forced = load_settings(path, keys, force_demo=True)
+    assert forced.database_path == tmp_path / "db" / "mine-demo.sqlite3"
+    assert load_settings(path, {}).database_path == tmp_path / "db" / "mine-demo.sqlite3"

@@ -239,3 +239,15 @@ async def test_correlation_scope_in_async_tasks() -> None:
     await asyncio.gather(job("aaaa0000"), job("bbbb1111"))
     assert seen == {"aaaa0000": "aaaa0000", "bbbb1111": "bbbb1111"}
     assert current_correlation_id() is None
+
+
+@pytest.mark.parametrize(("demo", "label"), [(True, " DEMO ["), (False, " LIVE ["), (None, " - [")])
+def test_every_line_says_which_market(tmp_path: Path, demo: bool | None, label: str) -> None:
+    err = io.StringIO()
+    configure_logging(verbosity=1, log_dir=tmp_path, secrets=[], stderr=err, demo=demo)
+    logging.getLogger("ivcrush_tui.engine").info("one")
+    logging.getLogger("httpx").warning("two")  # a library's line is labelled too
+    lines = err.getvalue().splitlines()
+    assert len(lines) == 2
+    assert all(label in line for line in lines)
+    assert all(label in line for line in (tmp_path / LOG_FILE_NAME).read_text().splitlines())

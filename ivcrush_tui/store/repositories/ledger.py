@@ -37,6 +37,9 @@ class LedgerSnapshot:
     payload_json: str = "{}"  # the full analysis, JSON (no NaN/inf)
     mode: Literal["live", "demo"] = "live"
     id: int | None = None  # assigned by LedgerRepo.add
+    # False for a row stored before demo and live had a file each (schema v6): it may rest on
+    # demo data, so it is not evidence. Every row added since is proven (read-only here).
+    proven: bool = True
 
 
 _LEDGER_COLS = (
@@ -92,7 +95,7 @@ class LedgerRepo:
         """Newest first, optionally for one symbol."""
         where, params = ("WHERE symbol = ?", [normalize_symbol(symbol)]) if symbol else ("", [])
         rows = await self._db.fetchall(
-            f"SELECT {_LEDGER_COLS}, id FROM analysis_snapshots {where}"
+            f"SELECT {_LEDGER_COLS}, id, proven FROM analysis_snapshots {where}"
             " ORDER BY taken_at DESC, id DESC LIMIT ?",
             (*params, max(limit, 0)),
         )
@@ -115,6 +118,7 @@ class LedgerRepo:
                 payload_json=r[14],
                 mode=r[15],
                 id=r[16],
+                proven=bool(r[17]),
             )
             for r in rows
         )
