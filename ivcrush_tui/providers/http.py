@@ -27,7 +27,7 @@ import orjson
 from ivcrush_tui import __version__
 from ivcrush_tui.domain import ErrorCode, IvCrushError, ProviderError
 from ivcrush_tui.providers.base import ResponseCache
-from ivcrush_tui.resilience.errors import NotSentError
+from ivcrush_tui.resilience.errors import NoAnswerError, NotSentError
 from ivcrush_tui.resilience.logs import secret_forms
 
 __all__ = [
@@ -209,6 +209,7 @@ async def send(
     secrets = tuple(secrets)
     t0 = time.monotonic()
     deadline = request_deadline_s(http)
+    answered: list[bool] = []  # set once the status line arrived (see NoAnswerError)
     try:
         async with asyncio.timeout(deadline):
             response = await _request_capped(
@@ -219,11 +220,15 @@ async def send(
                 data=data,
                 headers=headers,
                 max_body_bytes=max_body_bytes,
+                answered=answered,
             )
-    except TimeoutError:
-        err = ProviderError(
+    except (TimeoutError, httpx.ReadTimeout) as exc:
+        what = "no complete answer" if answered else "no answer at all"
+        limit = f"{deadline:g} s" if isinstance(exc, TimeoutError) else "the read timeout"
+        kind = ProviderError if answered else NoAnswerError
+        err = kind(
             ErrorCode.TIMEOUT,
-            f"no complete answer within {deadline:g} s (timeout_s)",
+            f"{what} within {limit} (timeout_s)",
             provider=provider,
             endpoint=endpoint,
         )
@@ -277,9 +282,11 @@ async def _request_capped(
     data: Mapping[str, str] | None,
     headers: Mapping[str, str] | None,
     max_body_bytes: int,
+    answered: list[bool],
 ) -> httpx.Response:
     """The response with its body read in chunks and abandoned past `max_body_bytes` (decoded
-    bytes, so a compressed bomb is caught too): memory stays bounded whatever the server sends."""
+    bytes, so a compressed bomb is caught too): memory stays bounded whatever the server sends.
+    `answered` gets an entry once the status line has arrived."""
     async with http.stream(
         method,
         url,
@@ -287,6 +294,7 @@ async def _request_capped(
         data=dict(data) if data else None,
         headers=dict(headers) if headers else None,
     ) as streamed:
+        answered.append(True)
         declared = streamed.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > max_body_bytes:
             raise _BodyTooLarge(max_body_bytes)

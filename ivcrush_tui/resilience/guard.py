@@ -22,7 +22,7 @@ from ivcrush_tui.domain import ErrorCode, IvCrushError, ProviderError
 from ivcrush_tui.resilience.baselines import LatencyBaselines, default_baselines
 from ivcrush_tui.resilience.breaker import CircuitBreaker, Permit
 from ivcrush_tui.resilience.correlation import correlation_scope, current_correlation_id
-from ivcrush_tui.resilience.errors import NotSentError
+from ivcrush_tui.resilience.errors import UnspentError
 from ivcrush_tui.resilience.ratelimit import RateLimiter, Refundable, utc_now
 from ivcrush_tui.resilience.retry import RetryPolicy
 
@@ -280,8 +280,8 @@ class Guard:
     async def _inform_limiter(self, exc: BaseException) -> None:
         if self.limiter is None or not isinstance(exc, ProviderError):
             return
-        if isinstance(exc, NotSentError) and isinstance(self.limiter, Refundable):
-            await self.limiter.refund()  # the request never left: it spent no quota
+        if isinstance(exc, UnspentError) and isinstance(self.limiter, Refundable):
+            await self.limiter.refund()  # never sent, or never answered: it spent no quota
         elif exc.code is ErrorCode.RATE_LIMITED:
             self.limiter.on_rate_limited(exc.retry_after_s)
         elif exc.code is ErrorCode.QUOTA_EXHAUSTED:

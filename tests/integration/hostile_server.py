@@ -3,8 +3,8 @@ trickles a body one byte at a time, sends a body of any size in chunks, or redir
 
 Paths: `/trickle` and anything below it (200, then one byte every 0.2 s, for at most 60 s),
 `/huge?mb=N` (200, chunked, N MiB of JSON-ish filler, default 1024, stopped when the client goes
-away), `/redirect` (302 to a URL carrying a token). Anything else: 404. Every loop is bounded in
-time and size.
+away), `/redirect` (302 to a URL carrying a token), `/silent` and anything below it (reads the
+request, answers nothing for 30 s). Anything else: 404. Every loop is bounded in time and size.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
 TRICKLE_S = 60.0
+SILENT_S = 30.0
 CHUNK = 1024 * 1024
 REDIRECT_TO = "http://elsewhere.invalid/v1/markets/clock?access_token=SECRETtok123"
 
@@ -33,6 +34,8 @@ class _Handler(socketserver.StreamRequestHandler):
             elif target.path.endswith("/huge"):
                 mb = int(parse_qs(target.query).get("mb", ["1024"])[0])
                 self._huge(mb)
+            elif target.path.startswith("/silent"):  # reads the request, never answers
+                time.sleep(SILENT_S)
             elif target.path.endswith("/redirect"):
                 self._head(302, [("Location", REDIRECT_TO), ("Content-Length", "0")])
             else:

@@ -13,9 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from ivcrush_tui.config import load_settings
 from ivcrush_tui.domain import ErrorCode, ProviderError
+from ivcrush_tui.engine.runtime import open_runtime
 from ivcrush_tui.providers.http import DEFAULT_MAX_BODY_BYTES, make_http_client, send
 from tests.integration.hostile_server import HostileServer
+from tests.integration.live_env import CLOCK
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -131,3 +134,29 @@ def test_health_against_a_trickling_market_ends_within_10_s(tmp_path: Path) -> N
     assert tradier["status"] == "down"
     assert "timeout" in tradier["detail"]
     assert "Traceback" not in done.stderr
+
+
+async def test_attempts_that_got_no_answer_at_all_give_the_quota_back(tmp_path: Path) -> None:
+    """A stalled Alpha Vantage (it reads the request and never answers) spent a daily unit per
+    attempt, 5 in one backfill; now such attempts are refunded (the rule: METHODS-NOTES)."""
+    with HostileServer() as srv:
+        cfg = tmp_path / "live.toml"
+        cfg.write_text(
+            f'[tradier]\nbase_url = "{srv.base_url}/silent/v1"\n'
+            f'[alphavantage]\nbase_url = "{srv.base_url}/silent/query"\ntimeout_s = 0.5\n'
+            f"max_per_second = 100\n"
+            f"[resilience]\nretry_attempts = 3\nbackoff_base_s = 0.01\nbackoff_max_s = 0.02\n"
+            f'[storage]\npath = "{tmp_path / "db.sqlite3"}"\nlog_dir = "{tmp_path / "log"}"\n'
+        )
+        env = {"TRADIER_TOKEN": "TRDRtok-silent-1", "ALPHAVANTAGE_API_KEY": "AVkey-silent-1"}
+        settings = load_settings(cfg, env)
+        async with open_runtime(settings, CLOCK) as rt:
+            before = await rt.av_limiter.remaining()
+            with pytest.raises(ProviderError) as info:
+                await rt.alphavantage.earnings_history("AAPL")
+            after = await rt.av_limiter.remaining()
+            attempts = rt.av_guard.stats.attempts
+    assert info.value.code is ErrorCode.TIMEOUT
+    assert "no answer at all" in info.value.message
+    assert attempts == 3
+    assert after == before  # three attempts, no unit spent
