@@ -127,3 +127,24 @@ def test_front_back_ratio_and_event_premium() -> None:
     assert missing.back_iv is None
     assert missing.front_back_ratio is None
     assert missing.event_premium is False
+
+
+def test_expiration_expiring_today_is_left_out_of_the_slope_and_iv30() -> None:
+    # A 0.2-day expiration at 150 % (today, its last hours) would dominate the curve.
+    today = D0
+    pts = [
+        TermPoint(today, 0.2, 1.50),
+        _pt(7, 0.60),
+        _pt(21, 0.40),
+        _pt(49, 0.30),
+    ]
+    with_today = term_structure(pts, front=None, back=None, params=PARAMS, today=today)
+    without = term_structure(pts[1:], front=None, back=None, params=PARAMS)
+    assert with_today.ts_slope_0_45 == pytest.approx(without.ts_slope_0_45)
+    assert with_today.ts_slope_0_45 == pytest.approx(-0.00751880, abs=1e-8)
+    assert with_today.iv30 == pytest.approx(without.iv30)
+    # Not told what today is, the point is used and the slope is very different.
+    blind = term_structure(pts, front=None, back=None, params=PARAMS)
+    assert blind.ts_slope_0_45 == pytest.approx((0.3142857142857 - 1.50) / (45 - 0.2))
+    # It is still a point for the chart.
+    assert len(with_today.points) == 4
