@@ -252,7 +252,7 @@ def analysis_view(row: Row) -> RenderableType:
             f"IV30 {_vol(term.get('iv30'))}",
             f"RV30 {_vol(term.get('rv30'))}",
             f"IV/RV {fmt_num(term.get('iv_rv_ratio'))}",
-            f"slope {fmt_num(term.get('ts_slope_0_45'), '{:+.5f}', '/day')}",
+            f"slope {fmt_num(term.get('ts_slope_0_45'), '{:+.3f}', ' vol pts/day')}",
         ),
     )
     add(

@@ -91,7 +91,8 @@ def analysis_to_json(a: Analysis) -> dict[str, Any]:
         term={
             "front_iv": _num(term.front_iv if term else None),
             "back_iv": _num(term.back_iv if term else None),
-            "ts_slope_0_45": _num(term.ts_slope_0_45 if term else None, 8),
+            # vol points per calendar day (METHODS §9), like the console and the ledger
+            "ts_slope_0_45": _num(term.ts_slope_0_45 if term else None, 6),
             "iv30": _num(term.iv30 if term else None),
             "rv30": _num(rv30),
             "iv_rv_ratio": _num(a.iv_rv, 4),

@@ -216,7 +216,7 @@ def build_analysis(s: Script, now: dt.datetime, cal: TradingCalendar) -> Analysi
     )
     term = TermStructure(
         points=term_points,
-        ts_slope_0_45=-0.0074,
+        ts_slope_0_45=-0.74,  # vol points per day
         iv30=0.34,
         front_iv=0.62,
         back_iv=0.41,

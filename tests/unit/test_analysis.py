@@ -135,6 +135,17 @@ def test_hand_checkable_sell() -> None:
     json.dumps(out, allow_nan=False)  # no NaN or Infinity anywhere
 
 
+def test_json_term_slope_is_in_vol_points_per_day() -> None:
+    # Front 90 % at DTE_min = 4.x days (to Friday's 13:00 half-day close), back 60 % a week later
+    # and flat to 45 days: slope = 100·(0.60 − 0.90)/(45 − DTE_min) ≈ −0.73 vol pts/day, not the
+    # −0.0073 IV fraction per day the JSON used to carry.
+    out = analysis_to_json(analyze(_inputs(), PARAMS, CAL))
+    dte_min = CAL.pricing_time_years(NOW, FRONT) * 365
+    expected = 100 * (0.60 - 0.90) / (45 - dte_min)
+    assert out["term"]["ts_slope_0_45"] == pytest.approx(expected, abs=1e-6)
+    assert -0.8 < out["term"]["ts_slope_0_45"] < -0.7
+
+
 def test_three_events_is_insufficient_history_not_scored() -> None:
     bars, events = _bars_with_moves([0.04, -0.04, 0.04])
     a = analyze(_inputs(bars=bars, past_events=events), AnalysisParams(), CAL)

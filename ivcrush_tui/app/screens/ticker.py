@@ -222,7 +222,8 @@ def stats_panel(a: Analysis, variables: dict[str, str]) -> RenderableType:
     if term is not None:
         prem = " · event premium" if term.event_premium else ""
         slope = term.ts_slope_0_45
-        slope_text = DASH if slope is None or not math.isfinite(slope) else f"{100 * slope:+.2f}"
+        # Already in vol points per day (METHODS §9).
+        slope_text = DASH if slope is None or not math.isfinite(slope) else f"{slope:+.2f}"
         lines.append(Text(f"IV30 {fmt_vol(term.iv30)} · term slope {slope_text} vol pts/day"))
         lines.append(Text(f"Front/back IV {fmt_num(term.front_back_ratio)}{prem}"))
     sk = a.skew
