@@ -231,7 +231,8 @@ def stats_panel(a: Analysis, variables: dict[str, str]) -> RenderableType:
         rr = DASH if sk.rr25 is None else f"{100 * sk.rr25:+.1f}"
         bf = DASH if sk.bf25 is None else f"{100 * sk.bf25:+.1f}"
         shape = sk.shape.value if sk.shape else "n/a"
-        lines.append(Text(f"Skew {shape} · RR25 {rr} · BF25 {bf} vol pts · R² {sk.r_squared:.2f}"))
+        r2 = "" if sk.r_squared is None else f" · R² {sk.r_squared:.2f}"  # hidden when flat
+        lines.append(Text(f"Skew {shape} · RR25 {rr} · BF25 {bf} vol pts{r2}"))
     elif sk is not None:
         lines.append(Text(f"Skew {_na(sk)}", style="italic"))
     return Group(*lines)
