@@ -435,11 +435,15 @@ class TradingCalendar:
     # -- time to expiration ----------------------------------------------------------------------
 
     def pricing_time_years(self, now: dt.datetime, expiration: dt.date) -> float:
-        """Pricing time T in years: elapsed calendar time from `now` to 16:00 ET on `expiration`,
-        / 365 (METHODS §7); 0.0 once past. Elapsed time is computed in UTC, so a DST change in
+        """Pricing time T in years: elapsed calendar time from `now` to the expiration session's
+        actual close (16:00 ET; 13:00 ET on a half day; the provider's close when overridden),
+        / 365 (METHODS §7); 0.0 once past. A day without a session (not a listed expiration in
+        practice) counts to 16:00 ET. Elapsed time is computed in UTC, so a DST change in
         between counts its real 23 or 25 hours."""
         utc = _require_aware(now)
-        seconds = (_ny_instant(_require_day(expiration), REGULAR_CLOSE) - utc).total_seconds()
+        sess = self.session(_require_day(expiration))
+        close = sess.close if sess is not None else _ny_instant(expiration, REGULAR_CLOSE)
+        seconds = (close - utc).total_seconds()
         return max(0.0, seconds) / _SECONDS_PER_YEAR
 
     def trading_time_years(self, now: dt.datetime, expiration: dt.date) -> float:

@@ -14,7 +14,13 @@ from enum import StrEnum
 import numpy as np
 
 from ivcrush_tui.analytics.consistency import ConsistencyStats, consistency
-from ivcrush_tui.analytics.event_move import EventMove, event_move
+from ivcrush_tui.analytics.event_move import (
+    EventMove,
+    VarianceSplit,
+    decompose,
+    event_move_of,
+    reaction_implied_move_pct,
+)
 from ivcrush_tui.analytics.greeks import StraddleGreeks, straddle_greeks
 from ivcrush_tui.analytics.history import HistoryResult, earnings_moves
 from ivcrush_tui.analytics.implied_move import (
@@ -33,7 +39,7 @@ from ivcrush_tui.analytics.schedule import EventSchedule as EventSchedule  # re-
 from ivcrush_tui.analytics.schedule import schedule_event
 from ivcrush_tui.analytics.skew import SkewFit, skew_fit
 from ivcrush_tui.analytics.term import TermPoint, TermStructure, atm_iv, term_structure
-from ivcrush_tui.analytics.vrp import Tier, VrpResult, cost_pct, vrp
+from ivcrush_tui.analytics.vrp import Tier, TierBasis, VrpResult, cost_pct, vrp
 from ivcrush_tui.calendar import NY, TradingCalendar
 from ivcrush_tui.domain import (
     Bar,
@@ -42,6 +48,7 @@ from ivcrush_tui.domain import (
     OptionChain,
     OptionType,
     StockQuote,
+    Timing,
     Unavailable,
 )
 
@@ -94,6 +101,9 @@ class Analysis:
     schedule: EventSchedule | None = None
     implied: ImpliedMove | Unavailable | None = None
     event_move: EventMove | Unavailable | None = None
+    # The §3 decomposition (V_E, σ_o²): present even when the event move is n/a (V_E <= 0),
+    # because the horizon-matched implied move of §5 is built from it.
+    variance_split: VarianceSplit | Unavailable | None = None
     history: HistoryResult | None = None
     vrp: VrpResult | Unavailable | None = None
     consistency: ConsistencyStats | Unavailable | None = None
@@ -270,9 +280,15 @@ def _analyze(inputs: AnalysisInputs, params: AnalysisParams, cal: TradingCalenda
             atm_by_exp[exp] = a
             points.append(TermPoint(expiration=exp, dte=T * 365.0, atm_iv=a))
     later = [e for e in sorted(atm_by_exp) if e > sched.expiration]
-    earlier = [e for e in sorted(atm_by_exp) if e < sched.reaction_date]
+    today = _today_ny(now)
+    # The pre-event expiration T0 (METHODS §3): the latest one strictly before the event, not
+    # expiring today (its IV is noise in its last hours), with an ATM IV. "Before the event" is
+    # before the reaction session, except for UNKNOWN timing: before the report day D itself,
+    # since an expiration on D may already hold a pre-market report.
+    event_day = sched.event.date if sched.event.timing is Timing.UNKNOWN else sched.reaction_date
+    earlier = [e for e in sorted(atm_by_exp) if today < e < event_day]
     back = later[0] if later else None
-    term = term_structure(points, front=sched.expiration, back=back, params=params)
+    term = term_structure(points, front=sched.expiration, back=back, params=params, today=today)
 
     # Event-only move from the term structure, trading-day clock (METHODS §3). The IVs are quoted
     # on the calendar clock (T = days/365); the total variance σ²·T they price is re-expressed per
@@ -284,18 +300,23 @@ def _analyze(inputs: AnalysisInputs, params: AnalysisParams, cal: TradingCalenda
             return None
         return atm_by_exp[exp] * math.sqrt(t_cal / t_trd), t_trd
 
-    ev: EventMove | Unavailable
+    split: VarianceSplit | Unavailable
     front = trading(sched.expiration) if sched.expiration in atm_by_exp else None
     pre = trading(earlier[-1]) if earlier else None
     nxt = trading(back) if back is not None else None
     if front is None:
-        ev = Unavailable("no ATM IV at the event expiration")
+        split = Unavailable("event move: no ATM IV at the event expiration")
     elif pre is not None:
-        ev = event_move(front[0], front[1], None, None, pre_iv=pre[0], pre_t=pre[1])
+        split = decompose(front[0], front[1], None, None, pre_iv=pre[0], pre_t=pre[1])
     elif nxt is not None:
-        ev = event_move(front[0], front[1], nxt[0], nxt[1])
+        split = decompose(front[0], front[1], nxt[0], nxt[1])
     else:
-        ev = Unavailable("no second expiration to separate the event from diffusion")
+        split = Unavailable("event move: no second expiration to separate the event from diffusion")
+    ev = event_move_of(split)
+    # Horizon-matched implied move (METHODS §5): the reaction session alone.
+    reaction_pct: float | Unavailable = (
+        split if isinstance(split, Unavailable) else reaction_implied_move_pct(split)
+    )
 
     # Skew of the event expiration (METHODS §8).
     T_event = cal.pricing_time_years(now, sched.expiration)
@@ -342,13 +363,26 @@ def _analyze(inputs: AnalysisInputs, params: AnalysisParams, cal: TradingCalenda
         inputs.bars, inputs.past_events, as_of=_today_ny(now), max_events=params.max_events
     )
     n_events = len(hist.moves)
-    vr = vrp(implied.implied_move_pct, hist.moves, params, cost)
+    vr = vrp(implied.implied_move_pct, hist.moves, params, cost, reaction_pct)
     vrp_ratio = vr.vrp_ratio if isinstance(vr, VrpResult) else None
     cons = consistency(hist.moves, implied.implied_move_pct, vrp_ratio, params)
     insufficient = n_events < params.min_events
     status = Status.INSUFFICIENT_HISTORY if insufficient else Status.OK
     if any(m.timing_inferred for m in hist.moves):
         notes.append("some past event timings were inferred from the gaps")
+    # n/a figures carry their reason in the reasons (docs/JSON.md).
+    if isinstance(ev, Unavailable):
+        notes.append(ev.reason)
+    if isinstance(vr, VrpResult) and vr.tier_basis is TierBasis.STRADDLE:
+        why = vr.reaction_note or "n/a"
+        if isinstance(split, Unavailable) and why == split.reason:
+            why = "no term-structure decomposition"  # its reason is already the event move's
+        notes.append(f"reaction VRP n/a ({why}): tier on the straddle VRP")
+    # Sessions after the reaction session through the event expiration, on the trading calendar
+    # (the WATCH cap of METHODS §11 when the tier is on the straddle basis).
+    after_reaction = cal.sessions_between(
+        sched.reaction_date + dt.timedelta(days=1), sched.expiration
+    )
 
     rec = recommend(
         tier=None if insufficient or not isinstance(vr, VrpResult) else vr.tier,
@@ -361,9 +395,11 @@ def _analyze(inputs: AnalysisInputs, params: AnalysisParams, cal: TradingCalenda
         expiration_gap_days=(sched.expiration - sched.reaction_date).days,
         max_expiration_gap_days=params.max_expiration_gap_days,
         extra_reasons=tuple(notes),
-        vrp_ratio=vrp_ratio,
+        vrp_ratio=vr.tiering_ratio if isinstance(vr, VrpResult) else None,
         trend_pp_per_qtr=cons.trend_pp_per_qtr if isinstance(cons, ConsistencyStats) else None,
         trr=cons.trr if isinstance(cons, ConsistencyStats) else None,
+        tier_basis=vr.tier_basis if isinstance(vr, VrpResult) else None,
+        sessions_after_reaction=len(after_reaction),
     )
     return Analysis(
         symbol=inputs.symbol,
@@ -373,6 +409,7 @@ def _analyze(inputs: AnalysisInputs, params: AnalysisParams, cal: TradingCalenda
         schedule=sched,
         implied=implied,
         event_move=ev,
+        variance_split=split,
         history=hist,
         vrp=vr,
         consistency=cons,

@@ -24,8 +24,8 @@ SIGMA_MAX = 5.0  # 500 % per year; above this the quote is not believable as an 
 PRICE_TOL = 1e-10  # dollars: converged when |model - market| is below this ...
 SIGMA_TOL = 1e-8  # ... or when sigma is pinned down to this
 MAX_ITER = 100  # bisection alone needs ~30 iterations from the full bracket
-# Relative tolerance (of max(S, K)) around the discounted intrinsic value: a price at intrinsic
-# within rounding has no identifiable IV (every small sigma fits), like one below it.
+# Relative tolerance (of max(S, K)) around the intrinsic value: a price at intrinsic within
+# rounding has no identifiable IV (every small sigma fits), like one below it.
 BOUND_RTOL = 1e-12
 
 
@@ -41,8 +41,11 @@ def implied_vols(
     """Implied vols (fraction per year) of European options; NaN where there is no IV.
 
     There is no IV when: any input is non-finite or non-positive (price, S, K, T), the price is
-    at or below the discounted intrinsic value (within rounding), at or above the no-arbitrage
-    maximum (call: S·e^{-qT}; put: K·e^{-rT}), or the implied vol lies outside [1e-4, 5.0].
+    at or below the intrinsic value (within rounding), at or above the no-arbitrage maximum
+    (call: S·e^{-qT}; put: K·e^{-rT}), or the implied vol lies outside [1e-4, 5.0].
+    Intrinsic is the larger of the UNDISCOUNTED max(S − K, K − S, 0) (METHODS §7: listed equity
+    options are American, exercisable now, so a put at 19.90 with K = 120, S = 100 is a bad
+    quote, not a low-vol put) and the European lower bound (the BSM price at σ → 0).
     """
     p, s, k, t, call = np.broadcast_arrays(
         np.asarray(price, dtype=np.float64),
@@ -78,7 +81,9 @@ def _implied_vols_valid(
     """`implied_vols` on flat arrays of finite, positive inputs."""
     fwd_s = sf * np.exp(-q * tf)  # S e^{-qT}
     pv_k = kf * np.exp(-r * tf)  # K e^{-rT}
-    intrinsic = np.maximum(np.where(cf, fwd_s - pv_k, pv_k - fwd_s), 0.0)
+    european = np.where(cf, fwd_s - pv_k, pv_k - fwd_s)  # the BSM price at sigma -> 0
+    american = np.where(cf, sf - kf, kf - sf)  # undiscounted: exercise now (METHODS §7)
+    intrinsic = np.maximum(np.maximum(european, american), 0.0)
     upper = np.where(cf, fwd_s, pv_k)
     scale = np.maximum(sf, kf)
     ok_bounds = (pf > intrinsic + BOUND_RTOL * scale) & (pf < upper)

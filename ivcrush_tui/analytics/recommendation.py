@@ -2,7 +2,9 @@
 
 Blockers (SKIP): VRP tier skip or unavailable, fewer than min_events, liquidity reject, rising
 trend, an expiration before the reaction session. Warnings (WATCH): liquidity warning or unknown,
-TRR high, inferred timing, event expiration more than max_expiration_gap_days after the reaction.
+TRR high, inferred timing, event expiration more than max_expiration_gap_days after the reaction,
+a tier on the straddle basis with the event expiration >= 2 sessions after the reaction session
+(horizon not matched: the straddle also prices those ordinary sessions).
 A marginal tier is WATCH only when nothing blocks (so a better tier never gets a worse action).
 """
 
@@ -14,7 +16,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ivcrush_tui.analytics.liquidity import LiquidityTier, StraddleLiquidity, describe
-from ivcrush_tui.analytics.vrp import Tier
+from ivcrush_tui.analytics.vrp import Tier, TierBasis
+
+# With the tier on the straddle basis, an event expiration this many sessions (or more) after the
+# reaction session caps the action at WATCH (METHODS §11): one session is the horizon matched.
+UNMATCHED_HORIZON_SESSIONS = 2
 
 
 class Action(StrEnum):
@@ -31,10 +37,11 @@ class Recommendation:
     reasons: tuple[str, ...]
 
 
-def _vrp_text(tier: Tier, vrp_ratio: float | None) -> str:
+def _vrp_text(tier: Tier, vrp_ratio: float | None, basis: TierBasis | None = None) -> str:
+    on = "" if basis is None else f", {basis.value} basis"
     if vrp_ratio is not None and math.isfinite(vrp_ratio):
-        return f"VRP {vrp_ratio:.2f}× ({tier.value})"
-    return f"VRP tier {tier.value}"
+        return f"VRP {vrp_ratio:.2f}× ({tier.value}{on})"
+    return f"VRP tier {tier.value}{on}"
 
 
 def _liquidity_text(liquidity: LiquidityTier | StraddleLiquidity) -> str:
@@ -59,17 +66,22 @@ def recommend(
     vrp_ratio: float | None = None,
     trend_pp_per_qtr: float | None = None,
     trr: float | None = None,
+    tier_basis: TierBasis | None = None,
+    sessions_after_reaction: int | None = None,
 ) -> Recommendation:
     """SELL / WATCH / SKIP per METHODS.md §11, with reasons.
 
     `tier` None means no VRP (unavailable or not scored). `liquidity` may be the straddle's
     StraddleLiquidity (then the reasons name the leg spreads) or only its tier. The optional
-    vrp_ratio, trend_pp_per_qtr (pp per quarter) and trr only enrich the reason texts.
+    vrp_ratio (the tiering ratio), trend_pp_per_qtr (pp per quarter) and trr only enrich the
+    reason texts. `tier_basis` is the ratio the tier was read from; `sessions_after_reaction` is
+    the number of sessions after the reaction session through the event expiration (trading
+    calendar). Straddle basis with >= 2 such sessions is a warning (at most WATCH).
     `expiration_gap_days`: calendar days from the reaction session to the event expiration
     (None: no event expiration known). `extra_reasons` are appended and never change the action.
     """
     liq_tier = liquidity.tier if isinstance(liquidity, StraddleLiquidity) else liquidity
-    vrp_text = None if tier is None else _vrp_text(tier, vrp_ratio)
+    vrp_text = None if tier is None else _vrp_text(tier, vrp_ratio, tier_basis)
 
     blockers: list[str] = []
     if n_events < min_events:
@@ -107,6 +119,16 @@ def recommend(
         warnings.append(
             f"event expiration {expiration_gap_days} days after the reaction session "
             f"(> {max_expiration_gap_days})"
+        )
+
+    if (
+        tier_basis is TierBasis.STRADDLE
+        and sessions_after_reaction is not None
+        and sessions_after_reaction >= UNMATCHED_HORIZON_SESSIONS
+    ):
+        warnings.append(
+            f"horizon not matched: tier on the straddle VRP, event expiration "
+            f"{sessions_after_reaction} sessions after the reaction session"
         )
 
     extra = tuple(extra_reasons)

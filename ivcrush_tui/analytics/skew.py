@@ -26,11 +26,16 @@ _SEARCH_STEP = 0.005  # grid step in k for bracketing the root before refining i
 _TARGET_DELTA = 0.25
 _ROOT_XTOL = 1e-13  # in k: far below any strike spacing
 _ROOT_MAX_HALVINGS = 200  # a guard only: ~36 halvings reach _ROOT_XTOL from one grid step
+# METHODS §8: a wing within ±0.5 vol points of ATM counts as zero (quote noise is that large), and
+# R² is not shown when the fitted IVs span less than 0.5 vol points (it would measure noise).
+FLAT_BAND = 0.005  # IV fraction per year = 0.5 vol points
 
 
 class SkewShape(StrEnum):
-    """Shape of the fitted smile, read from its 25-delta wings relative to ATM."""
+    """Shape of the fitted smile, read from its 25-delta wings relative to ATM (a wing within
+    ±0.5 vol points counts as zero)."""
 
+    FLAT = "flat"  # both wings within ±0.5 vol points of ATM
     SMILE = "smile"  # both wings above ATM
     SMIRK = "smirk"  # put wing up, call wing flat or down (the usual equity skew)
     REVERSE = "reverse"  # call wing up, put wing flat or down
@@ -42,7 +47,8 @@ class SkewFit:
     """Least-squares fit σ(k) = a + b·k + c·k² of OTM IVs (fractions per year) against k = ln(K/F).
 
     atm_iv = a (IV at the forward); slope = b (IV per unit of k); curvature = 2c (σ''(k));
-    r_squared of the fit. rr25 = σ(25Δ call) − σ(25Δ put); bf25 = ½(σ25C + σ25P) − σ_ATM;
+    r_squared of the fit, None when the fitted IVs span less than 0.5 vol points (METHODS §8).
+    rr25 = σ(25Δ call) − σ(25Δ put); bf25 = ½(σ25C + σ25P) − σ_ATM;
     put_wing = σ25P − σ_ATM; call_wing = σ25C − σ_ATM; all IV differences as fractions per year.
     The 25-delta figures and `shape` are None when the 25-delta strikes cannot be found on the
     fitted curve (reason in `note`). `points` are the (k, iv) pairs used, sorted by k;
@@ -52,7 +58,7 @@ class SkewFit:
     atm_iv: float
     slope: float
     curvature: float
-    r_squared: float
+    r_squared: float | None
     rr25: float | None
     bf25: float | None
     put_wing: float | None
@@ -68,7 +74,13 @@ class SkewFit:
 
 
 def classify_shape(put_wing: float, call_wing: float) -> SkewShape:
-    """Smile / smirk / reverse / frown from the wings (σ25P − σ_ATM, σ25C − σ_ATM)."""
+    """Flat / smile / smirk / reverse / frown from the wings (σ25P − σ_ATM, σ25C − σ_ATM, IV
+    fractions per year). Each wing within ±FLAT_BAND (0.5 vol points, inclusive) counts as zero.
+    One wing below and the other zero is a frown (nothing above ATM, something below)."""
+    put_wing = 0.0 if abs(put_wing) <= FLAT_BAND else put_wing
+    call_wing = 0.0 if abs(call_wing) <= FLAT_BAND else call_wing
+    if put_wing == 0.0 and call_wing == 0.0:
+        return SkewShape.FLAT
     if put_wing > 0 and call_wing > 0:
         return SkewShape.SMILE
     if put_wing > 0:
@@ -138,8 +150,11 @@ def skew_fit(
         return Unavailable("n/a: the skew fit gives a non-positive IV inside the quoted strikes")
     ss_res = float(np.sum((y - fitted) ** 2))
     ss_tot = float(np.sum((y - y.mean()) ** 2))
-    # All IVs equal: the quadratic reproduces the constant exactly, so the fit is perfect.
-    r_squared = 1.0 if ss_tot == 0.0 else 1.0 - ss_res / ss_tot
+    # R² of a curve flatter than quote noise measures the noise: not shown (METHODS §8).
+    span = float(np.max(fitted) - np.min(fitted))
+    r_squared: float | None = None
+    if span >= FLAT_BAND:
+        r_squared = 1.0 - ss_res / ss_tot if ss_tot > 0.0 else 1.0
 
     def sigma(k: float) -> float:
         return a + b * k + c * k * k

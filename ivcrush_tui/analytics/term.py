@@ -77,9 +77,10 @@ class TermStructure:
     """The ATM term structure and the figures read from it.
 
     points: every valid input point, sorted by DTE (for charting).
-    ts_slope_0_45: slope of ATM IV in DTE between the nearest expiration and 45 days, in IV
-    (fraction per year) per calendar day; negative = inverted (front richer).
-    iv30: ATM IV at 30 calendar days (fraction per year).
+    ts_slope_0_45: slope of ATM IV in DTE between the nearest expiration and 45 days, in VOL
+    POINTS per calendar day (0.75 = the IV rises 0.75 percentage points a day; METHODS §9 uses
+    this unit on every surface); negative = inverted (front richer).
+    iv30: ATM IV at 30 calendar days (fraction per year), from the same curve.
     front_iv / back_iv: ATM IV of the event expiration and the next one; front_back_ratio =
     front/back (a plain ratio); event_premium when that ratio >= params.event_premium_min_ratio.
     """
@@ -99,13 +100,16 @@ def term_structure(
     front: dt.date | None,
     back: dt.date | None,
     params: AnalysisParams,
+    today: dt.date | None = None,
 ) -> TermStructure:
     """Build the term structure (METHODS §9) from per-expiration ATM IVs.
 
     The curve uses the expirations up to and including the first with DTE >= the horizon (45
     calendar days), linear in DTE with flat extrapolation. slope = (IV(45) − IV(DTE_min)) /
-    (45 − DTE_min) per calendar day; None with fewer than 2 expirations or when the nearest is
-    already >= 45 days out. iv30 comes from the same curve (None without any expiration).
+    (45 − DTE_min), in vol points per calendar day; None with fewer than 2 expirations or when
+    the nearest is already >= 45 days out. iv30 comes from the same curve (None without any
+    expiration). An expiration on or before `today` (exchange date) is left out of the curve:
+    its IV is noise in its last hours. It stays in `points` and can still be front/back.
     `front` is the event expiration and `back` the next one, chosen by the caller.
     Points with DTE <= 0 or a non-positive IV are dropped; a repeated expiration keeps its first.
     """
@@ -120,6 +124,8 @@ def term_structure(
     horizon = float(params.term_horizon_days)
     used: list[TermPoint] = []
     for p in valid:
+        if today is not None and p.expiration <= today:
+            continue
         used.append(p)
         if p.dte >= horizon:
             break
@@ -136,7 +142,8 @@ def term_structure(
         iv30 = curve(_IV30_DAYS)
         dte_min = xs[0]
         if len(used) >= 2 and dte_min < horizon:
-            slope = (curve(horizon) - curve(dte_min)) / (horizon - dte_min)
+            # x100: IV fractions to vol points.
+            slope = 100.0 * (curve(horizon) - curve(dte_min)) / (horizon - dte_min)
 
     by_exp = {p.expiration: p.atm_iv for p in valid}
     front_iv = by_exp.get(front) if front is not None else None

@@ -23,6 +23,13 @@ from ivcrush_tui.domain import Unavailable
 _THRESHOLD_REL_TOL = 1e-9
 
 
+class TierBasis(StrEnum):
+    """Which VRP the tier is read from (METHODS §5)."""
+
+    REACTION = "reaction"  # vrp_reaction_ratio: the horizon-matched implied move
+    STRADDLE = "straddle"  # vrp_ratio: no decomposition, the straddle's own horizon
+
+
 class Tier(StrEnum):
     EXCELLENT = "excellent"
     GOOD = "good"
@@ -110,7 +117,12 @@ def bootstrap_interval(
 
 @dataclass(frozen=True, slots=True)
 class VrpResult:
-    """VRP of one ticker. *_pct in percent; ratios plain; interval = bootstrap CI of vrp_ratio."""
+    """VRP of one ticker. *_pct in percent; ratios plain; interval = bootstrap CI of vrp_ratio.
+
+    `tier` is read from the tiering ratio (METHODS §5): `vrp_reaction_ratio` when available
+    (`tier_basis` reaction), else `vrp_ratio` (`tier_basis` straddle, with the reason the
+    reaction figures are null in `reaction_note`).
+    """
 
     n_events: int
     hist_mean_abs_move_pct: float  # 100 · mean |close move|
@@ -121,6 +133,18 @@ class VrpResult:
     cost_pct: float | None  # round-trip spread cost, percent of spot
     net_vrp: float | None  # (implied − cost) / hist_mean_abs_move_pct; None when cost unknown
     interval: tuple[float, float] | None
+    # 100·√(2/π)·√V_R, percent: the implied move over the reaction session alone (§5).
+    reaction_implied_move_pct: float | None = None
+    vrp_reaction_ratio: float | None = None  # reaction_implied_move_pct / hist mean |move|
+    tier_basis: TierBasis = TierBasis.STRADDLE
+    reaction_note: str | None = None  # why the reaction figures are null
+
+    @property
+    def tiering_ratio(self) -> float:
+        """The ratio the tier is read from (plain ratio)."""
+        if self.tier_basis is TierBasis.REACTION and self.vrp_reaction_ratio is not None:
+            return self.vrp_reaction_ratio
+        return self.vrp_ratio
 
 
 def _mean(values: Sequence[float]) -> float:
@@ -133,9 +157,13 @@ def vrp(
     moves: Sequence[EarningsMove],
     params: AnalysisParams,
     cost_pct: float | None = None,
+    reaction_move_pct: float | Unavailable | None = None,
 ) -> VrpResult | Unavailable:
     """VRP of the implied move (percent) against the most recent params.max_events moves.
 
+    `reaction_move_pct` is the horizon-matched implied move (percent, METHODS §5), or why there
+    is none (None: not computed). When it is a positive number the tier is read from
+    vrp_reaction_ratio (basis reaction), else from vrp_ratio (basis straddle).
     Unavailable when there is no move, the mean |move| is 0, or the implied move is not a positive
     number; never NaN or inf. Insufficient history (< min_events) is the caller's decision.
     """
@@ -169,14 +197,35 @@ def vrp(
         confidence=params.bootstrap_confidence,
         seed=params.bootstrap_seed,
     )
+    reaction_pct: float | None = None
+    reaction_ratio: float | None = None
+    note: str | None = None
+    if isinstance(reaction_move_pct, Unavailable):
+        note = reaction_move_pct.reason
+    elif reaction_move_pct is None:
+        note = "n/a: no term-structure decomposition"
+    elif not math.isfinite(reaction_move_pct) or reaction_move_pct <= 0:
+        note = f"n/a: reaction implied move {reaction_move_pct} % is not a positive number"
+    else:
+        reaction_pct = reaction_move_pct
+        reaction_ratio = reaction_move_pct / mean_close
+        if not math.isfinite(reaction_ratio):
+            reaction_pct = reaction_ratio = None
+            note = "n/a: reaction VRP ratio is not representable"
+    basis = TierBasis.STRADDLE if reaction_ratio is None else TierBasis.REACTION
+    tiering = ratio if reaction_ratio is None else reaction_ratio
     return VrpResult(
         n_events=len(used),
         hist_mean_abs_move_pct=mean_close,
         hist_mean_abs_gap_pct=mean_gap,
         vrp_ratio=ratio,
         vrp_gap_ratio=gap_ratio,
-        tier=tier_for(ratio, params.tiers),
+        tier=tier_for(tiering, params.tiers),
         cost_pct=cost,
         net_vrp=net,
         interval=interval,
+        reaction_implied_move_pct=reaction_pct,
+        vrp_reaction_ratio=reaction_ratio,
+        tier_basis=basis,
+        reaction_note=note,
     )

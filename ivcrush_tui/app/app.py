@@ -437,7 +437,11 @@ class IvCrushApp(App[None]):
             return
         if TIER_RANK[new] <= TIER_RANK[old]:
             return
-        ratio = f" (VRP {a.vrp.vrp_ratio:.2f})" if isinstance(a.vrp, VrpResult) else ""
+        ratio = (
+            f" (VRP {a.vrp.tiering_ratio:.2f} {a.vrp.tier_basis.value})"
+            if isinstance(a.vrp, VrpResult)
+            else ""
+        )
         text = f"{a.symbol} rose to {new.value}{ratio}"
         self.alerts.append(text)
         self.notify(text, title="Tier up", severity="information")

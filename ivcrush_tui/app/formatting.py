@@ -22,7 +22,7 @@ from ivcrush_tui.analytics.implied_move import ImpliedMove
 from ivcrush_tui.analytics.liquidity import LiquidityTier
 from ivcrush_tui.analytics.recommendation import Action
 from ivcrush_tui.analytics.skew import SkewFit
-from ivcrush_tui.analytics.vrp import Tier, VrpResult
+from ivcrush_tui.analytics.vrp import Tier, TierBasis, VrpResult
 from ivcrush_tui.calendar import NY, TradingCalendar
 from ivcrush_tui.domain import Timing
 
@@ -60,6 +60,9 @@ LIQ_TEXT: dict[LiquidityTier, str] = {
     LiquidityTier.WARNING: "warn",
     LiquidityTier.REJECT: "reject",
 }
+# Trails the VRP cell when the tier is read from the straddle VRP (no term-structure
+# decomposition, so the ratio is not horizon-matched, METHODS §5); explained in the help legend.
+STRADDLE_MARK = "*"
 BREAKER_GLYPH = {"closed": "●", "half_open": "◐", "open": "○"}
 BREAKER_ROLE = {"closed": "gain", "half_open": "warning", "open": "loss"}
 TIMING_ORDER = {Timing.BMO: 0, Timing.DMH: 1, Timing.AMC: 2, Timing.UNKNOWN: 3}
@@ -236,6 +239,15 @@ COLUMN_KEYS = (
 )
 
 
+def vrp_text(tier: Tier | None, ratio: float, basis: TierBasis) -> str:
+    """The VRP cell (6 cells): tier glyph, the tiering ratio, and STRADDLE_MARK (or a space, so
+    the numbers stay aligned) when the tier is on the straddle basis: "◆2.19 ", "▲1.91*".
+    From 10 up one decimal, so the mark is never cropped."""
+    mark = STRADDLE_MARK if basis is TierBasis.STRADDLE else " "
+    digits = 2 if ratio < 9.995 else 1
+    return f"{TIER_GLYPH[tier]}{ratio:.{digits}f}{mark}"
+
+
 def placeholder_cells(symbol: str) -> dict[str, Cell]:
     """The row of a name whose first result has not arrived yet."""
     cells = {k: Cell(ELLIPSIS, "stale", None) for k in COLUMN_KEYS}
@@ -292,10 +304,13 @@ def analysis_cells(
     hist = finite(vr.hist_mean_abs_move_pct) if vr else None
     cells["hist"] = Cell(_num_text(hist), None, hist, right=True)
     tier = a.tier
-    ratio = finite(vr.vrp_ratio) if vr else None
-    if ratio is not None:
+    # The tiering ratio (METHODS §5), so the number and its colour agree.
+    ratio = finite(vr.tiering_ratio) if vr else None
+    if ratio is not None and vr is not None:
         role = TIER_ROLE[tier] if tier is not None else "stale"
-        cells["vrp"] = Cell(f"{TIER_GLYPH[tier]} {ratio:.2f}", role, ratio, right=True, bold=True)
+        cells["vrp"] = Cell(
+            vrp_text(tier, ratio, vr.tier_basis), role, ratio, right=True, bold=True
+        )
     else:
         cells["vrp"] = _DASH_STALE_RIGHT
     interval = vr.interval if vr else None

@@ -47,9 +47,22 @@ def _vol(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.1f} %"
 
 
+# Trails the VRP when the tier is read from the straddle VRP (METHODS §5: no term-structure
+# decomposition, so the ratio is not horizon-matched); as in the console.
+STRADDLE_MARK = "*"
+
+
+def tiering_ratio(row: Row) -> float | None:
+    """The ratio the tier is read from: vrp_reaction_ratio on the reaction basis, else vrp_ratio."""
+    if row.get("tier_basis") == "reaction":
+        return row.get("vrp_reaction_ratio")
+    return row.get("vrp_ratio")
+
+
 def _vrp_cell(row: Row) -> Text:
     tier = row.get("tier")
-    text = fmt_num(row.get("vrp_ratio"), "{:.2f}", "×")
+    mark = STRADDLE_MARK if row.get("tier_basis") == "straddle" else ""
+    text = fmt_num(tiering_ratio(row), "{:.2f}", "×" + mark)
     if tier:
         text = f"{text} {TIER_GLYPH.get(tier, '')}"
     return Text(text, style=TIER_STYLE.get(tier or "", ""))
@@ -127,8 +140,8 @@ def _table_width(columns: Sequence[_Column]) -> int:
 
 
 def sort_key(row: Row) -> tuple[int, float]:
-    """Scored rows first, by VRP descending; failures last."""
-    ratio = row.get("vrp_ratio")
+    """Scored rows first, by the tiering VRP descending; failures last."""
+    ratio = tiering_ratio(row)
     return (0 if ratio is not None else 1, -(ratio or 0.0))
 
 
@@ -221,6 +234,7 @@ def analysis_view(row: Row) -> RenderableType:
             f"{_pct(row.get('implied_move_pct'))} (1σ {_pct(row.get('implied_move_1sd_pct'))})",
             f"straddle ${fmt_num(row.get('straddle'))}",
             f"event-only {_pct(row.get('event_move_pct'))}",
+            f"reaction-session {_pct(row.get('reaction_implied_move_pct'))}",
         ),
     )
     add(
@@ -234,10 +248,15 @@ def analysis_view(row: Row) -> RenderableType:
         ),
     )
     ci = _ci_cell(row)
+    basis = row.get("tier_basis")
     add(
         "VRP",
         _join(
-            f"{fmt_num(row.get('vrp_ratio'), '{:.2f}', '×')}" + (f" (90 % CI {ci})" if ci else ""),
+            f"reaction {fmt_num(row.get('vrp_reaction_ratio'), '{:.2f}', '×')}"
+            + (" (tiers)" if basis == "reaction" else ""),
+            f"straddle {fmt_num(row.get('vrp_ratio'), '{:.2f}', '×')}"
+            + (" (tiers)" if basis == "straddle" else "")
+            + (f" (90 % CI {ci})" if ci else ""),
             f"gap VRP {fmt_num(row.get('vrp_gap_ratio'), '{:.2f}', '×')}",
             f"net {fmt_num(row.get('net_vrp'), '{:.2f}', '×')} after cost "
             f"{_pct(row.get('cost_pct'))}",
@@ -252,7 +271,7 @@ def analysis_view(row: Row) -> RenderableType:
             f"IV30 {_vol(term.get('iv30'))}",
             f"RV30 {_vol(term.get('rv30'))}",
             f"IV/RV {fmt_num(term.get('iv_rv_ratio'))}",
-            f"slope {fmt_num(term.get('ts_slope_0_45'), '{:+.5f}', '/day')}",
+            f"slope {fmt_num(term.get('ts_slope_0_45'), '{:+.3f}', ' vol pts/day')}",
         ),
     )
     add(

@@ -70,6 +70,9 @@ def analysis_to_json(a: Analysis) -> dict[str, Any]:
         hist_mean_abs_gap_pct=_num(vr.hist_mean_abs_gap_pct if vr else None, 4),
         n_events=len(a.history.moves) if a.history else 0,
         vrp_ratio=_num(vr.vrp_ratio if vr else None, 4),
+        reaction_implied_move_pct=_num(vr.reaction_implied_move_pct if vr else None, 4),
+        vrp_reaction_ratio=_num(vr.vrp_reaction_ratio if vr else None, 4),
+        tier_basis=vr.tier_basis.value if vr else None,
         vrp_gap_ratio=_num(vr.vrp_gap_ratio if vr else None, 4),
         vrp_interval=[_num(vr.interval[0], 4), _num(vr.interval[1], 4)]
         if vr and vr.interval
@@ -88,7 +91,8 @@ def analysis_to_json(a: Analysis) -> dict[str, Any]:
         term={
             "front_iv": _num(term.front_iv if term else None),
             "back_iv": _num(term.back_iv if term else None),
-            "ts_slope_0_45": _num(term.ts_slope_0_45 if term else None, 8),
+            # vol points per calendar day (METHODS §9), like the console and the ledger
+            "ts_slope_0_45": _num(term.ts_slope_0_45 if term else None, 6),
             "iv30": _num(term.iv30 if term else None),
             "rv30": _num(rv30),
             "iv_rv_ratio": _num(a.iv_rv, 4),

@@ -42,16 +42,17 @@ SCORED = {"ok", "insufficient_history"}
 TIMINGS = {"BMO", "AMC", "DMH", "UNKNOWN"}
 TIERS = {"excellent", "good", "marginal", "skip"}
 LIQUIDITY = {"excellent", "good", "warning", "reject"}
-SHAPES = {"smile", "smirk", "reverse", "frown"}
+SHAPES = {"flat", "smile", "smirk", "reverse", "frown"}
 RECS = {"SELL", "WATCH", "SKIP"}
 BASE_KEYS = {"ticker", "status", "error", "as_of"}
 EVENT_KEYS = {"earnings_date", "timing", "timing_inferred", "entry_date", "reaction_date",
               "expiration"}  # fmt: skip
 NUMBER_KEYS = {"spot", "straddle", "implied_move_pct", "implied_move_1sd_pct", "event_move_pct",
                "hist_mean_abs_move_pct", "hist_mean_abs_gap_pct", "vrp_ratio", "vrp_gap_ratio",
-               "cost_pct", "net_vrp", "trend_pp_per_qtr", "trr"}  # fmt: skip
+               "cost_pct", "net_vrp", "trend_pp_per_qtr", "trr", "reaction_implied_move_pct",
+               "vrp_reaction_ratio"}  # fmt: skip
 METRIC_KEYS = NUMBER_KEYS | {"n_events", "vrp_interval", "tier", "liquidity_tier", "skew", "term",
-                             "greeks", "recommendation", "reasons"}  # fmt: skip
+                             "greeks", "recommendation", "reasons", "tier_basis"}  # fmt: skip
 SUB_KEYS = {
     "skew": {"atm_iv", "slope", "curvature", "rr25", "shape"},
     "term": {"front_iv", "back_iv", "iv30", "rv30", "ts_slope_0_45", "iv_rv_ratio"},
@@ -138,6 +139,15 @@ def check_analysis(obj: dict[str, Any]) -> None:
     ci = obj["vrp_interval"]
     assert ci is None or (len(ci) == 2 and all(_is_opt_number(v) for v in ci))
     assert obj["tier"] in TIERS | {None}
+    # The tiering ratio's basis (METHODS §5); reaction iff the horizon-matched ratio exists.
+    assert obj["tier_basis"] in (
+        {"reaction", "straddle"} if obj["vrp_ratio"] is not None else {None}
+    )
+    if obj["tier_basis"] == "reaction":
+        assert _is_number(obj["vrp_reaction_ratio"])
+    else:
+        assert obj["vrp_reaction_ratio"] is None
+        assert obj["reaction_implied_move_pct"] is None
     if status != "ok":
         assert obj["tier"] is None  # only scored rows carry a tier
     assert obj["liquidity_tier"] in LIQUIDITY | {None}

@@ -24,7 +24,7 @@ from ivcrush_tui.analytics.liquidity import LegLiquidity, LiquidityTier, Straddl
 from ivcrush_tui.analytics.recommendation import Action, Recommendation
 from ivcrush_tui.analytics.skew import SkewFit, SkewShape
 from ivcrush_tui.analytics.term import TermPoint, TermStructure
-from ivcrush_tui.analytics.vrp import Tier, VrpResult
+from ivcrush_tui.analytics.vrp import Tier, TierBasis, VrpResult
 from ivcrush_tui.app.backend import ProviderBadge, StatusSnapshot
 from ivcrush_tui.calendar import TradingCalendar
 from ivcrush_tui.domain import EarningsEvent, OptionQuote, OptionType, Timing, Unavailable
@@ -58,6 +58,9 @@ class Script:
     action: Action = Action.SELL
     reasons: tuple[str, ...] = ()
     inferred: tuple[int, ...] = ()  # indexes of past events whose timing was inferred
+    # No term-structure decomposition: tiered on the straddle VRP (shown with a trailing "*").
+    # Otherwise the horizon-matched move is taken equal to implied_pct, so the ratio is the same.
+    straddle_basis: bool = False
 
 
 @dataclass
@@ -167,6 +170,10 @@ def build_analysis(s: Script, now: dt.datetime, cal: TradingCalendar) -> Analysi
         cost_pct=cost,
         net_vrp=round((s.implied_pct - cost) / mean_c, 4),
         interval=(round(ratio * 0.8, 4), round(ratio * 1.25, 4)),
+        reaction_implied_move_pct=None if s.straddle_basis else s.implied_pct,
+        vrp_reaction_ratio=None if s.straddle_basis else round(ratio, 4),
+        tier_basis=TierBasis.STRADDLE if s.straddle_basis else TierBasis.REACTION,
+        reaction_note="event move: no second expiration" if s.straddle_basis else None,
     )
     sorted_abs = sorted(abs_c)
     median = sorted_abs[n // 2] if n % 2 else (sorted_abs[n // 2 - 1] + sorted_abs[n // 2]) / 2
@@ -216,7 +223,7 @@ def build_analysis(s: Script, now: dt.datetime, cal: TradingCalendar) -> Analysi
     )
     term = TermStructure(
         points=term_points,
-        ts_slope_0_45=-0.0074,
+        ts_slope_0_45=-0.74,  # vol points per day
         iv30=0.34,
         front_iv=0.62,
         back_iv=0.41,
@@ -301,7 +308,8 @@ SCRIPTS: dict[str, Script] = {
             (4.2, -3.1, 3.9, 4.6, -3.3, 3.8),
             (3.9, -2.8, 3.1, 4.0, -3.0, 3.5),
             action=Action.WATCH,
-            reasons=("VRP 1.31 (marginal)",),
+            reasons=("VRP 1.31 (marginal, straddle basis)",),
+            straddle_basis=True,
         ),
         Script(
             "NVDA",

@@ -91,14 +91,15 @@ async def test_startup_fills_every_row_sorted_by_vrp() -> None:
         wl = watchlist(app)
         assert table_order(app) == ["AAPL", "NVDA", "AMZN", "MSFT", "TSLA"]  # VRP desc
         aapl = wl.cells_for("AAPL")
-        assert aapl["vrp"] == "◆ 2.19"
+        assert aapl["vrp"] == "◆2.19 "
+        assert wl.cells_for("MSFT")["vrp"] == "◇1.31*"  # tiered on the straddle VRP
         assert aapl["tier"] == "excellent"
         assert aapl["rec"] == "SELL"
         assert aapl["earnings"] == "11-24 AMC"
         assert aapl["entry"] == "1d00h"  # Tue 15:00 ET from Mon 14:30 ET
         assert wl.cells_for("NVDA")["entry"] == "30m"
         assert wl.cells_for("AMZN")["tier"] == "3 evts"  # insufficient history: not scored
-        assert wl.cells_for("TSLA")["vrp"] == "▽ 0.79"
+        assert wl.cells_for("TSLA")["vrp"] == "▽0.79 "
         assert "sorted by VRP ▼" in text_of(app.screen.query_one("#title", Static))
     assert fb.stopped
 
@@ -114,11 +115,11 @@ async def test_rows_show_a_placeholder_until_their_result_arrives() -> None:
         wl = watchlist(app)
         wl.flush()
         assert wl.cells_for("TSLA")["vrp"] == "…"
-        assert wl.cells_for("AAPL")["vrp"] == "◆ 2.19"
+        assert wl.cells_for("AAPL")["vrp"] == "◆2.19 "
         assert app.scan_running
         gate.set()
         await settle(app, pilot)
-        assert wl.cells_for("TSLA")["vrp"] == "▽ 0.79"
+        assert wl.cells_for("TSLA")["vrp"] == "▽0.79 "
         assert not app.scan_running
 
 
@@ -415,7 +416,7 @@ async def test_notification_when_a_tier_rises_to_good_during_a_scan() -> None:
         fb.scripts["MSFT"] = replace(SCRIPTS["MSFT"], implied_pct=6.5)  # 6.5 / 3.82 = 1.70
         await pilot.press("r")
         await settle(app, pilot)
-        assert app.alerts == ["MSFT rose to good (VRP 1.70)"]
+        assert app.alerts == ["MSFT rose to good (VRP 1.70 straddle)"]
         assert watchlist(app).cells_for("MSFT")["tier"] == "good"
 
 
@@ -576,6 +577,9 @@ async def test_help_lists_every_key_and_closes() -> None:
                 assert b.description in text, b.description
                 assert b.id is not None
                 assert b.tooltip
+        # The legend explains the VRP cell's straddle-basis mark.
+        assert "1.91*" in text
+        assert "straddle ratio" in text
         await pilot.press("2")  # app keys are blocked under a dialog
         await pilot.pause()
         assert showing(app, HelpScreen)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from dataclasses import replace
 
 import pytest
 from rich.text import Text
 
 from ivcrush_tui.analytics.analysis import Status
+from ivcrush_tui.analytics.vrp import Tier, TierBasis, VrpResult
 from ivcrush_tui.app.formatting import (
     COLUMN_KEYS,
     DASH,
@@ -26,6 +28,7 @@ from ivcrush_tui.app.formatting import (
     row_detail,
     sort_order,
     styled,
+    vrp_text,
 )
 from ivcrush_tui.app.widgets.live_table import ColumnSpec, fit_columns
 from ivcrush_tui.calendar import TradingCalendar
@@ -103,13 +106,34 @@ def test_analysis_cells_cover_every_column_with_raw_sort_values() -> None:
     a = build_analysis(SCRIPTS["AAPL"], FIXED_NOW, CAL)
     cells = analysis_cells(a, FIXED_NOW, CAL, stale_after_s=180)
     assert set(cells) == set(COLUMN_KEYS)
-    assert cells["vrp"].text == "◆ 2.19"
+    assert cells["vrp"].text == "◆2.19 "  # reaction basis: no mark, numbers aligned
     assert cells["vrp"].role == "tier-excellent"
     assert cells["vrp"].raw == pytest.approx(2.1863, abs=1e-4)
     assert cells["implied"].raw == 4.4
     assert cells["entry"].raw == pytest.approx(86400 + 1800)
     later = FIXED_NOW + dt.timedelta(minutes=10)
     assert analysis_cells(a, later, CAL, stale_after_s=180)["age"].role == "stale"
+
+
+def test_vrp_cell_shows_the_tiering_ratio_and_marks_the_straddle_basis() -> None:
+    a = build_analysis(SCRIPTS["MSFT"], FIXED_NOW, CAL)  # no decomposition: straddle basis
+    cell = analysis_cells(a, FIXED_NOW, CAL, stale_after_s=180)["vrp"]
+    assert cell.text == "◇1.31*"
+    assert len(cell.text) == 6  # fits the 6-cell column
+    assert cell.raw == pytest.approx(1.31, abs=1e-4)  # 5.00 / 3.8167
+    # The reaction basis shows vrp_reaction_ratio, not vrp_ratio.
+    assert isinstance(a.vrp, VrpResult)
+    split = replace(
+        a.vrp,
+        vrp_reaction_ratio=0.8,
+        reaction_implied_move_pct=3.06,
+        tier_basis=TierBasis.REACTION,
+        tier=Tier.SKIP,
+    )
+    cell = analysis_cells(replace(a, vrp=split), FIXED_NOW, CAL, stale_after_s=180)["vrp"]
+    assert cell.text == "▽0.80 "
+    assert cell.raw == pytest.approx(0.8)
+    assert vrp_text(Tier.EXCELLENT, 12.345, TierBasis.STRADDLE) == "◆12.3*"  # never cropped
 
 
 def test_error_analysis_cells_name_the_code_and_show_no_numbers() -> None:

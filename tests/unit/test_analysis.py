@@ -11,6 +11,7 @@ import pytest
 
 from ivcrush_tui.analytics.analysis import AnalysisInputs, Status, analyze
 from ivcrush_tui.analytics.bsm import bsm_price
+from ivcrush_tui.analytics.event_move import VarianceSplit, reaction_implied_move_pct
 from ivcrush_tui.analytics.params import AnalysisParams
 from ivcrush_tui.analytics.recommendation import Action
 from ivcrush_tui.calendar import NY, default_calendar
@@ -22,10 +23,12 @@ from ivcrush_tui.domain import (
     OptionType,
     StockQuote,
     Timing,
+    Unavailable,
 )
 from ivcrush_tui.engine.schema import analysis_to_json
 
 CAL = default_calendar()
+PARAMS = AnalysisParams()
 NOW = dt.datetime(2026, 11, 23, 15, 30, tzinfo=NY).astimezone(dt.UTC)  # Monday, entry window
 EVENT = EarningsEvent("TEST", dt.date(2026, 11, 23), Timing.AMC)  # reaction Tue 11-24
 FRONT = dt.date(2026, 11, 27)  # Friday half day: the event expiration
@@ -109,7 +112,17 @@ def test_hand_checkable_sell() -> None:
     assert out["n_events"] == 4
     assert out["hist_mean_abs_move_pct"] == pytest.approx(4.0, abs=1e-9)
     assert out["vrp_ratio"] == pytest.approx(2.0, abs=1e-9)
-    assert out["tier"] == "excellent"
+    # The tier is read from the horizon-matched ratio (METHODS §5), not vrp_ratio's 2.0: the
+    # straddle to Friday also prices the ordinary sessions after the reaction.
+    assert out["tier_basis"] == "reaction"
+    split = a.variance_split
+    assert isinstance(split, VarianceSplit)
+    assert out["reaction_implied_move_pct"] == pytest.approx(
+        reaction_implied_move_pct(split), abs=1e-4
+    )
+    assert out["vrp_reaction_ratio"] == pytest.approx(reaction_implied_move_pct(split) / 4.0, 1e-4)
+    assert 1.5 <= out["vrp_reaction_ratio"] < 2.0  # ≈ 1.80
+    assert out["tier"] == "good"
     # round-trip cost: (0.10 + 0.10) / 100 = 0.2 %; net VRP (8 − 0.2)/4 = 1.95
     assert out["cost_pct"] == pytest.approx(0.2, abs=1e-6)
     assert out["net_vrp"] == pytest.approx(1.95, abs=1e-6)
@@ -120,6 +133,17 @@ def test_hand_checkable_sell() -> None:
     assert out["event_move_pct"] is not None
     assert 0 < out["event_move_pct"] < out["implied_move_pct"]
     json.dumps(out, allow_nan=False)  # no NaN or Infinity anywhere
+
+
+def test_json_term_slope_is_in_vol_points_per_day() -> None:
+    # Front 90 % at DTE_min = 4.x days (to Friday's 13:00 half-day close), back 60 % a week later
+    # and flat to 45 days: slope = 100·(0.60 − 0.90)/(45 − DTE_min) ≈ −0.73 vol pts/day, not the
+    # −0.0073 IV fraction per day the JSON used to carry.
+    out = analysis_to_json(analyze(_inputs(), PARAMS, CAL))
+    dte_min = CAL.pricing_time_years(NOW, FRONT) * 365
+    expected = 100 * (0.60 - 0.90) / (45 - dte_min)
+    assert out["term"]["ts_slope_0_45"] == pytest.approx(expected, abs=1e-6)
+    assert -0.8 < out["term"]["ts_slope_0_45"] < -0.7
 
 
 def test_three_events_is_insufficient_history_not_scored() -> None:
@@ -164,3 +188,138 @@ def test_unexpected_failure_costs_one_row_not_an_exception() -> None:
     assert a.status is Status.ERROR
     assert a.error is not None
     assert a.error.code == "internal"
+
+
+# --- horizon: decomposition, tier basis, WATCH cap (METHODS §3, §5, §11) ------------------------
+
+
+def _trd_var(exp: dt.date, iv: float) -> float:
+    """σ² re-expressed on the trading clock, as analysis does: σ²·T_cal/T_trd."""
+    return iv * iv * CAL.pricing_time_years(NOW, exp) / CAL.trading_time_years(NOW, exp)
+
+
+def test_no_decomposition_tiers_on_the_straddle_and_caps_at_watch() -> None:
+    # One expiration only: no decomposition, both reaction figures null with the reason; the tier
+    # falls back to vrp_ratio = 2.0 (excellent), but the event expiration (Fri 11-27) is two
+    # sessions after the reaction session (Tue 11-24; Wed 25, Thanksgiving closed, Fri 27).
+    a = analyze(_inputs(expirations=(FRONT,), chains=(_chain(FRONT, 8.0, 0.90),)), PARAMS, CAL)
+    out = analysis_to_json(a)
+    assert out["tier_basis"] == "straddle"
+    assert out["reaction_implied_move_pct"] is None
+    assert out["vrp_reaction_ratio"] is None
+    assert out["tier"] == "excellent"
+    assert out["recommendation"] == "WATCH"
+    assert any(r.startswith("horizon not matched") for r in out["reasons"])
+    assert any("reaction VRP n/a" in r for r in out["reasons"])  # the null's reason
+    assert out["event_move_pct"] is None
+    assert any("no second expiration" in r for r in out["reasons"])
+
+
+def test_watch_cap_not_applied_one_session_after_the_reaction() -> None:
+    # BMO Wed 11-25: reaction 11-25, expiration Fri 11-27 is ONE session later (26 closed):
+    # the horizon counts as matched, straddle basis and all, so SELL.
+    event = EarningsEvent("TEST", dt.date(2026, 11, 25), Timing.BMO)
+    one = (FRONT,), (_chain(FRONT, 8.0, 0.90),)
+    a = analyze(_inputs(upcoming=event, expirations=one[0], chains=one[1]), PARAMS, CAL)
+    out = analysis_to_json(a)
+    assert out["tier_basis"] == "straddle"
+    assert out["recommendation"] == "SELL"
+    assert not any(r.startswith("horizon not matched") for r in out["reasons"])
+
+
+def test_watch_cap_not_applied_on_the_reaction_basis() -> None:
+    # Two sessions after the reaction, but the tier is horizon-matched: no cap (SELL).
+    out = analysis_to_json(analyze(_inputs(), PARAMS, CAL))
+    assert out["tier_basis"] == "reaction"
+    assert out["recommendation"] == "SELL"
+    assert not any(r.startswith("horizon not matched") for r in out["reasons"])
+
+
+def test_no_event_premium_keeps_the_decomposition_and_a_low_ratio() -> None:
+    # Front 50 % below back 60 %: V_E <= 0, the event move is n/a ("no event premium"), but the
+    # decomposition is there with σ_o² = σ1² (trading clock), V_R = one ordinary session.
+    chains = (_chain(FRONT, 8.0, 0.50), _chain(BACK, 9.0, 0.60))
+    a = analyze(_inputs(chains=chains), PARAMS, CAL)
+    assert isinstance(a.event_move, Unavailable)
+    assert "no event premium" in a.event_move.reason
+    split = a.variance_split
+    assert isinstance(split, VarianceSplit)
+    assert split.event_variance <= 0
+    assert split.ordinary_variance == pytest.approx(_trd_var(FRONT, 0.50))
+    expected = 100 * math.sqrt(2 / math.pi) * math.sqrt(_trd_var(FRONT, 0.50) / 252)
+    out = analysis_to_json(a)
+    assert out["tier_basis"] == "reaction"
+    assert out["reaction_implied_move_pct"] == pytest.approx(expected, abs=1e-4)
+    assert out["vrp_reaction_ratio"] == pytest.approx(expected / 4.0, abs=1e-4)
+    assert out["vrp_reaction_ratio"] < 1.0  # one ordinary session is far below 4 %
+    assert out["tier"] == "skip"
+    assert out["recommendation"] == "SKIP"
+    assert any("no event premium" in r for r in out["reasons"])
+
+
+def test_negative_ordinary_variance_falls_back_to_the_straddle() -> None:
+    # Back 30 % a week later: total variance falls (σ2²T2 < σ1²T1): σ_o² < 0, no decomposition.
+    chains = (_chain(FRONT, 8.0, 0.90), _chain(BACK, 9.0, 0.30))
+    a = analyze(_inputs(chains=chains), PARAMS, CAL)
+    assert isinstance(a.variance_split, Unavailable)
+    assert "negative diffusive variance" in a.variance_split.reason
+    out = analysis_to_json(a)
+    assert out["tier_basis"] == "straddle"
+    assert out["vrp_reaction_ratio"] is None
+    assert out["recommendation"] == "WATCH"  # 2 sessions after the reaction: capped
+
+
+WED = dt.date(2026, 11, 25)
+TUE = dt.date(2026, 11, 24)
+
+
+@pytest.mark.parametrize(
+    ("timing", "pre_event_dates", "method", "pre"),
+    [
+        # UNKNOWN on Wed: reaction (as AMC) is Fri, but an expiration ON D may hold a pre-market
+        # report: not pre-event. Tuesday is.
+        (Timing.UNKNOWN, (WED,), "two_expiry", None),
+        (Timing.UNKNOWN, (TUE, WED), "pre_event", TUE),
+        # BMO on Wed: the reaction session is D itself, so an expiration on D is not strictly
+        # before it (it is the event expiration).
+        (Timing.BMO, (WED,), "two_expiry", None),
+        (Timing.BMO, (TUE, WED), "pre_event", TUE),
+        # AMC on Wed: the reaction is Fri; an expiration on D closes before the report.
+        (Timing.AMC, (TUE, WED), "pre_event", WED),
+        # An expiration that expires today (Mon 11-23, before the close) never counts.
+        (Timing.AMC, (dt.date(2026, 11, 23),), "two_expiry", None),
+    ],
+)
+def test_pre_event_expiration_rule(
+    timing: Timing, pre_event_dates: tuple[dt.date, ...], method: str, pre: dt.date | None
+) -> None:
+    event = EarningsEvent("TEST", WED, timing)
+    # Each earlier expiration has its own IV, so the one chosen shows in V_E.
+    ivs = {TUE: 0.40, WED: 0.45, dt.date(2026, 11, 23): 0.35, FRONT: 0.90, BACK: 0.60}
+    extra = tuple(_chain(d, 3.0, ivs[d]) for d in pre_event_dates)
+    a = analyze(
+        _inputs(
+            upcoming=event,
+            expirations=(*pre_event_dates, FRONT, BACK),
+            chains=(*extra, _chain(FRONT, 8.0, 0.90), _chain(BACK, 9.0, 0.60)),
+        ),
+        PARAMS,
+        CAL,
+    )
+    assert a.schedule is not None
+    assert a.schedule.expiration is not None
+    front = a.schedule.expiration  # WED for BMO (the reaction session), else FRONT
+    assert front == (WED if timing is Timing.BMO else FRONT)
+    split = a.variance_split
+    assert isinstance(split, VarianceSplit)
+    assert split.method == method
+    t1 = CAL.trading_time_years(NOW, front)
+    if pre is not None:
+        # V_E = (σ1² − σ0²)·T1 on the trading clock, σ0 from the chosen expiration.
+        expected = (_trd_var(front, ivs[front]) - _trd_var(pre, ivs[pre])) * t1
+    else:
+        # The next expiration after the event one: V_E = (σ1² − σ2²)/(1/T1 − 1/T2).
+        back = BACK if front == FRONT else FRONT
+        t2 = CAL.trading_time_years(NOW, back)
+        expected = (_trd_var(front, ivs[front]) - _trd_var(back, ivs[back])) / (1 / t1 - 1 / t2)
+    assert split.event_variance == pytest.approx(expected)

@@ -385,6 +385,30 @@ def test_trading_time(
     assert cal.trading_time_years(now, expiration) == pytest.approx(sessions / 252, abs=1e-15)
 
 
+def test_pricing_time_to_a_half_day_close(cal: TradingCalendar) -> None:
+    # Friday 2026-11-27 (after Thanksgiving) closes at 13:00 ET (METHODS §7): from Wednesday
+    # 15:00 ET that is 2 days - 2 hours = 46 h, not the 49 h to 16:00.
+    assert cal.session(D(2026, 11, 27)).early_close  # type: ignore[union-attr]
+    t = cal.pricing_time_years(ny(2026, 11, 25, 15), D(2026, 11, 27))
+    assert t == pytest.approx(46 / 24 / 365, rel=1e-12)
+    # On the day: 12:00 ET is one hour before the close; 13:30 ET is past (was 2.5 h left).
+    assert cal.pricing_time_years(ny(2026, 11, 27, 12), D(2026, 11, 27)) == pytest.approx(
+        1 / 24 / 365, rel=1e-12
+    )
+    assert cal.pricing_time_years(ny(2026, 11, 27, 13, 30), D(2026, 11, 27)) == 0.0
+    # A regular Friday still counts to 16:00 ET.
+    assert cal.pricing_time_years(ny(2026, 12, 2, 15), D(2026, 12, 4)) == pytest.approx(
+        49 / 24 / 365, rel=1e-12
+    )
+
+
+def test_pricing_time_follows_a_provider_close_override() -> None:
+    day = D(2026, 3, 20)
+    early = session_from_ny(day, dt.time(9, 30), dt.time(13, 0))
+    cal = TradingCalendar(overrides={day: early})
+    assert cal.pricing_time_years(ny(2026, 3, 20, 12), day) == pytest.approx(1 / 24 / 365)
+
+
 def test_pricing_time_zero_when_past(cal: TradingCalendar) -> None:
     assert cal.pricing_time_years(ny(2026, 3, 20, 16), D(2026, 3, 20)) == 0.0
     assert cal.pricing_time_years(ny(2026, 3, 23, 10), D(2026, 3, 20)) == 0.0

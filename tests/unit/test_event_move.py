@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ivcrush_tui.analytics.event_move import EventMove, event_move
+from ivcrush_tui.analytics.event_move import (
+    EventMove,
+    VarianceSplit,
+    decompose,
+    event_move,
+    event_move_of,
+    reaction_implied_move_pct,
+    reaction_variance,
+)
 from ivcrush_tui.domain import Unavailable
 
 
@@ -47,7 +55,7 @@ def test_pre_event_worked_example() -> None:
     assert m.event_variance == pytest.approx(1.08 / 252)
     assert m.event_sd_pct == pytest.approx(6.54654, abs=1e-5)
     assert m.expected_abs_move_pct == pytest.approx(5.22339, abs=1e-5)
-    assert m.diffusive_vol == 0.30
+    assert m.diffusive_vol == pytest.approx(0.30)
 
 
 def test_pre_event_takes_precedence_over_back() -> None:
@@ -137,3 +145,51 @@ def test_outputs_always_finite_and_consistent(s1: float, s2: float, n1: int, gap
         assert math.isfinite(v)
     assert r.expected_abs_move_pct == pytest.approx(r.event_sd_pct * math.sqrt(2 / math.pi))
     assert s1 * s1 * t1 == pytest.approx(r.diffusive_vol**2 * t1 + r.event_variance, rel=1e-9)
+
+
+# -- the decomposition kept for §5 when the event move is n/a ----------------------------------
+
+
+def test_decomposition_survives_no_event_premium() -> None:
+    # Inverted two-expiry: σ1 = 35 % at 5/252, σ2 = 40 % at 25/252 → V_E < 0. The event move is
+    # n/a, but the split is there: σ_o² = σ1² − max(V_E, 0)/T1 = σ1² = 0.1225.
+    split = decompose(0.35, 5 / 252, 0.40, 25 / 252)
+    assert isinstance(split, VarianceSplit)
+    assert split.event_variance < 0
+    assert split.ordinary_variance == pytest.approx(0.35**2)
+    assert isinstance(event_move_of(split), Unavailable)
+    # V_R = one ordinary session: 0.1225/252 = 0.00048611; √ = 0.0220479;
+    # ×100·0.7978846 = 1.75917 %.
+    assert reaction_variance(split) == pytest.approx(0.1225 / 252)
+    assert reaction_implied_move_pct(split) == pytest.approx(
+        100 * math.sqrt(2 / math.pi) * math.sqrt(0.1225 / 252)
+    )
+    assert reaction_implied_move_pct(split) == pytest.approx(1.75917, abs=1e-5)
+
+
+def test_decomposition_at_zero_event_variance() -> None:
+    # σ1 = σ0: V_E = 0 exactly, σ_o = σ1; the event move says "no event premium".
+    split = decompose(0.30, 5 / 252, None, None, pre_iv=0.30, pre_t=2 / 252)
+    assert isinstance(split, VarianceSplit)
+    assert split.event_variance == 0.0
+    assert split.ordinary_variance == pytest.approx(0.09)
+    r = event_move_of(split)
+    assert isinstance(r, Unavailable)
+    assert "no event premium" in r.reason
+
+
+def test_reaction_variance_worked_example() -> None:
+    # The two-expiry worked example: V_E = 1/84, σ_o² = 0.04 per trading year.
+    # V_R = 1/84 + 0.04/252 = 0.0119047619 + 0.0001587302 = 0.0120634921
+    # move = 100·0.7978846·√0.0120634921 = 100·0.7978846·0.1098339 = 8.76348 %.
+    split = decompose(0.80, 5 / 252, 0.40, 25 / 252)
+    assert isinstance(split, VarianceSplit)
+    assert split.ordinary_variance == pytest.approx(0.04)
+    assert reaction_variance(split) == pytest.approx(1 / 84 + 0.04 / 252)
+    assert reaction_implied_move_pct(split) == pytest.approx(8.76348, abs=1e-4)
+
+
+def test_negative_ordinary_variance_has_no_decomposition() -> None:
+    r = decompose(1.00, 10 / 252, 0.40, 20 / 252)
+    assert isinstance(r, Unavailable)
+    assert "negative diffusive variance" in r.reason

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from ivcrush_tui.analytics import ivsolve
@@ -86,8 +86,14 @@ def test_extreme_but_valid_vols_converge(sigma: float, d1: float, call: bool) ->
     # over and still land on the root. K is placed at a fixed d1 so the price keeps time value.
     S, T, r = 100.0, 1.0, 0.02
     K = S * math.exp(r * T - d1 * sigma + 0.5 * sigma * sigma)
-    iv = implied_vol(_px(S, K, T, sigma, call, r), S, K, T, call, r)
-    assert iv == pytest.approx(sigma, rel=1e-6)
+    price = _px(S, K, T, sigma, call, r)
+    iv = implied_vol(price, S, K, T, call, r)
+    if price <= _intrinsic(S, K, call) * (1 + 1e-12):
+        # A European put this deep (r > 0) is worth less than exercising now: not a price an
+        # American option can have, so it has no IV (METHODS §7).
+        assert iv is None
+    else:
+        assert iv == pytest.approx(sigma, rel=1e-6)
 
 
 def test_iteration_cap_yields_missing_not_a_guess(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -133,15 +139,44 @@ def test_absurd_rates_give_no_iv_without_warnings(r: float, q: float) -> None:
     assert implied_vol(5.0, 100, 100, 0.5, True, r, q) is None
 
 
+def _intrinsic(S: float, K: float, call: bool) -> float:
+    """Undiscounted intrinsic value max(S − K, 0) or max(K − S, 0), dollars."""
+    return max(S - K, 0.0) if call else max(K - S, 0.0)
+
+
 def test_below_intrinsic_has_no_iv() -> None:
     # Call S = 100, K = 80, r = 5 %, T = 0.5: discounted intrinsic = 100 - 80*e^-0.025 = 21.9753.
     intrinsic = 100 - 80 * math.exp(-0.05 * 0.5)
     assert intrinsic == pytest.approx(21.9753, abs=1e-4)
     assert implied_vol(21.50, 100, 80, 0.5, True, 0.05) is None  # below it: None, not 0
     assert implied_vol(intrinsic, 100, 80, 0.5, True, 0.05) is None  # at it: not identifiable
-    # Put S = 100, K = 120: intrinsic = 120*e^-0.025 - 100 = 17.0370.
+    # Put S = 100, K = 120: the European bound 120*e^-0.025 - 100 = 17.0370 is below the
+    # undiscounted intrinsic 120 - 100 = 20 (METHODS §7: American options, exercisable now).
     assert implied_vol(16.0, 100, 120, 0.5, False, 0.05) is None
-    assert implied_vol(17.5, 100, 120, 0.5, False, 0.05) is not None
+    assert implied_vol(17.5, 100, 120, 0.5, False, 0.05) is None  # had an IV (~0.16) before
+
+
+@pytest.mark.parametrize("T", [0.5, 30 / 365, 1.0])
+def test_put_below_undiscounted_intrinsic_has_no_iv(T: float) -> None:
+    # The issue's example: K = 120, S = 100, r = 5 %: a put at 19.90 is below K - S = 20. A BSM
+    # (European) put at 19.90 exists (its floor is 120·e^{-rT} - 100 < 20), so only the American
+    # bound refuses it.
+    assert 120 * math.exp(-0.05 * T) - 100 < 19.90
+    assert implied_vol(19.90, 100, 120, T, False, 0.05) is None
+    assert implied_vol(20.0, 100, 120, T, False, 0.05) is None  # at intrinsic: not identifiable
+    # Just above intrinsic it is an ordinary (if low) IV.
+    iv = implied_vol(20.50, 100, 120, T, False, 0.05)
+    assert iv is not None
+    assert float(bsm_price(100, 120, T, iv, False, 0.05)) == pytest.approx(20.50, abs=1e-8)
+    arr = implied_vols([19.90, 20.50], 100, 120, T, [False, False], 0.05)
+    assert math.isnan(arr[0])
+    assert math.isfinite(arr[1])
+
+
+def test_call_below_undiscounted_intrinsic_has_no_iv() -> None:
+    # Call S = 120, K = 100: intrinsic 20; the European floor 120 - 100·e^{-rT} is higher, so
+    # the bound that bites for a call is the European one (r > 0) — both refuse 19.90.
+    assert implied_vol(19.90, 120, 100, 0.5, True, 0.05) is None
 
 
 def test_at_or_above_the_no_arbitrage_maximum_has_no_iv() -> None:
@@ -219,6 +254,8 @@ def test_iv_round_trip(
     vol_t = sigma * math.sqrt(T)
     K = S * math.exp((r - q) * T - d1 * vol_t + 0.5 * vol_t * vol_t)
     price = _px(S, K, T, sigma, call, r, q)
+    # Prices at or below the undiscounted intrinsic have no IV by definition (METHODS §7).
+    assume(price > _intrinsic(S, K, call) + 1e-9 * max(S, K))
     iv = implied_vol(price, S, K, T, call, r, q)
     assert iv is not None
     assert iv == pytest.approx(sigma, abs=1e-7)

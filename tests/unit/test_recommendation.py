@@ -11,7 +11,7 @@ import pytest
 from ivcrush_tui.analytics.liquidity import LiquidityTier, straddle_liquidity
 from ivcrush_tui.analytics.params import LiquidityThresholds
 from ivcrush_tui.analytics.recommendation import Action, Recommendation, recommend
-from ivcrush_tui.analytics.vrp import Tier
+from ivcrush_tui.analytics.vrp import Tier, TierBasis
 from ivcrush_tui.domain import OptionQuote, OptionType
 
 BASE: dict[str, Any] = {
@@ -184,3 +184,31 @@ def test_a_better_tier_never_gets_a_worse_action() -> None:
     for combo in _GRID:
         ranks = [_ACTION_RANK[recommend(**_kw(combo) | {"tier": t}).action] for t in _TIERS]
         assert ranks == sorted(ranks), combo
+
+
+@pytest.mark.parametrize(
+    ("basis", "sessions", "action"),
+    [
+        (TierBasis.STRADDLE, 1, Action.SELL),  # one session after the reaction: matched
+        (TierBasis.STRADDLE, 2, Action.WATCH),  # two: the straddle prices an ordinary session
+        (TierBasis.STRADDLE, 9, Action.WATCH),
+        (TierBasis.REACTION, 2, Action.SELL),  # horizon-matched ratio: no cap
+        (TierBasis.REACTION, 9, Action.SELL),
+        (None, 9, Action.SELL),  # basis unknown: nothing to say
+    ],
+)
+def test_straddle_basis_far_expiration_is_at_most_watch(
+    basis: TierBasis | None, sessions: int, action: Action
+) -> None:
+    r = rec(tier_basis=basis, sessions_after_reaction=sessions, vrp_ratio=2.3)
+    assert r.action is action
+    capped = [x for x in r.reasons if x.startswith("horizon not matched")]
+    assert bool(capped) is (action is Action.WATCH)
+
+
+def test_horizon_cap_never_lifts_a_skip_and_names_the_basis() -> None:
+    r = rec(tier=Tier.SKIP, tier_basis=TierBasis.STRADDLE, sessions_after_reaction=5, vrp_ratio=1.0)
+    assert r.action is Action.SKIP
+    assert "straddle basis" in r.reasons[0]
+    r = rec(tier_basis=TierBasis.REACTION, vrp_ratio=2.3)
+    assert r.reasons[0] == "VRP 2.30× (excellent, reaction basis)"

@@ -109,3 +109,30 @@ def test_summary_line_counts() -> None:
     rows = [ok_row(recommendation="SELL"), ok_row(), failed_row(),
             ok_row("ARM", status="insufficient_history")]  # fmt: skip
     assert summary_line(rows) == "4 scanned: 1 SELL, 1 WATCH, 0 SKIP, 1 not scored, 1 failed"
+
+
+def test_vrp_shows_the_tiering_ratio_and_marks_the_straddle_basis() -> None:
+    reaction = ok_row(tier_basis="reaction", vrp_reaction_ratio=0.78, reaction_implied_move_pct=2.7)
+    head = render(analysis_view(reaction), 80).splitlines()[0]
+    assert head.startswith("GOOGL  WATCH  VRP 0.78× ▲▲")
+    text = render(analysis_view(reaction), 80)
+    assert "reaction 0.78× (tiers)" in text
+    assert "straddle 12.35× (90 % CI" in text
+    assert "reaction-session 2.70 %" in render(analysis_view(reaction), 120)
+    straddle = ok_row(tier_basis="straddle", vrp_reaction_ratio=None)
+    assert (
+        render(analysis_view(straddle), 80)
+        .splitlines()[0]
+        .startswith("GOOGL  WATCH  VRP 12.35×* ▲▲")
+    )
+    assert "reaction n/a" in render(analysis_view(straddle), 80)
+    # The scan sorts on the tiering ratio: a 3.0 straddle ratio tiered on 0.5 goes last.
+    rows = [ok_row("LOW", vrp_ratio=1.1), ok_row("HIGH", vrp_ratio=3.0, **_reaction(0.5))]
+    text = render(scan_table(rows, width=100), 100)
+    order = [line.split()[0] for line in text.splitlines()[2:] if line.strip()]
+    assert order == ["LOW", "HIGH"]
+    assert "0.50×" in text
+
+
+def _reaction(ratio: float) -> dict[str, Any]:
+    return {"tier_basis": "reaction", "vrp_reaction_ratio": ratio}

@@ -80,6 +80,7 @@ def test_noisy_points_give_r_squared_below_one() -> None:
     noisy = [v + (0.01 if i % 4 == 0 else -0.004) for i, v in enumerate(ivs) if v is not None]
     res = skew_fit(strikes, noisy, calls, spot=SPOT, T=T, r=R, params=PARAMS)
     assert isinstance(res, SkewFit)
+    assert res.r_squared is not None
     assert 0.0 < res.r_squared < 1.0
 
 
@@ -212,7 +213,7 @@ def test_shape_of_each_case(b: float, c: float, shape: SkewShape) -> None:
 def test_shape_boundaries() -> None:
     assert classify_shape(0.01, 0.0) is SkewShape.SMIRK  # put > 0 >= call
     assert classify_shape(0.0, 0.01) is SkewShape.REVERSE  # call > 0 >= put
-    assert classify_shape(0.0, 0.0) is SkewShape.FROWN
+    assert classify_shape(0.0, 0.0) is SkewShape.FLAT
     assert classify_shape(-0.01, -0.02) is SkewShape.FROWN
     assert classify_shape(0.01, 0.01) is SkewShape.SMILE
     assert SkewShape.SMIRK.value == "smirk"
@@ -256,3 +257,46 @@ def test_steep_frown_still_finds_25_delta_before_the_fit_turns_negative() -> Non
     assert fit.k_put25 is not None
     for k in (fit.k_call25, fit.k_put25):
         assert 0.3 - 8 * k * k > 0
+
+
+# -- the ±0.5 vol point band (METHODS §8) --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("put_wing", "call_wing", "shape"),
+    [
+        (0.0049, 0.0049, SkewShape.FLAT),  # both just inside: flat, not smile
+        (-0.0049, -0.0049, SkewShape.FLAT),  # not frown
+        (0.0049, -0.0049, SkewShape.FLAT),  # not smirk
+        (0.005, -0.005, SkewShape.FLAT),  # the band is inclusive
+        (0.0051, 0.0049, SkewShape.SMIRK),  # put just outside, call inside (zero)
+        (0.0049, 0.0051, SkewShape.REVERSE),
+        (0.0051, 0.0051, SkewShape.SMILE),
+        (-0.0051, -0.0051, SkewShape.FROWN),
+        (-0.0051, 0.0049, SkewShape.FROWN),  # one below, the other zero: nothing above ATM
+        (0.0051, -0.0051, SkewShape.SMIRK),
+    ],
+)
+def test_wings_within_half_a_vol_point_count_as_zero(
+    put_wing: float, call_wing: float, shape: SkewShape
+) -> None:
+    assert classify_shape(put_wing, call_wing) is shape
+
+
+def test_flat_chain_is_flat_with_r_squared_hidden() -> None:
+    # A flat 30 % chain (a tiny curvature, far below quote noise) used to come out as a smile or
+    # a frown with R² near 1 or 0. Wings and fitted span are well inside 0.5 vol points.
+    for c in (0.0, 0.02, -0.02):
+        fit = _fit(0.30, 0.0, c)
+        assert fit.shape is SkewShape.FLAT, c
+        assert fit.r_squared is None, c
+        assert fit.put_wing is not None
+        assert abs(fit.put_wing) <= 0.005
+
+
+def test_r_squared_shown_once_the_fit_spans_half_a_vol_point() -> None:
+    # σ(k) = 0.30 + b·k over k in about [-0.2, 0.2]: the fitted span is ~0.4·b.
+    narrow = _fit(0.30, 0.01, 0.0)  # span ≈ 0.4 vol points: hidden
+    wide = _fit(0.30, 0.02, 0.0)  # span ≈ 0.8 vol points: shown
+    assert narrow.r_squared is None
+    assert wide.r_squared == pytest.approx(1.0, abs=1e-9)

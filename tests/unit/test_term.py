@@ -64,8 +64,9 @@ def test_slope_and_iv30_hand_computed() -> None:
     ts = term_structure(pts, front=pts[0].expiration, back=pts[1].expiration, params=PARAMS)
     # Curve on 7, 21, 49 (49 is the first >= 45). IV(45) = 0.40 + (45-21)/(49-21)·(0.30-0.40)
     iv45 = 0.40 + 24 / 28 * (0.30 - 0.40)  # 0.3142857...
-    assert ts.ts_slope_0_45 == pytest.approx((iv45 - 0.60) / (45 - 7))  # -0.0075188 per day
-    assert ts.ts_slope_0_45 == pytest.approx(-0.00751880, abs=1e-8)
+    # In vol points per day (METHODS §9): 100·(0.3142857 − 0.60)/38 = −0.751880 vol pts/day.
+    assert ts.ts_slope_0_45 == pytest.approx(100 * (iv45 - 0.60) / (45 - 7))
+    assert ts.ts_slope_0_45 == pytest.approx(-0.751880, abs=1e-6)
     assert ts.iv30 == pytest.approx(0.40 + 9 / 28 * (0.30 - 0.40))  # 0.3678571
     assert len(ts.points) == 4
 
@@ -82,7 +83,7 @@ def test_flat_extrapolation_beyond_the_last_expiration() -> None:
     pts = [_pt(20, 0.35), _pt(5, 0.55)]  # unsorted on purpose; nothing reaches 45 days
     ts = term_structure(pts, front=None, back=None, params=PARAMS)
     # IV(45) = IV(20) = 0.35 (flat), so slope = (0.35 - 0.55)/(45 - 5); iv30 = 0.35.
-    assert ts.ts_slope_0_45 == pytest.approx(-0.20 / 40)
+    assert ts.ts_slope_0_45 == pytest.approx(100 * -0.20 / 40)  # −0.5 vol pts/day
     assert ts.iv30 == pytest.approx(0.35)
     assert [p.dte for p in ts.points] == [5, 20]
 
@@ -90,7 +91,9 @@ def test_flat_extrapolation_beyond_the_last_expiration() -> None:
 def test_flat_extrapolation_before_the_first_expiration() -> None:
     ts = term_structure([_pt(35, 0.30), _pt(60, 0.26)], front=None, back=None, params=PARAMS)
     assert ts.iv30 == pytest.approx(0.30)  # 30 days is before the first expiration
-    assert ts.ts_slope_0_45 == pytest.approx((0.30 + 10 / 25 * (0.26 - 0.30) - 0.30) / (45 - 35))
+    assert ts.ts_slope_0_45 == pytest.approx(
+        100 * (0.30 + 10 / 25 * (0.26 - 0.30) - 0.30) / (45 - 35)
+    )
 
 
 def test_slope_none_with_one_point_or_nearest_beyond_45() -> None:
@@ -127,3 +130,24 @@ def test_front_back_ratio_and_event_premium() -> None:
     assert missing.back_iv is None
     assert missing.front_back_ratio is None
     assert missing.event_premium is False
+
+
+def test_expiration_expiring_today_is_left_out_of_the_slope_and_iv30() -> None:
+    # A 0.2-day expiration at 150 % (today, its last hours) would dominate the curve.
+    today = D0
+    pts = [
+        TermPoint(today, 0.2, 1.50),
+        _pt(7, 0.60),
+        _pt(21, 0.40),
+        _pt(49, 0.30),
+    ]
+    with_today = term_structure(pts, front=None, back=None, params=PARAMS, today=today)
+    without = term_structure(pts[1:], front=None, back=None, params=PARAMS)
+    assert with_today.ts_slope_0_45 == pytest.approx(without.ts_slope_0_45)
+    assert with_today.ts_slope_0_45 == pytest.approx(-0.751880, abs=1e-6)
+    assert with_today.iv30 == pytest.approx(without.iv30)
+    # Not told what today is, the point is used and the slope is very different.
+    blind = term_structure(pts, front=None, back=None, params=PARAMS)
+    assert blind.ts_slope_0_45 == pytest.approx(100 * (0.3142857142857 - 1.50) / (45 - 0.2))
+    # It is still a point for the chart.
+    assert len(with_today.points) == 4

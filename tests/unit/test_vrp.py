@@ -14,6 +14,7 @@ from ivcrush_tui.analytics.history import EarningsMove, earnings_moves
 from ivcrush_tui.analytics.params import TIER_PROFILES, AnalysisParams, TierThresholds
 from ivcrush_tui.analytics.vrp import (
     Tier,
+    TierBasis,
     VrpResult,
     bootstrap_interval,
     cost_pct,
@@ -383,3 +384,50 @@ def test_vrp_never_nan(
     numbers += [r.cost_pct, r.net_vrp, *(r.interval or ())]
     assert all(x is None or math.isfinite(x) for x in numbers)
     assert r.vrp_ratio >= 0
+
+
+# -- tier basis (METHODS §5) ----------------------------------------------------------------------
+
+
+def test_reaction_ratio_tiers_when_available() -> None:
+    # Mean |move| 4 %; straddle implied 8 % (vrp 2.0, excellent); reaction implied 3 % (0.75).
+    moves = make_moves([0.04, -0.04, 0.04, -0.04])
+    r = vrp(8.0, moves, PARAMS, reaction_move_pct=3.0)
+    assert isinstance(r, VrpResult)
+    assert r.vrp_ratio == pytest.approx(2.0)
+    assert r.reaction_implied_move_pct == 3.0
+    assert r.vrp_reaction_ratio == pytest.approx(0.75)
+    assert r.tier_basis is TierBasis.REACTION
+    assert r.tiering_ratio == pytest.approx(0.75)
+    assert r.tier is Tier.SKIP
+    assert r.reaction_note is None
+    assert r.interval is not None  # the bootstrap stays on vrp_ratio
+    assert r.interval[0] <= 2.0 <= r.interval[1]
+
+
+@pytest.mark.parametrize(
+    "reaction",
+    [None, Unavailable("event move: no second expiration"), math.nan, 0.0, -1.0],
+)
+def test_straddle_ratio_tiers_without_a_reaction_move(reaction: float | Unavailable | None) -> None:
+    moves = make_moves([0.04, -0.04, 0.04, -0.04])
+    r = vrp(8.0, moves, PARAMS, reaction_move_pct=reaction)
+    assert isinstance(r, VrpResult)
+    assert r.tier_basis is TierBasis.STRADDLE
+    assert r.reaction_implied_move_pct is None
+    assert r.vrp_reaction_ratio is None
+    assert r.tiering_ratio == pytest.approx(2.0)
+    assert r.tier is Tier.EXCELLENT
+    assert r.reaction_note
+    if isinstance(reaction, Unavailable):
+        assert r.reaction_note == reaction.reason
+
+
+def test_reaction_ratio_at_the_good_threshold() -> None:
+    moves = make_moves([0.04, -0.04, 0.04, -0.04])
+    good = vrp(8.0, moves, PARAMS, reaction_move_pct=6.0)  # 6/4 = 1.5: good exactly
+    below = vrp(8.0, moves, PARAMS, reaction_move_pct=5.99)  # 1.4975: marginal
+    assert isinstance(good, VrpResult)
+    assert isinstance(below, VrpResult)
+    assert good.tier is Tier.GOOD
+    assert below.tier is Tier.MARGINAL

@@ -13,7 +13,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from ivcrush_tui.analytics.vrp import Tier
 from ivcrush_tui.app.bindings import ALL_BINDINGS, EXTRA_KEYS, HELP_BINDINGS, key_label
+from ivcrush_tui.app.formatting import STRADDLE_MARK, TIER_GLYPH
 
 
 def help_table(
@@ -33,6 +35,16 @@ def help_table(
         for key, what in extras.get(context, []):
             table.add_row(key, what)
         table.add_row("", "")
+    # What the watchlist's VRP cell means (not a key, but this is where users look).
+    table.add_row(Text("Legend", style="bold underline"), "")
+    table.add_row(
+        f"{''.join(TIER_GLYPH[t] for t in Tier)}", "VRP tier: excellent, good, marginal, skip"
+    )
+    table.add_row(
+        f"1.91{STRADDLE_MARK}",
+        "VRP tiered on the straddle ratio (implied to expiration / hist): no term-structure "
+        "split, so the horizon is not matched. Unmarked: the reaction-session ratio.",
+    )
     return table
 
 

@@ -24,7 +24,7 @@ from ivcrush_tui.analytics.event_move import EventMove
 from ivcrush_tui.analytics.greeks import StraddleGreeks
 from ivcrush_tui.analytics.implied_move import ImpliedMove
 from ivcrush_tui.analytics.skew import SkewFit
-from ivcrush_tui.analytics.vrp import VrpResult
+from ivcrush_tui.analytics.vrp import TierBasis, VrpResult
 from ivcrush_tui.app.bindings import TICKER_BINDINGS
 from ivcrush_tui.app.formatting import (
     ACTION_ROLE,
@@ -179,11 +179,28 @@ def stats_panel(a: Analysis, variables: dict[str, str]) -> RenderableType:
         t = Text("VRP ")
         role = TIER_ROLE[tier] if tier is not None else "stale"
         t.append(
-            f"{TIER_GLYPH[tier]} {fmt_num(vr.vrp_ratio)} ({tier.value if tier else 'not scored'})",
+            f"{TIER_GLYPH[tier]} {fmt_num(vr.tiering_ratio)} "
+            f"({tier.value if tier else 'not scored'})",
             style=Style(color=variables.get(role), bold=True),
         )
-        t.append(f" · 90% {fmt_interval(vr.interval)}")
+        # Which of the two ratios the tier is read from (METHODS §5).
+        basis = "reaction" if vr.tier_basis is TierBasis.REACTION else "straddle"
+        t.append(f" · tiered on {basis}")
         lines.append(t)
+        reaction = Text(
+            f"Reaction {fmt_num(vr.vrp_reaction_ratio)} · implied "
+            f"{fmt_pct(vr.reaction_implied_move_pct)} (reaction session)"
+            if vr.vrp_reaction_ratio is not None
+            else f"Reaction n/a: {vr.reaction_note or 'no decomposition'}",
+            style="" if vr.vrp_reaction_ratio is not None else "italic",
+        )
+        lines.append(reaction)
+        lines.append(
+            Text(
+                f"Straddle {fmt_num(vr.vrp_ratio)} (to expiration) · "
+                f"90% {fmt_interval(vr.interval)}"
+            )
+        )
         lines.append(
             Text(f"Gap ratio {fmt_num(vr.vrp_gap_ratio)} · net of cost {fmt_num(vr.net_vrp)}")
         )
@@ -222,7 +239,8 @@ def stats_panel(a: Analysis, variables: dict[str, str]) -> RenderableType:
     if term is not None:
         prem = " · event premium" if term.event_premium else ""
         slope = term.ts_slope_0_45
-        slope_text = DASH if slope is None or not math.isfinite(slope) else f"{100 * slope:+.2f}"
+        # Already in vol points per day (METHODS §9).
+        slope_text = DASH if slope is None or not math.isfinite(slope) else f"{slope:+.2f}"
         lines.append(Text(f"IV30 {fmt_vol(term.iv30)} · term slope {slope_text} vol pts/day"))
         lines.append(Text(f"Front/back IV {fmt_num(term.front_back_ratio)}{prem}"))
     sk = a.skew
@@ -230,7 +248,8 @@ def stats_panel(a: Analysis, variables: dict[str, str]) -> RenderableType:
         rr = DASH if sk.rr25 is None else f"{100 * sk.rr25:+.1f}"
         bf = DASH if sk.bf25 is None else f"{100 * sk.bf25:+.1f}"
         shape = sk.shape.value if sk.shape else "n/a"
-        lines.append(Text(f"Skew {shape} · RR25 {rr} · BF25 {bf} vol pts · R² {sk.r_squared:.2f}"))
+        r2 = "" if sk.r_squared is None else f" · R² {sk.r_squared:.2f}"  # hidden when flat
+        lines.append(Text(f"Skew {shape} · RR25 {rr} · BF25 {bf} vol pts{r2}"))
     elif sk is not None:
         lines.append(Text(f"Skew {_na(sk)}", style="italic"))
     return Group(*lines)

@@ -126,7 +126,8 @@ class SkewChart(AnalysisChart):
         shape = sk.shape.value if sk.shape else "shape n/a"
         rr = f"RR25 {100 * sk.rr25:+.1f} vol pts" if sk.rr25 is not None else "RR25 n/a"
         # No legend: it would cover the far-left points; the axis labels say what is drawn.
-        plt.title(f"Skew: {shape} · {rr} · R² {sk.r_squared:.2f}")
+        r2 = "" if sk.r_squared is None else f" · R² {sk.r_squared:.2f}"  # hidden when flat
+        plt.title(f"Skew: {shape} · {rr}{r2}")
         plt.xlabel("k = ln(K/F) · ● OTM IV, line = fit")
         plt.ylabel("IV %")
         return None
