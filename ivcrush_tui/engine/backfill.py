@@ -10,12 +10,18 @@ once for an error that retrying will not fix (unknown symbol), it is marked fail
 and a retry-after, skipped until then (unless named on the command line) and reported by the run
 and by `ivcrush health`. Stopping errors (quota spent, circuit open, bad key) are not the ticker's
 fault and are not counted against it.
+
+Two backfills at once (cron and a user, two terminals) share the work: each claims a ticker in the
+store (a lease of `LEASE`) before fetching it and skips the ones another run holds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import os
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -41,6 +47,9 @@ RETRY_AFTER = dt.timedelta(days=1)  # ... for a failure that may pass (timeouts,
 RETRY_AFTER_PERMANENT = dt.timedelta(days=7)  # an unknown symbol may be listed later (an IPO)
 PERMANENT = frozenset({ErrorCode.NOT_FOUND, ErrorCode.INVALID_SYMBOL, ErrorCode.BAD_REQUEST})
 STOPPING = frozenset({ErrorCode.QUOTA_EXHAUSTED, ErrorCode.CIRCUIT_OPEN, ErrorCode.AUTH})
+# A ticker is claimed for this long while it is fetched (two requests, paced at 1/s at most): two
+# backfills at once never fetch the same one. A killed run's claims lapse after it.
+LEASE = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +67,7 @@ class BackfillReport:
     requested: int = 0
     completed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # failed in this run: reason
+    busy: list[str] = field(default_factory=list)  # being fetched by another backfill right now
     given_up: list[FailedSymbol] = field(default_factory=list)  # failed now, or skipped as failed
     stopped_reason: str | None = None  # quota exhausted / circuit open: the run stopped early
     resume_at: dt.datetime | None = None  # UTC
@@ -154,19 +164,33 @@ async def run_backfill(
         task = progress.add_task(
             "backfill", total=len(names), symbol="", completed=len(names) - len(pending)
         )
+        owner = f"{os.getpid()}-{secrets.token_hex(4)}"
         for symbol in pending:
             progress.update(task, symbol=symbol)
+            if not await repo.claim(symbol, owner, LEASE):
+                # Another backfill is fetching it right now: fetching it too would spend the
+                # Alpha Vantage quota twice. Its result lands in the same store.
+                report.busy.append(symbol)
+                out.print(f"{symbol}: skipped: another backfill is fetching it", markup=False)
+                progress.advance(task)
+                continue
             try:
                 await _one(rt, symbol, quarters=quarters, repo=repo)
+                error: IvCrushError | None = None
             except IvCrushError as exc:
-                reason = f"{exc.code}: {exc.message}"
-                if exc.code in STOPPING:  # not this ticker's fault: not counted against it
+                error = exc
+            finally:  # an interrupted run leaves a lease that expires after LEASE
+                with contextlib.suppress(IvCrushError):
+                    await repo.release(symbol, owner)
+            if error is not None:
+                reason = f"{error.code}: {error.message}"
+                if error.code in STOPPING:  # not this ticker's fault: not counted against it
                     await repo.mark(symbol, error=reason)
                     report.stopped_reason = reason
-                    if exc.code is ErrorCode.QUOTA_EXHAUSTED:
+                    if error.code is ErrorCode.QUOTA_EXHAUSTED:
                         report.resume_at = rt.av_limiter.resets_at()
                     break
-                permanent = exc.code in PERMANENT
+                permanent = error.code in PERMANENT
                 p = await repo.record_failure(
                     symbol,
                     reason,
@@ -200,6 +224,8 @@ async def run_backfill(
         )
     else:
         extra = f", {len(skipped)} skipped (failed earlier)" if skipped else ""
+        if report.busy:
+            extra += f", {len(report.busy)} fetched by another backfill"
         out.print(
             f"backfill: {len(report.completed)} done, {len(report.failed)} failed{extra} "
             f"of {len(names)}",

@@ -177,6 +177,16 @@ _V6 = (
     )""",
 )
 
+# Version 7: a backfill claims a ticker (a lease that expires) before fetching it, so two
+# processes backfilling at once never spend the Alpha Vantage quota twice on one ticker.
+_V7 = (
+    """CREATE TABLE backfill_leases (
+        symbol TEXT PRIMARY KEY,
+        owner TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    )""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "ledger mode column; ledger and cache-expiry indexes", _V2),
@@ -184,6 +194,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "backfill failed attempts and retry-after", _V4),
     Migration(5, "cache entries record when they were stored", _V5),
     Migration(6, "demo and live separated: discard data of unknown provenance", _V6),
+    Migration(7, "backfill leases", _V7),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -405,6 +405,24 @@ def test_kill_9_in_the_middle_of_a_backfill_resumes_where_it_stopped(tmp_path: P
         assert _count(db_path, "backfill_progress") == len(symbols)
 
 
+def test_two_backfills_at_once_never_fetch_a_ticker_twice(tmp_path: Path) -> None:
+    """Two processes (cron and a terminal) fetched 12 of the same 13 tickers, spending the Alpha
+    Vantage quota twice. Each now claims a ticker in the store before fetching it."""
+    symbols = list(market().symbols[30:40])
+    with _slow_server() as server:
+        config = write_config(tmp_path, server)
+        args = ("backfill", *symbols, "--quarters", "4", "--config", str(config), "--as-of", AS_OF)
+        first, second = cli_popen(*args), cli_popen(*args)
+        outs = [p.communicate(timeout=60) for p in (first, second)]
+        assert first.returncode == 0, outs[0][1]
+        assert second.returncode == 0, outs[1][1]
+        # One EARNINGS request per ticker in all: none was fetched by both processes.
+        assert server.request_counts["/alphavantage/query"] == len(symbols)
+        done = [{x.split(":")[0] for x in err.splitlines() if ": done (" in x} for _, err in outs]
+        assert done[0] | done[1] == set(symbols)  # (one may report a name the other fetched)
+        assert _integrity(settings_for(config).storage.path) == "ok"
+
+
 # -- a backfill ticker that keeps failing ---------------------------------------------------------
 
 

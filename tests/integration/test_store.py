@@ -89,7 +89,7 @@ async def test_open_empty_creates_latest_schema_with_pragmas(
 ) -> None:
     async with await Database.open(db_path, clock=clock) as db:
         assert db.path == db_path
-        assert await db.schema_version() == LATEST_VERSION == 6
+        assert await db.schema_version() == LATEST_VERSION == 7
         tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master")}
         for t in (
             "earnings_events",
@@ -738,6 +738,27 @@ async def test_ledger_metadata_backfill(db_path: Path, clock: FakeClock) -> None
         assert [x.symbol for x in await bf.all()] == ["AAPL", "MSFT"]
         assert await bf.reset(["AAPL"]) == 1
         assert await bf.get("AAPL") is None
+
+
+async def test_backfill_leases_one_owner_at_a_time_until_they_lapse(
+    db_path: Path, clock: FakeClock
+) -> None:
+    lease = dt.timedelta(minutes=5)
+    async with (
+        await Database.open(db_path, clock=clock) as db,
+        await Database.open(db_path, clock=clock) as other,  # a second process's connection
+    ):
+        mine, theirs = BackfillRepo(db), BackfillRepo(other)
+        assert await mine.claim("aapl", "p1", lease)
+        assert not await theirs.claim("AAPL", "p2", lease)  # held
+        assert await mine.claim("AAPL", "p1", lease)  # the owner may renew
+        assert await theirs.claim("MSFT", "p2", lease)  # another ticker is free
+        clock.advance(lease.total_seconds())
+        assert await theirs.claim("AAPL", "p2", lease)  # lapsed: a killed run holds nothing
+        await mine.release("AAPL", "p1")  # not p1's any more: nothing happens
+        assert not await mine.claim("AAPL", "p1", lease)
+        await theirs.release("AAPL", "p2")
+        assert await mine.claim("AAPL", "p1", lease)
 
 
 async def test_backfill_gives_up_on_a_symbol_for_a_while(db_path: Path, clock: FakeClock) -> None:

@@ -137,6 +137,30 @@ class BackfillRepo:
         assert out is not None
         return _progress(out)
 
+    async def claim(self, symbol: str, owner: str, lease: dt.timedelta) -> bool:
+        """Claim `symbol` for `owner` until now + `lease`; False while another owner's lease on
+        it has not expired. Atomic: of two processes claiming at once, one gets it."""
+        sym = normalize_symbol(symbol)
+        now = self._db.clock()
+        async with self._db.transaction() as tx:
+            row = await tx.fetchone(
+                "INSERT INTO backfill_leases (symbol, owner, expires_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (symbol) DO UPDATE SET owner = excluded.owner,"
+                " expires_at = excluded.expires_at"
+                " WHERE backfill_leases.expires_at <= ? OR backfill_leases.owner = excluded.owner"
+                " RETURNING owner",
+                (sym, owner, to_iso(now + lease), to_iso(now)),
+            )
+        return row is not None
+
+    async def release(self, symbol: str, owner: str) -> None:
+        """Give up `owner`'s claim on `symbol` (nothing when another owner holds it)."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "DELETE FROM backfill_leases WHERE symbol = ? AND owner = ?",
+                (normalize_symbol(symbol), owner),
+            )
+
     async def pending(self, symbols: Sequence[str]) -> tuple[str, ...]:
         """The symbols (normalised, in the given order) whose backfill is not complete, less
         those given up on whose `retry_after` (by the store's clock) has not come yet."""
