@@ -154,6 +154,21 @@ class _StderrHandler(logging.Handler):
             self.handleError(record)
 
 
+class _BriefFormatter(logging.Formatter):
+    """The stderr format below -vv: a failure's traceback stays in the log file; the screen gets
+    one line that says where it is (a user reads the message, not the stack)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if not (record.exc_info or record.exc_text or record.stack_info):
+            return super().format(record)
+        saved = record.exc_info, record.exc_text, record.stack_info
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        try:
+            return super().format(record) + " (traceback in the log file; -vv shows it here)"
+        finally:
+            record.exc_info, record.exc_text, record.stack_info = saved
+
+
 def stderr_level(verbosity: int) -> int:
     """0 -> WARNING, 1 -> INFO, 2 or more -> DEBUG (negative -> ERROR)."""
     if verbosity < 0:
@@ -186,8 +201,11 @@ def configure_logging(
     correlation = CorrelationFilter()
     mode = ModeFilter("-" if demo is None else "DEMO" if demo else "LIVE")
 
-    def install(handler: logging.Handler) -> None:
-        handler.setFormatter(formatter)
+    brief = _BriefFormatter(FORMAT, DATE_FORMAT)
+    brief.converter = time.gmtime
+
+    def install(handler: logging.Handler, fmt: logging.Formatter = formatter) -> None:
+        handler.setFormatter(fmt)
         handler.addFilter(correlation)
         handler.addFilter(mode)
         handler.addFilter(redacting)
@@ -195,7 +213,7 @@ def configure_logging(
         root.addHandler(handler)
 
     console_level = stderr_level(verbosity)
-    install(_StderrHandler(stderr, console_level))
+    install(_StderrHandler(stderr, console_level), formatter if verbosity >= 2 else brief)
     levels = [console_level]
 
     problem: str | None = None

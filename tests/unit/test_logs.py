@@ -251,3 +251,23 @@ def test_every_line_says_which_market(tmp_path: Path, demo: bool | None, label: 
     assert len(lines) == 2
     assert all(label in line for line in lines)
     assert all(label in line for line in (tmp_path / LOG_FILE_NAME).read_text().splitlines())
+
+
+@pytest.mark.parametrize(("verbosity", "traceback_on_screen"), [(0, False), (1, False), (2, True)])
+def test_a_traceback_reaches_the_screen_only_with_vv(
+    tmp_path: Path, verbosity: int, traceback_on_screen: bool
+) -> None:
+    err = io.StringIO()
+    configure_logging(verbosity=verbosity, log_dir=tmp_path, secrets=[], stderr=err)
+    try:
+        raise OverflowError("int too large to convert to SQLite INTEGER")
+    except OverflowError:
+        logging.getLogger("ivcrush_tui.engine").exception("AAPL: unexpected failure")
+    screen = err.getvalue()
+    assert "AAPL: unexpected failure" in screen
+    assert ("Traceback" in screen) is traceback_on_screen
+    if not traceback_on_screen:
+        assert "(traceback in the log file; -vv shows it here)" in screen
+    logged = (tmp_path / "ivcrush.log").read_text()
+    assert "Traceback" in logged  # the file always keeps it
+    assert "OverflowError: int too large" in logged
