@@ -103,7 +103,8 @@ def classify_message(text: str, *, has_symbol: bool) -> tuple[ErrorCode, float |
 
     1. throttling, which also mentions "API key" and "premium" so it must come first:
        burst ("spreading out", "sparingly", "per second") -> RATE_LIMITED, retry after 1.5 s;
-       legacy "call frequency" (5/min) -> RATE_LIMITED, retry after 12 s;
+       legacy "call frequency" (5/min) or the older "higher API call volume" wording (a per-minute
+       throttle that names no limit) -> RATE_LIMITED, retry after 12 s;
        "requests per day" / "calls per day" / "rate limit" -> QUOTA_EXHAUSTED (until the reset);
     2. "premium endpoint" / "premium feature" -> PREMIUM;
     3. "apikey is invalid" (or missing), the demo key -> AUTH;
@@ -114,7 +115,8 @@ def classify_message(text: str, *, has_symbol: bool) -> tuple[ErrorCode, float |
     low = " ".join(text.lower().split())
     if any(w in low for w in ("spreading out", "sparingly", "per second", "burst")):
         return ErrorCode.RATE_LIMITED, BURST_RETRY_S
-    if "call frequency" in low or "calls per minute" in low or "requests per minute" in low:
+    legacy = ("call frequency", "calls per minute", "requests per minute", "api call volume")
+    if any(w in low for w in legacy):
         return ErrorCode.RATE_LIMITED, LEGACY_RETRY_S
     if any(w in low for w in ("requests per day", "calls per day", "rate limit", "daily limit")):
         return ErrorCode.QUOTA_EXHAUSTED, None

@@ -47,6 +47,11 @@ LEGACY = (
     "500 calls per day. Please visit https://www.alphavantage.co/premium/ if you would like to "
     "target a higher API call frequency."
 )
+# The older (2017-18) throttle wording: no limit named, no "frequency"; it is a per-minute throttle.
+LEGACY_VOLUME = (
+    "Thank you for using Alpha Vantage! Please visit https://www.alphavantage.co/premium/ if you "
+    "would like to have a higher API call volume."
+)
 PREMIUM_ENDPOINT = (
     "Thank you for using Alpha Vantage! This is a premium endpoint. You may subscribe to any of "
     "the premium plans at https://www.alphavantage.co/premium/ to instantly unlock all premium "
@@ -141,6 +146,7 @@ def client(handler: Handler, **kw: Any) -> tuple[AlphaVantageClient, Recorder]:
         (BURST, ErrorCode.RATE_LIMITED),  # mentions "25 requests per day": still the burst
         (BURST_WITH_KEY, ErrorCode.RATE_LIMITED),  # mentions "API key": never AUTH
         (LEGACY, ErrorCode.RATE_LIMITED),
+        (LEGACY_VOLUME, ErrorCode.RATE_LIMITED),  # mentions "premium": still a throttle
         (PREMIUM_ENDPOINT, ErrorCode.PREMIUM),
         (PREMIUM_FULL, ErrorCode.PREMIUM),
         (BAD_KEY, ErrorCode.AUTH),
@@ -166,6 +172,7 @@ def test_classification_transience_and_retry_hints() -> None:
     burst = classify_message(BURST, has_symbol=True)
     assert burst == (ErrorCode.RATE_LIMITED, 1.5)
     assert classify_message(LEGACY, has_symbol=True) == (ErrorCode.RATE_LIMITED, 12.0)
+    assert classify_message(LEGACY_VOLUME, has_symbol=False) == (ErrorCode.RATE_LIMITED, 12.0)
     assert classify_message(DAILY, has_symbol=True) == (ErrorCode.QUOTA_EXHAUSTED, None)
     assert classify_message(INVALID_CALL, has_symbol=False) == (ErrorCode.BAD_REQUEST, None)
 
