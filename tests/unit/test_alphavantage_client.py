@@ -12,8 +12,12 @@ import httpx
 import pytest
 
 from ivcrush_tui.domain import ErrorCode, IvCrushError, ProviderError, Timing
-from ivcrush_tui.providers.alphavantage import AlphaVantageClient, classify_message
-from ivcrush_tui.providers.http import make_http_client
+from ivcrush_tui.providers.alphavantage import (
+    AlphaVantageClient,
+    classify_message,
+    parse_earnings_calendar_csv,
+)
+from ivcrush_tui.providers.http import PayloadError, make_http_client
 
 T = TypeVar("T")
 
@@ -254,13 +258,74 @@ async def test_earnings_calendar_skips_malformed_rows(caplog: pytest.LogCaptureF
         "AAPL,Apple Inc,2026-07-30,2026-06-30,1.62,USD,post-market\n"
         "BAD SYMBOL,Bad,2026-07-30,2026-06-30,1,USD,\n"
         "MSFT,Microsoft,not-a-date,2026-06-30,1,USD,\n"
-        "SHORT\n"
     )
     c, _ = client(lambda r: text(body))
     with caplog.at_level(logging.WARNING):
         events = await c.earnings_calendar()
     assert [e.symbol for e in events] == ["AAPL"]
-    assert any("skipped 3" in r.getMessage() for r in caplog.records)
+    assert any("skipped 2" in r.getMessage() for r in caplog.records)
+
+
+def _cuts(body: str) -> list[str]:
+    """Every prefix of `body` that does not end on a line break: what a connection cut
+    mid-record leaves. The whole header alone is left out: it is also the honest empty answer."""
+    return [
+        body[:n]
+        for n in range(1, len(body))
+        if body[n - 1] not in "\r\n" and body[:n] != CSV_HEADER
+    ]
+
+
+@pytest.mark.parametrize("cut", _cuts(CALENDAR_CSV))
+async def test_earnings_calendar_cut_mid_record_is_bad_payload_and_not_cached(cut: str) -> None:
+    # A cut body used to parse as a shorter calendar (cached 12 h): the names after the cut read
+    # "no upcoming earnings".
+    cache = DictCache()
+    c, _ = client(lambda r: text(cut), cache=cache)
+    with pytest.raises(ProviderError) as info:
+        await c.earnings_calendar()
+    assert info.value.code is ErrorCode.BAD_PAYLOAD
+    assert cache.puts == []
+
+
+def test_earnings_calendar_cut_messages_name_the_cause() -> None:
+    lines = CALENDAR_CSV.splitlines(keepends=True)
+    short_row = "".join(lines[:2]) + "JPM,JP Morgan Chase & Co,2026-07-"
+    with pytest.raises(PayloadError, match="line 3 of 3 has 3 fields, the header 7"):
+        parse_earnings_calendar_csv(short_row)
+    last_field = "".join(lines[:3]) + 'XYZW,"Example Holdings, Inc",2026-08-05,2026-06-30,,USD,'
+    with pytest.raises(PayloadError, match="ends mid-record"):
+        parse_earnings_calendar_csv(last_field)
+    open_quote = "".join(lines[:3]) + 'XYZW,"Example Hold'
+    with pytest.raises(PayloadError, match="truncated"):
+        parse_earnings_calendar_csv(open_quote)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Rows of garbage under a valid header: seven fields each, none a valid event.
+        CSV_HEADER + "\r\n" + "E,r,r,o,r, ,M\r\n" * 5,
+        CSV_HEADER + "\nAAPL,Apple Inc,soon,2026-06-30,1.62,USD,post-market\n",
+        "symbol,name,reportDate,fiscalDateEnding,estimate,currency",  # a cut 7-column header
+        "symbol,name,reportDate\r\n",  # a header missing documented columns
+    ],
+)
+async def test_earnings_calendar_without_a_valid_row_is_bad_payload_not_empty(body: str) -> None:
+    cache = DictCache()
+    c, _ = client(lambda r: text(body), cache=cache)
+    with pytest.raises(ProviderError) as info:
+        await c.earnings_calendar()
+    assert info.value.code is ErrorCode.BAD_PAYLOAD
+    assert cache.puts == []
+
+
+async def test_earnings_calendar_header_only_is_cached_as_an_answer() -> None:
+    # The honest empty answer stays distinct from a corrupt one.
+    cache = DictCache()
+    c, _ = client(lambda r: text(CSV_HEADER + "\r\n"), cache=cache)
+    assert await c.earnings_calendar() == ()
+    assert len(cache.puts) == 1
 
 
 @pytest.mark.parametrize(
