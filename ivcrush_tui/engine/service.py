@@ -231,16 +231,18 @@ class Engine:
         if self._calendar_day == self.today(now):
             return None
         exc = self._calendar_error
+        # The failed request's correlation id leads to its log lines from every ticker's row.
+        seen = f" (calendar request {exc.correlation_id})" if exc and exc.correlation_id else ""
         if isinstance(exc, ProviderError):
             return ProviderError(
                 exc.code,
-                f"earnings calendar unavailable: {exc.message}",
+                f"earnings calendar unavailable: {exc.message}{seen}",
                 provider=exc.provider,
                 endpoint=exc.endpoint,
                 retry_after_s=exc.retry_after_s,
             )
         if exc is not None:
-            return IvCrushError(exc.code, f"earnings calendar unavailable: {exc.message}")
+            return IvCrushError(exc.code, f"earnings calendar unavailable: {exc.message}{seen}")
         return IvCrushError(ErrorCode.UNAVAILABLE, "the earnings calendar has not been loaded")
 
     async def _past_events(self, symbol: str, now: dt.datetime) -> tuple[EarningsEvent, ...]:

@@ -169,6 +169,7 @@ def test_a_failed_calendar_makes_tickers_errors_with_its_code_and_exit_1(
     assert all(r["status"] == "error" for r in rows), [r["status"] for r in rows]
     assert {r["error"]["code"] for r in rows} == {code}
     assert all("EARNINGS_CALENDAR" in r["error"]["message"] for r in rows)
+    assert all("(calendar request " in r["error"]["message"] for r in rows)  # its log lines
     assert requests == 1  # one calendar request for the scan, not one per ticker
     assert AV_KEY not in out + err
     collect_garbage()
@@ -246,4 +247,27 @@ async def test_a_corrupt_calendar_counts_against_the_breaker(tmp_path: Path) -> 
             assert stats.last_error is not None
             assert stats.last_error.code == "bad_payload"
             assert rt.av_guard.breaker.consecutive_failures == 1
+    collect_garbage()
+
+
+async def test_the_console_shows_errors_and_a_not_ok_alpha_vantage_badge_after_a_bad_key(
+    tmp_path: Path,
+) -> None:
+    # The console showed every row as no event / SKIP and a healthy Alpha Vantage badge.
+    from ivcrush_tui.app.engine_backend import EngineBackend
+
+    answer, _ = FAILURES["bad key"]
+    with serving() as tradier, scripted_av(answer) as av:
+        backend = EngineBackend(settings_for(_config(tmp_path, av, tradier)), CLOCK)
+        await backend.start()
+        try:
+            rows = [a async for a in backend.scan(list(TICKERS))]
+            badges = {b.name: b for b in backend.status().badges}
+        finally:
+            await backend.stop()
+    assert {a.status for a in rows} == {Status.ERROR}
+    assert {a.error.code for a in rows if a.error} == {"auth"}
+    assert badges["alphavantage"].breaker == "closed"
+    assert not badges["alphavantage"].ok
+    assert badges["tradier"].ok
     collect_garbage()
