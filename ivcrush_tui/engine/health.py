@@ -27,6 +27,7 @@ from ivcrush_tui.engine.health_model import (
     OperationStats,
 )
 from ivcrush_tui.engine.runtime import ALPHAVANTAGE, TRADIER, Runtime
+from ivcrush_tui.resilience.breaker import HEALTH_FAILURE_CODES
 from ivcrush_tui.resilience.guard import ErrorRecord, Guard
 from ivcrush_tui.store.repositories import BackfillRepo
 
@@ -118,6 +119,17 @@ async def _alphavantage(rt: Runtime) -> ComponentHealth:
         detail = f"API key refused (auth); {detail}"
     elif refused is not None and left > 0:
         detail = f"Alpha Vantage says the daily quota is used up; {detail}"
+    last = guard.stats.last_error
+    if (
+        status is HealthStatus.HEALTHY
+        and guard.stats.last_call_ok is False
+        and last is not None
+        and last.code in HEALTH_FAILURE_CODES
+    ):
+        # No probe is ever sent (it would spend quota): the last call is the evidence, and a
+        # failed one (a cut calendar, a 503) is not healthy even below the breaker's threshold.
+        status = HealthStatus.DEGRADED
+        detail = f"last call failed ({last.code}); {detail}"
     return ComponentHealth(
         name=ALPHAVANTAGE,
         status=status,

@@ -236,7 +236,7 @@ async def test_alpha_vantage_is_not_healthy_after_a_refusal(
     collect_garbage()
 
 
-async def test_a_corrupt_calendar_counts_against_the_breaker(tmp_path: Path) -> None:
+async def test_a_corrupt_calendar_counts_against_the_breaker_and_health(tmp_path: Path) -> None:
     answer, _ = FAILURES["corrupt calendar"]
     with serving() as tradier, scripted_av(answer) as av:
         settings = settings_for(_config(tmp_path, av, tradier))
@@ -247,6 +247,11 @@ async def test_a_corrupt_calendar_counts_against_the_breaker(tmp_path: Path) -> 
             assert stats.last_error is not None
             assert stats.last_error.code == "bad_payload"
             assert rt.av_guard.breaker.consecutive_failures == 1
+            report = await check_health(rt)
+    av_health = report.component("alphavantage")
+    assert av_health is not None
+    assert av_health.status is HealthStatus.DEGRADED
+    assert av_health.detail.startswith("last call failed (bad_payload)")
     collect_garbage()
 
 
