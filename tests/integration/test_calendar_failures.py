@@ -87,10 +87,18 @@ FAILURES: dict[str, tuple[Answer, str]] = {
                   "bad_payload"),
     "redirect": (Answer(302, "", "text/plain", (("Location", "https://example.invalid/"),)),
                  "unavailable"),
-    "cut calendar": (Answer(body=_cut_calendar(), content_type="text/csv"), "bad_payload"),
+    "cut calendar": (Answer(content_type="text/csv"), "bad_payload"),  # body: see `failure`
     "corrupt calendar": (Answer(body=HEADER + "\r\n" + "E,r,r,o,r, ,M\r\n" * 40,
                                 content_type="text/csv"), "bad_payload"),
 }  # fmt: skip
+
+
+def failure(case: str) -> tuple[Answer, str]:
+    """FAILURES[case]; the cut calendar is built here, not at collection (it needs the market)."""
+    answer, code = FAILURES[case]
+    if case == "cut calendar":
+        answer = Answer(body=_cut_calendar(), content_type=answer.content_type)
+    return answer, code
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -156,7 +164,7 @@ def _config(folder: Path, av: _ScriptedServer, tradier_server: object) -> Path:
 def test_a_failed_calendar_makes_tickers_errors_with_its_code_and_exit_1(
     case: str, capsys: pytest.CaptureFixture[str], home: Path
 ) -> None:
-    answer, code = FAILURES[case]
+    answer, code = failure(case)
     with serving() as tradier, scripted_av(answer) as av:
         cfg = str(_config(home, av, tradier))
         status, out, err = run(
@@ -181,7 +189,7 @@ def test_scan_without_tickers_fails_loudly_when_the_calendar_failed(
 ) -> None:
     # The documented cron job: `scan --json` with no tickers. It printed "0 names with entry on
     # ..." and exited 0.
-    answer, code = FAILURES[case]
+    answer, code = failure(case)
     with serving() as tradier, scripted_av(answer) as av:
         cfg = str(_config(home, av, tradier))
         status, out, err = run(capsys, "--config", cfg, "scan", "--json", "--as-of", AS_OF)
@@ -218,7 +226,7 @@ def test_an_honestly_empty_calendar_still_says_no_event(
 async def test_alpha_vantage_is_not_healthy_after_a_refusal(
     case: str, expected: HealthStatus, tmp_path: Path
 ) -> None:
-    answer, code = FAILURES[case]
+    answer, code = failure(case)
     with serving() as tradier, scripted_av(answer) as av:
         settings = settings_for(_config(tmp_path, av, tradier))
         async with open_runtime(settings, CLOCK) as rt:
@@ -237,7 +245,7 @@ async def test_alpha_vantage_is_not_healthy_after_a_refusal(
 
 
 async def test_a_corrupt_calendar_counts_against_the_breaker_and_health(tmp_path: Path) -> None:
-    answer, _ = FAILURES["corrupt calendar"]
+    answer, _ = failure("corrupt calendar")
     with serving() as tradier, scripted_av(answer) as av:
         settings = settings_for(_config(tmp_path, av, tradier))
         async with open_runtime(settings, CLOCK) as rt:
@@ -261,7 +269,7 @@ async def test_the_console_shows_errors_and_a_not_ok_alpha_vantage_badge_after_a
     # The console showed every row as no event / SKIP and a healthy Alpha Vantage badge.
     from ivcrush_tui.app.engine_backend import EngineBackend
 
-    answer, _ = FAILURES["bad key"]
+    answer, _ = failure("bad key")
     with serving() as tradier, scripted_av(answer) as av:
         backend = EngineBackend(settings_for(_config(tmp_path, av, tradier)), CLOCK)
         await backend.start()
