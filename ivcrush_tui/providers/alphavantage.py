@@ -24,6 +24,7 @@ import csv
 import datetime as dt
 import logging
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -94,6 +95,7 @@ NAMESPACES: Mapping[str, str] = {
 CALENDAR_COLUMNS = (
     "symbol", "name", "reportDate", "fiscalDateEnding", "estimate", "currency", "timeOfTheDay"
 )  # fmt: skip
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _MISSING = frozenset({"", "none", "null", "-", "n/a", "na", "0000-00-00"})
 _BMO = frozenset({"premarket", "bmo", "beforemarket", "beforeopen", "beforemarketopen"})
 _AMC = frozenset({"postmarket", "amc", "aftermarket", "afterclose", "aftermarketclose"})
@@ -215,7 +217,9 @@ def parse_earnings_calendar_csv(text: str) -> tuple[EarningsEvent, ...]:
     which none is valid. Single rows with a bad ticker or report date are skipped (counted in a
     warning)."""
     body = text.lstrip("\ufeff \t\r\n")
-    lines = [line for line in body.splitlines() if line.strip()]
+    # Records end with CR/LF only: str.splitlines would also break a name at U+2028 or \x85,
+    # and the field-count check would then reject the whole calendar.
+    lines = [line for line in _LINE_BREAK.split(body) if line.strip()]
     if not lines:
         raise PayloadError("empty body (expected CSV)")
     try:

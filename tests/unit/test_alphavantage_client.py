@@ -320,6 +320,13 @@ async def test_earnings_calendar_without_a_valid_row_is_bad_payload_not_empty(bo
     assert cache.puts == []
 
 
+def test_earnings_calendar_rows_break_only_at_cr_lf() -> None:
+    # A name holding U+2028 or NEL is one field, not two lines (each would fail the field count).
+    body = CSV_HEADER + "\r\nABCD,Odd\u2028Name\x85Corp,2026-07-30,2026-06-30,1,USD,\r\n"
+    (event,) = parse_earnings_calendar_csv(body)
+    assert event.symbol == "ABCD"
+
+
 async def test_earnings_calendar_header_only_is_cached_as_an_answer() -> None:
     # The honest empty answer stays distinct from a corrupt one.
     cache = DictCache()
