@@ -75,8 +75,11 @@ async def default_universe(rt: Runtime) -> list[str]:
     engine = Engine(rt)
     try:
         await engine.ensure_earnings_calendar(now)
+        stale = engine.calendar_error(now)
     finally:
         await engine.aclose()
+    if stale is not None:  # said, not silent: the universe may miss today's calendar names
+        log.warning("%s; backfilling the watchlist and the stored calendar only", stale.message)
     today = now.astimezone(NY).date()
     names = list(await WatchlistRepo(rt.db).list())
     events = await EventsRepo(rt.db).between(today, today + dt.timedelta(days=UPCOMING_DAYS))
