@@ -360,7 +360,11 @@ def _analyze(inputs: AnalysisInputs, params: AnalysisParams, cal: TradingCalenda
 
     # Historical earnings moves, VRP, consistency (METHODS §4-6).
     hist = earnings_moves(
-        inputs.bars, inputs.past_events, as_of=_today_ny(now), max_events=params.max_events
+        inputs.bars,
+        inputs.past_events,
+        as_of=_today_ny(now),
+        max_events=params.max_events,
+        calendar=cal,
     )
     n_events = len(hist.moves)
     vr = vrp(implied.implied_move_pct, hist.moves, params, cost, reaction_pct)

@@ -1,21 +1,22 @@
 """Historical earnings moves from daily bars (METHODS.md §4).
 
-Moves are FRACTIONS (0.05 = 5 %), stored signed; statistics elsewhere use absolute values. The bars
-themselves are the session calendar: a holiday or a weekend report date simply has no bar, so the
-reference and reaction sessions fall on the neighbouring bars without a holiday table.
+Moves are FRACTIONS (0.05 = 5 %), stored signed; statistics elsewhere use absolute values. The
+reference and reaction sessions come from the trading calendar and each is matched to the bar of
+exactly that date: a provider's series that lacks either session skips the event (`bar_missing`)
+rather than silently measuring the move from a neighbouring day (two sessions, no flag).
 """
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from ivcrush_tui.calendar import TradingCalendar, default_calendar
 from ivcrush_tui.domain import Bar, EarningsEvent, Timing
 
-MAX_SESSION_DISTANCE_DAYS = 5  # reference/reaction bar farther than this from D: a hole in the data
+BAR_MISSING = "bar_missing"  # the reason code of METHODS §4 (skipped reasons start with it)
 MOVED_EVENT_WINDOW_DAYS = 20  # two events this close: the date moved, keep the later one
 VOLUME_LOOKBACK_SESSIONS = 10  # sessions before the reference session for the volume baseline
 INFER_AMC_GAP_FACTOR = 2.0  # UNKNOWN -> AMC when |gap after D| > 2·|gap into D|
@@ -79,24 +80,25 @@ def recent_moves(moves: Sequence[EarningsMove], limit: int) -> tuple[EarningsMov
     return tuple(ordered[: max(limit, 0)])
 
 
-def _locate(days: Sequence[dt.date], d: dt.date, timing: Timing) -> tuple[int, int] | str:
+def _locate(
+    index: dict[dt.date, int], first: dt.date | None, d: dt.date, timing: Timing,
+    cal: TradingCalendar,
+) -> tuple[int, int] | str:  # fmt: skip
     """Indices of the reference and reaction bars for a release on `d`, or why there are none.
 
-    BMO/DMH: reference = last bar before D, reaction = first bar on or after D.
-    AMC: reference = last bar on or before D, reaction = first bar after D.
-    """
-    react = bisect.bisect_right(days, d) if timing is Timing.AMC else bisect.bisect_left(days, d)
-    ref = react - 1
-    if ref < 0:
-        return "no bar before the event (the bars start later)"
-    if react >= len(days):
-        return "no reaction session in the bars"
-    before = (d - days[ref]).days
-    after = (days[react] - d).days
-    if before > MAX_SESSION_DISTANCE_DAYS:
-        return f"hole in the bars: reference session {days[ref]} is {before} days before the event"
-    if after > MAX_SESSION_DISTANCE_DAYS:
-        return f"hole in the bars: reaction session {days[react]} is {after} days after the event"
+    The sessions come from the calendar (METHODS §1, §4): BMO/DMH reference = the session before
+    D, reaction = D (the next session when D is closed); AMC reference = D (the previous session
+    when closed), reaction = the session after D. Each must have a bar of exactly that date."""
+    ref_day = cal.entry_date(d, timing)
+    react_day = cal.reaction_session(d, timing)
+    react = index.get(react_day)
+    if first is None or ref_day < first:
+        return f"{BAR_MISSING}: no bar for the reference session {ref_day} (the bars start later)"
+    ref = index.get(ref_day)
+    if ref is None:
+        return f"{BAR_MISSING}: no bar for the reference session {ref_day}"
+    if react is None:
+        return f"{BAR_MISSING}: no bar for the reaction session {react_day}"
     return ref, react
 
 
@@ -149,20 +151,26 @@ def _move(
 
 
 def _one_move(
-    event: EarningsEvent, bars: Sequence[Bar], days: Sequence[dt.date]
-) -> EarningsMove | str:
+    event: EarningsEvent, bars: Sequence[Bar], index: dict[dt.date, int], first: dt.date | None,
+    as_of: dt.date, cal: TradingCalendar,
+) -> EarningsMove | str:  # fmt: skip
     d = event.date
+    unfinished = cal.reaction_session(
+        d, Timing.AMC if event.timing is Timing.UNKNOWN else event.timing
+    )
+    if unfinished >= as_of:  # its bar is not final yet (or not there): not a hole in the data
+        return f"no reaction session in the bars yet ({unfinished} is not before {as_of})"
     if event.timing is not Timing.UNKNOWN:
-        where = _locate(days, d, event.timing)
+        where = _locate(index, first, d, event.timing, cal)
         if isinstance(where, str):
             return where
         return _move(event, event.timing, False, bars, *where)
     # UNKNOWN: compare the gap into D (as if BMO) with the gap after D (as if AMC).
-    as_bmo = _locate(days, d, Timing.BMO)
-    as_amc = _locate(days, d, Timing.AMC)
+    as_bmo = _locate(index, first, d, Timing.BMO, cal)
+    as_amc = _locate(index, first, d, Timing.AMC, cal)
     if isinstance(as_bmo, str) or isinstance(as_amc, str):
         reason = as_bmo if isinstance(as_bmo, str) else as_amc
-        return f"timing unknown and not inferable: {reason}"
+        return f"{reason} (timing unknown and not inferable)"
     is_amc = abs(_gap(bars, as_amc)) > INFER_AMC_GAP_FACTOR * abs(_gap(bars, as_bmo))
     timing, where = (Timing.AMC, as_amc) if is_amc else (Timing.BMO, as_bmo)
     return _move(event, timing, True, bars, *where)
@@ -199,18 +207,23 @@ def earnings_moves(
     *,
     as_of: dt.date,
     max_events: int = 12,
+    calendar: TradingCalendar | None = None,
 ) -> HistoryResult:
     """The reaction of the stock to each past release, most recent first (METHODS.md §4).
 
     Only events with D < as_of count, and only bars with day < as_of are read (a bar dated as_of
     may be an unfinished session). Duplicated dates are merged; of two events within 20 days the
-    earlier is dropped (a moved date). A reference or reaction bar more than 5 calendar days from D
-    is a hole in the data: the event is skipped. UNKNOWN timing is inferred from the gaps
+    earlier is dropped (a moved date). The reference and reaction sessions come from `calendar`
+    (default: the library NYSE calendar; pass the runtime's, which carries the provider's
+    overrides) and are matched to bars of exactly those dates: when either bar is missing the
+    event is skipped with a reason starting `bar_missing`. UNKNOWN timing is inferred from the gaps
     (AMC if |gap on D+1 vs C(D)| > 2·|gap on D vs C(D−1)|, else BMO) and flagged.
     Moves are signed fractions; at most `max_events` of the most recent usable events are kept.
     """
+    cal = calendar if calendar is not None else default_calendar()
     clean = [b for b in clean_bars(bars) if b.day < as_of]
-    days = [b.day for b in clean]
+    index = {b.day: i for i, b in enumerate(clean)}
+    first = clean[0].day if clean else None
     skipped: list[tuple[dt.date, str]] = []
 
     past: list[EarningsEvent] = []
@@ -235,7 +248,7 @@ def earnings_moves(
         if len(moves) >= max_events:
             skipped.append((e.date, f"older than the {max_events} most recent usable events"))
             continue
-        result = _one_move(e, clean, days)
+        result = _one_move(e, clean, index, first, as_of, cal)
         if isinstance(result, str):
             skipped.append((e.date, result))
         else:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from ivcrush_tui.analytics.quotes import leg_mid
 from ivcrush_tui.domain import OptionChain, OptionQuote, OptionType, Unavailable
+from ivcrush_tui.symbols import occ_root
 
 SQRT_PI_2 = math.sqrt(math.pi / 2.0)  # ≈ 1.2533: 1σ move / expected absolute move
 
@@ -49,7 +50,9 @@ class ImpliedMove:
 
 
 def _is_standard_root(opt: OptionQuote) -> bool:
-    return opt.root_symbol is None or opt.root_symbol.upper() == opt.underlying.upper()
+    # Compared in OCC form: a share class's root drops the punctuation (BRK.B -> BRKB), so the
+    # ticker itself would never match and every BRK.B contract would look adjusted.
+    return opt.root_symbol is None or occ_root(opt.root_symbol) == occ_root(opt.underlying)
 
 
 def _preference(opt: OptionQuote) -> tuple[float, int, str]:
@@ -64,7 +67,8 @@ def priced_contracts(chain: OptionChain) -> dict[tuple[float, OptionType], Optio
 
     Duplicated contracts are resolved deterministically: adjusted roots (e.g. AAPL1 after a
     corporate action, whose deliverable is not 100 standard shares) are dropped from the whole chain
-    when it has any standard-root contract (root_symbol None or equal to the underlying), so a
+    when it has any standard-root contract (root_symbol None or the underlying's OCC root: BRKB
+    for BRK.B), so a
     non-standard price never enters a calculation; then the tighter market (smaller ask − bid) wins,
     then the higher open interest, then the OCC symbol. Zero-bid and crossed legs are left out.
     """

@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import functools
 import importlib
+import logging
 import os
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, Concatenate, Final, ParamSpec, TypeVar
@@ -29,6 +30,8 @@ from ivcrush_tui.calendar import NY, TradingCalendar, default_calendar
 from ivcrush_tui.config import Settings, load_settings
 from ivcrush_tui.domain import EarningsEvent, IvCrushError
 from ivcrush_tui.engine.clock import Clock, SystemClock
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     import httpx
@@ -177,9 +180,13 @@ class EngineBackend:
         now = self.now()
         day = self.calendar.next_entry_window(now)[0].astimezone(NY).date()
         names: list[str] = []
-        for _ in range(DEMO_SEED_SESSIONS):
-            names += await self.engine.candidates(day, now)
-            day = self.calendar.next_session(day)
+        try:
+            for _ in range(DEMO_SEED_SESSIONS):
+                names += await self.engine.candidates(day, now)
+                day = self.calendar.next_session(day)
+        except IvCrushError as exc:  # no calendar: seed on a later start rather than fail this one
+            log.warning("demo watchlist not seeded: %s", exc)
+            return
         await repo.add(list(dict.fromkeys(names))[:DEMO_SEED_MAX])
         await prefs.set(PREF_DEMO_SEEDED, now.isoformat())
 
@@ -247,7 +254,11 @@ class EngineBackend:
     async def upcoming_events(self, start: dt.date, end: dt.date) -> list[EarningsEvent]:
         from ivcrush_tui.store.repositories import EventsRepo
 
-        await self.engine.ensure_earnings_calendar(self.now())
+        now = self.now()
+        await self.engine.ensure_earnings_calendar(now)
+        stale = self.engine.calendar_error(now)
+        if stale is not None:  # a week without a fresh calendar is unknown, not empty
+            raise stale
         return list(await EventsRepo(self.runtime.db).between(start, end))
 
     @_on_engine
@@ -288,9 +299,15 @@ class EngineBackend:
         if rt is None:
             self._status = self._idle_status()
             return
+        from ivcrush_tui.engine.health import refusal
+
+        # A closed breaker with a refused last call (bad key, quota spent) is not OK: the
+        # provider is up but answers nothing.
         badges = tuple(
             ProviderBadge(
-                name, guard.breaker.state.value, guard.breaker.state.value == BREAKER_CLOSED
+                name,
+                guard.breaker.state.value,
+                guard.breaker.state.value == BREAKER_CLOSED and refusal(guard) is None,
             )
             for name, guard in rt.guards.items()
         )

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ivcrush_tui.config import Settings
-from ivcrush_tui.domain import IvCrushError
+from ivcrush_tui.domain import IvCrushError, ProviderError
 from ivcrush_tui.engine.clock import Clock, parse_day
 from ivcrush_tui.exit_codes import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
 from ivcrush_tui.symbols import validate_symbol
@@ -32,6 +32,13 @@ if TYPE_CHECKING:
 def _emit_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(obj, allow_nan=False, separators=(",", ":")) + "\n")
     sys.stdout.flush()
+
+
+def _described(exc: IvCrushError) -> str:
+    """The message of a failure, naming provider and endpoint when it has them."""
+    if isinstance(exc, ProviderError):
+        return f"{exc.provider} {exc.endpoint}: {exc.message}"
+    return exc.message
 
 
 def _symbols(raw: Sequence[str]) -> list[str]:
@@ -146,7 +153,16 @@ async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
         try:
             if not symbols:
                 day = day or rt.calendar.next_entry_window(now)[0].astimezone(NY).date()
-                symbols = await engine.candidates(day, now)
+                try:
+                    symbols = await engine.candidates(day, now)
+                except IvCrushError as exc:
+                    # Loud, never "0 names": without a fresh calendar the day's names are unknown.
+                    print(
+                        f"ivcrush: cannot list the names with entry on {day.isoformat()}: "
+                        f"{exc.code}: {_described(exc)}",
+                        file=sys.stderr,
+                    )
+                    return EXIT_FAILURES
                 closed = "" if rt.calendar.is_session(day) else " (not a trading day)"
                 # Plain text: one line on stderr, also in --json mode (no rich needed for it).
                 print(

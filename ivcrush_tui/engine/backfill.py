@@ -22,6 +22,7 @@ import datetime as dt
 import logging
 import os
 import secrets
+import socket
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -85,8 +86,11 @@ async def default_universe(rt: Runtime) -> list[str]:
     engine = Engine(rt)
     try:
         await engine.ensure_earnings_calendar(now)
+        stale = engine.calendar_error(now)
     finally:
         await engine.aclose()
+    if stale is not None:  # said, not silent: the universe may miss today's calendar names
+        log.warning("%s; backfilling the watchlist and the stored calendar only", stale.message)
     today = now.astimezone(NY).date()
     names = list(await WatchlistRepo(rt.db).list())
     events = await EventsRepo(rt.db).between(today, today + dt.timedelta(days=UPCOMING_DAYS))
@@ -164,10 +168,10 @@ async def run_backfill(
         task = progress.add_task(
             "backfill", total=len(names), symbol="", completed=len(names) - len(pending)
         )
-        owner = f"{os.getpid()}-{secrets.token_hex(4)}"
+        owner = lease_owner()
         for symbol in pending:
             progress.update(task, symbol=symbol)
-            if not await repo.claim(symbol, owner, LEASE):
+            if not await repo.claim(symbol, owner, LEASE, holder_gone=lease_holder_gone):
                 # Another backfill is fetching it right now: fetching it too would spend the
                 # Alpha Vantage quota twice. Its result lands in the same store.
                 report.busy.append(symbol)
@@ -232,6 +236,28 @@ async def run_backfill(
             markup=False,
         )
     return report
+
+
+def lease_owner() -> str:
+    """This run's name on its claims: host, process id and a random part (a reused pid)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def lease_holder_gone(holder: str) -> bool:
+    """True when `holder` (a `lease_owner()`) is a process of this host that no longer runs: a
+    killed backfill's claims need not be waited out. A holder on another host (a shared folder)
+    is trusted until its lease expires."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # it runs, as another user
+        return False
+    return False
 
 
 def _attempts(n: int) -> str:

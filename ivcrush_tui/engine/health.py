@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ivcrush_tui.calendar import NY
-from ivcrush_tui.domain import IvCrushError
+from ivcrush_tui.domain import ErrorCode, IvCrushError
 from ivcrush_tui.engine.health_model import (
     ComponentHealth,
     HealthReport,
@@ -28,7 +28,8 @@ from ivcrush_tui.engine.health_model import (
     OperationStats,
 )
 from ivcrush_tui.engine.runtime import ALPHAVANTAGE, TRADIER, Runtime
-from ivcrush_tui.resilience.guard import Guard
+from ivcrush_tui.resilience.breaker import HEALTH_FAILURE_CODES
+from ivcrush_tui.resilience.guard import ErrorRecord, Guard
 from ivcrush_tui.resilience.retry import single_attempt
 from ivcrush_tui.store.db import damaged_message
 from ivcrush_tui.store.repositories import BackfillRepo
@@ -36,6 +37,19 @@ from ivcrush_tui.store.repositories import BackfillRepo
 STATUS_STYLE = {"healthy": "green", "degraded": "yellow", "down": "bold red"}
 PROBE_DEADLINE_S = 5.0  # seconds a health probe may take (one attempt): health ends in < 10 s
 RECENT_CALL_S = 15.0  # a successful Tradier call this recent (seconds) stands in for a probe
+# Typed answers that keep the breaker closed (the provider is up) yet mean it answers nothing:
+# a rejected key, or the day's quota spent.
+REFUSAL_CODES = frozenset({ErrorCode.AUTH, ErrorCode.QUOTA_EXHAUSTED})
+
+
+def refusal(guard: Guard) -> ErrorRecord | None:
+    """The last call's error when that call was refused (auth, quota) and none has succeeded
+    since; None otherwise. Read by health and by the status bar's provider badges."""
+    stats = guard.stats
+    last = stats.last_error
+    if stats.last_call_ok is False and last is not None and last.code in REFUSAL_CODES:
+        return last
+    return None
 
 
 def _guard_fields(guard: Guard) -> dict[str, object]:
@@ -106,9 +120,27 @@ async def _alphavantage(rt: Runtime) -> ComponentHealth:
     left = await rt.av_limiter.remaining()
     total = rt.av_limiter.daily_quota
     status = _breaker_status(guard)
-    if left <= 0 and status is HealthStatus.HEALTHY:
+    refused = refusal(guard)
+    if (left <= 0 or refused is not None) and status is HealthStatus.HEALTHY:
         status = HealthStatus.DEGRADED
     detail = f"daily quota {left}/{total} left" if left > 0 else "daily quota used up"
+    if refused is not None and refused.code == ErrorCode.AUTH:
+        # Every request will be refused until the key is fixed: down, whatever the breaker says.
+        status = HealthStatus.DOWN
+        detail = f"API key refused (auth); {detail}"
+    elif refused is not None and left > 0:
+        detail = f"Alpha Vantage says the daily quota is used up; {detail}"
+    last = guard.stats.last_error
+    if (
+        status is HealthStatus.HEALTHY
+        and guard.stats.last_call_ok is False
+        and last is not None
+        and last.code in HEALTH_FAILURE_CODES
+    ):
+        # No probe is ever sent (it would spend quota): the last call is the evidence, and a
+        # failed one (a cut calendar, a 503) is not healthy even below the breaker's threshold.
+        status = HealthStatus.DEGRADED
+        detail = f"last call failed ({last.code}); {detail}"
     return ComponentHealth(
         name=ALPHAVANTAGE,
         status=status,

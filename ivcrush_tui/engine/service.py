@@ -87,6 +87,11 @@ TICKERS_PER_SLOT = 4  # tickers a scan works on at once, per request slot (bound
 # trip, so when the first ticker's chain is ready every slot is busy with later tickers'
 # expirations, and its result waits a round trip more.
 STARTING_RESERVE = 2
+# A failed earnings-calendar load is retried after CALENDAR_RETRY_S seconds, doubling per failure
+# up to CALENDAR_RETRY_MAX_S: every ticker of a scan asks for the calendar, and each attempt
+# spends one of Alpha Vantage's 25 daily requests.
+CALENDAR_RETRY_S = 60.0
+CALENDAR_RETRY_MAX_S = 1800.0
 
 
 class Engine:
@@ -109,7 +114,10 @@ class Engine:
             hold=self._hold_quotes,
             max_hold_s=QUOTE_MAX_HOLD_S,
         )
-        self._calendar_day: dt.date | None = None
+        self._calendar_day: dt.date | None = None  # the US/Eastern day of the last good load
+        self._calendar_error: IvCrushError | None = None  # why the last load failed
+        self._calendar_failures = 0  # consecutive failed loads
+        self._calendar_retry_at = 0.0  # loop time before which a failed load is not retried
         self._calendar_lock = asyncio.Lock()
         self._scans_left: list[list[int]] = []  # per scan running: tickers not finished
         self.lost_writes = 0  # ledger rows that could not be stored (the run must say so)
@@ -184,22 +192,59 @@ class Engine:
         return event
 
     async def ensure_earnings_calendar(self, now: dt.datetime) -> None:
-        """Load the upcoming-earnings calendar once per day into the store (falls back to it).
-        Upcoming events the calendar no longer lists (moved or withdrawn dates) are dropped."""
+        """Load the upcoming-earnings calendar into the store once per US/Eastern day.
+
+        Upcoming events the calendar no longer lists (moved or withdrawn dates) are dropped. A
+        failed load is remembered (`calendar_error`) and retried after a growing pause, not on
+        every ticker's call."""
         today = self.today(now)
         async with self._calendar_lock:
             if self._calendar_day == today:
+                return
+            loop = asyncio.get_running_loop()
+            if self._calendar_error is not None and loop.time() < self._calendar_retry_at:
                 return
             try:
                 async with self._av_sem:
                     events = await self.rt.alphavantage.earnings_calendar()
                 moved = await self._events.replace_upcoming(events, today=today, fetched_at=now)
-                if moved:
-                    shown = ", ".join(f"{sym} {day}" for sym, day in moved[:10])
-                    log.info("%d upcoming events no longer in the calendar: %s", len(moved), shown)
             except IvCrushError as exc:
-                log.warning("earnings calendar unavailable, using the stored one: %s", exc)
+                self._calendar_failures += 1
+                pause = CALENDAR_RETRY_S * 2.0 ** (self._calendar_failures - 1)
+                self._calendar_retry_at = loop.time() + min(pause, CALENDAR_RETRY_MAX_S)
+                self._calendar_error = exc
+                log.warning("earnings calendar unavailable: %s", exc)
+                return
+            if moved:
+                shown = ", ".join(f"{sym} {day}" for sym, day in moved[:10])
+                log.info("%d upcoming events no longer in the calendar: %s", len(moved), shown)
             self._calendar_day = today
+            self._calendar_error = None
+            self._calendar_failures = 0
+
+    def calendar_error(self, now: dt.datetime) -> IvCrushError | None:
+        """Why the store holds no fresh earnings calendar for `now`'s day, None when it does.
+
+        Fresh (docs/METHODS-NOTES.md): loaded successfully during the current US/Eastern day,
+        from Alpha Vantage or from its response cache (which keeps only bodies that parsed, for
+        at most 12 h). Only a fresh calendar that does not list a name says it has no upcoming
+        event; otherwise that is unknown, and this is the error to report."""
+        if self._calendar_day == self.today(now):
+            return None
+        exc = self._calendar_error
+        # The failed request's correlation id leads to its log lines from every ticker's row.
+        seen = f" (calendar request {exc.correlation_id})" if exc and exc.correlation_id else ""
+        if isinstance(exc, ProviderError):
+            return ProviderError(
+                exc.code,
+                f"earnings calendar unavailable: {exc.message}{seen}",
+                provider=exc.provider,
+                endpoint=exc.endpoint,
+                retry_after_s=exc.retry_after_s,
+            )
+        if exc is not None:
+            return IvCrushError(exc.code, f"earnings calendar unavailable: {exc.message}{seen}")
+        return IvCrushError(ErrorCode.UNAVAILABLE, "the earnings calendar has not been loaded")
 
     async def _past_events(self, symbol: str, now: dt.datetime) -> tuple[EarningsEvent, ...]:
         today = self.today(now)
@@ -323,7 +368,11 @@ class Engine:
         try:
             await self.ensure_earnings_calendar(now)
             upcoming = await self.upcoming_event(symbol, now)
-            expirations = await exp_fut
+            expirations = await exp_fut  # first: a Tradier failure is reported as before
+            if upcoming is None and (stale := self.calendar_error(now)) is not None:
+                # "No upcoming earnings" only from a fresh calendar that does not list the name:
+                # with none, the date is unknown (a failed request must not read as "no event").
+                raise stale
             dates = tuple(e.date for e in expirations)
             sched = _schedule(upcoming, dates, self.rt.calendar) if upcoming and dates else None
             if sched is not None and sched.expiration is not None:
@@ -443,8 +492,14 @@ class Engine:
         return ErrorCode.TIMEOUT, tail
 
     async def candidates(self, day: dt.date, now: dt.datetime) -> list[str]:
-        """Names whose entry date is `day` (METHODS §1), plus watchlist names reporting soon."""
+        """Names whose entry date is `day` (METHODS §1), plus watchlist names reporting soon.
+
+        Raises the calendar's error when there is no fresh earnings calendar: the names of a
+        stale or missing one are not the day's names, and "no names" must not pass for it."""
         await self.ensure_earnings_calendar(now)
+        stale = self.calendar_error(now)
+        if stale is not None:
+            raise stale
         cal = self.rt.calendar
         events = await self._events.between(day - dt.timedelta(days=1), day + dt.timedelta(days=7))
         names = [e.symbol for e in events if cal.entry_date(e.date, e.timing) == day]

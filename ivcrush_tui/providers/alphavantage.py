@@ -12,9 +12,10 @@ company) is cached 12 h, EARNINGS 24 h, OVERVIEW 7 days, TIME_SERIES_DAILY 12 h.
 for `outputsize=full` once; after the premium denial it remembers and asks for `compact` only.
 
 Not errors: an unknown symbol answers `{}`. EARNINGS then yields (), OVERVIEW an overview with
-`found=False` (every field None), TIME_SERIES_DAILY (). Malformed CSV rows of the calendar (bad
-date, invalid ticker) are skipped and counted in a warning rather than failing the whole
-calendar; a missing or unknown CSV header is BAD_PAYLOAD.
+`found=False` (every field None), TIME_SERIES_DAILY (). A calendar row with a bad date or
+ticker is skipped and counted in a warning; a missing or unknown CSV header, a truncated body
+(a row with the wrong field count, no final line break) or one with no valid row is BAD_PAYLOAD
+and is never cached (see `parse_earnings_calendar_csv`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import csv
 import datetime as dt
 import logging
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
@@ -90,6 +92,11 @@ NAMESPACES: Mapping[str, str] = {
     "overview": "alphavantage.overview",
     "daily": "alphavantage.daily",
 }
+# The documented EARNINGS_CALENDAR header; timeOfTheDay (last) is newer and optional.
+CALENDAR_COLUMNS = (
+    "symbol", "name", "reportDate", "fiscalDateEnding", "estimate", "currency", "timeOfTheDay"
+)  # fmt: skip
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _MISSING = frozenset({"", "none", "null", "-", "n/a", "na", "0000-00-00"})
 _BMO = frozenset({"premarket", "bmo", "beforemarket", "beforeopen", "beforemarketopen"})
 _AMC = frozenset({"postmarket", "amc", "aftermarket", "afterclose", "aftermarketclose"})
@@ -104,7 +111,8 @@ def classify_message(text: str, *, has_symbol: bool) -> tuple[ErrorCode, float |
 
     1. throttling, which also mentions "API key" and "premium" so it must come first:
        burst ("spreading out", "sparingly", "per second") -> RATE_LIMITED, retry after 1.5 s;
-       legacy "call frequency" (5/min) -> RATE_LIMITED, retry after 12 s;
+       legacy "call frequency" (5/min) or the older "higher API call volume" wording (a per-minute
+       throttle that names no limit) -> RATE_LIMITED, retry after 12 s;
        "requests per day" / "calls per day" / "rate limit" -> QUOTA_EXHAUSTED (until the reset);
     2. "premium endpoint" / "premium feature" -> PREMIUM;
     3. "apikey is invalid" (or missing), the demo key -> AUTH;
@@ -115,7 +123,8 @@ def classify_message(text: str, *, has_symbol: bool) -> tuple[ErrorCode, float |
     low = " ".join(text.lower().split())
     if any(w in low for w in ("spreading out", "sparingly", "per second", "burst")):
         return ErrorCode.RATE_LIMITED, BURST_RETRY_S
-    if "call frequency" in low or "calls per minute" in low or "requests per minute" in low:
+    legacy = ("call frequency", "calls per minute", "requests per minute", "api call volume")
+    if any(w in low for w in legacy):
         return ErrorCode.RATE_LIMITED, LEGACY_RETRY_S
     if any(w in low for w in ("requests per day", "calls per day", "rate limit", "daily limit")):
         return ErrorCode.QUOTA_EXHAUSTED, None
@@ -198,27 +207,58 @@ def parse_earnings_calendar_csv(text: str) -> tuple[EarningsEvent, ...]:
     """EARNINGS_CALENDAR CSV -> events sorted by (date, symbol), one per (symbol, date).
 
     Columns are mapped by header name (symbol, name, reportDate, fiscalDateEnding, estimate,
-    currency, timeOfTheDay; the last is optional). Header only -> (). Rows with a bad ticker or
-    report date are skipped (counted in a warning). Quoted fields may contain commas."""
-    lines = text.strip().splitlines()
+    currency, timeOfTheDay; the last is optional). Header only -> () (Alpha Vantage's answer
+    with no rows; the header must be whole). Quoted fields may contain commas.
+
+    A body that was cut or corrupted must never pass for a shorter calendar (every name after
+    the cut would read "no upcoming earnings"), so it is a PayloadError (BAD_PAYLOAD, never
+    cached): a row whose field count differs from the header's (a row cut short, or an
+    unterminated quote); data rows whose body ends without a line break (Alpha Vantage ends
+    every record with one, so the last record may be cut inside its final field); data rows of
+    which none is valid. Single rows with a bad ticker or report date are skipped (counted in a
+    warning)."""
+    body = text.lstrip("\ufeff \t\r\n")
+    # Records end with CR/LF only: str.splitlines would also break a name at U+2028 or \x85,
+    # and the field-count check would then reject the whole calendar.
+    lines = [line for line in _LINE_BREAK.split(body) if line.strip()]
     if not lines:
         raise PayloadError("empty body (expected CSV)")
-    reader = csv.DictReader(lines)
-    header = [h.strip() for h in (reader.fieldnames or [])]
+    try:
+        rows = list(csv.reader(lines, strict=True))
+    except csv.Error as exc:
+        raise PayloadError(f"malformed CSV ({exc}): truncated or corrupt body") from None
+    header = [h.strip() for h in rows[0]]
     if "symbol" not in header or "reportDate" not in header:
         raise PayloadError(f"unexpected CSV header: {','.join(header)[:120]!r}")
-    reader.fieldnames = header
+    data = rows[1:]
+    terminated = body.rstrip(" \t").endswith(("\n", "\r"))
+    if not data:
+        # Honestly empty: the whole header. A header cut short ("...,currency,timeOf", or at a
+        # column boundary without its line break) would otherwise read as "no earnings at all".
+        missing = [c for c in CALENDAR_COLUMNS[:-1] if c not in header]
+        if missing or not (terminated or header[-1] == CALENDAR_COLUMNS[-1]):
+            raise PayloadError(
+                f"header-only body with an incomplete header {','.join(header)[:120]!r}: truncated"
+            )
+        return ()
+    for number, fields in enumerate(data, start=2):
+        if len(fields) != len(header):
+            raise PayloadError(
+                f"line {number} of {len(rows)} has {len(fields)} fields, the header {len(header)}: "
+                "truncated or corrupt body"
+            )
+    if not terminated:
+        raise PayloadError(
+            f"the body ends mid-record (no line break after line {len(rows)}): truncated"
+        )
     events: dict[tuple[str, dt.date], EarningsEvent] = {}
     skipped = 0
-    for row in reader:
+    for values in data:
+        row = dict(zip(header, values, strict=True))
         date = _day(row.get("reportDate"))
-        raw_symbol = row.get("symbol")
         try:
-            symbol = (
-                validate_symbol(from_alphavantage(raw_symbol))  # AV's BRK-B is our BRK.B
-                if isinstance(raw_symbol, str)
-                else None
-            )
+            # AV's BRK-B is our BRK.B
+            symbol: str | None = validate_symbol(from_alphavantage(row["symbol"]))
         except IvCrushError:
             symbol = None
         if date is None or symbol is None:
@@ -235,6 +275,8 @@ def parse_earnings_calendar_csv(text: str) -> tuple[EarningsEvent, ...]:
                 name=_text(row.get("name")),
             ),
         )
+    if not events:
+        raise PayloadError(f"none of the {len(data)} rows is a valid event: corrupt body")
     if skipped:
         log.warning("earnings calendar: skipped %d malformed rows", skipped)
     return tuple(events[k] for k in sorted(events, key=lambda k: (k[1], k[0])))

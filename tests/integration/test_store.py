@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import signal
+import socket
 import sqlite3
 import sys
 import textwrap
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from ivcrush_tui.domain import Bar, EarningsEvent, ErrorCode, IvCrushError, Timing
+from ivcrush_tui.engine.backfill import lease_holder_gone, lease_owner
 from ivcrush_tui.priority import current_priority
 from ivcrush_tui.store import db as dbmod
 from ivcrush_tui.store.cache import HybridCache
@@ -759,6 +761,22 @@ async def test_backfill_leases_one_owner_at_a_time_until_they_lapse(
         assert not await mine.claim("AAPL", "p1", lease)
         await theirs.release("AAPL", "p2")
         assert await mine.claim("AAPL", "p1", lease)
+
+
+async def test_a_killed_backfills_lease_is_taken_over_at_once(
+    db_path: Path, clock: FakeClock
+) -> None:
+    # A run killed with -9 holds its lease for 5 minutes; a rerun must not wait that out.
+    child = await asyncio.create_subprocess_exec(sys.executable, "-c", "pass")
+    await child.wait()  # reaped: its pid names no process any more
+    dead_owner = f"{socket.gethostname()}:{child.pid}:abcd1234"
+    lease = dt.timedelta(minutes=5)
+    async with await Database.open(db_path, clock=clock) as db:
+        repo = BackfillRepo(db)
+        assert await repo.claim("AAPL", dead_owner, lease)
+        assert await repo.claim("AAPL", lease_owner(), lease, holder_gone=lease_holder_gone)
+        # A live holder (this process) is respected.
+        assert not await repo.claim("AAPL", "elsewhere:1:x", lease, holder_gone=lease_holder_gone)
 
 
 async def test_backfill_gives_up_on_a_symbol_for_a_while(db_path: Path, clock: FakeClock) -> None:

@@ -12,9 +12,13 @@ import httpx
 import pytest
 
 from ivcrush_tui.domain import ErrorCode, IvCrushError, ProviderError, Timing
-from ivcrush_tui.providers.alphavantage import AlphaVantageClient, classify_message
+from ivcrush_tui.providers.alphavantage import (
+    AlphaVantageClient,
+    classify_message,
+    parse_earnings_calendar_csv,
+)
 from ivcrush_tui.providers.cache_scope import cache_scope
-from ivcrush_tui.providers.http import make_http_client
+from ivcrush_tui.providers.http import PayloadError, make_http_client
 
 T = TypeVar("T")
 
@@ -47,6 +51,11 @@ LEGACY = (
     "Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute and "
     "500 calls per day. Please visit https://www.alphavantage.co/premium/ if you would like to "
     "target a higher API call frequency."
+)
+# The older (2017-18) throttle wording: no limit named, no "frequency"; it is a per-minute throttle.
+LEGACY_VOLUME = (
+    "Thank you for using Alpha Vantage! Please visit https://www.alphavantage.co/premium/ if you "
+    "would like to have a higher API call volume."
 )
 PREMIUM_ENDPOINT = (
     "Thank you for using Alpha Vantage! This is a premium endpoint. You may subscribe to any of "
@@ -142,6 +151,7 @@ def client(handler: Handler, **kw: Any) -> tuple[AlphaVantageClient, Recorder]:
         (BURST, ErrorCode.RATE_LIMITED),  # mentions "25 requests per day": still the burst
         (BURST_WITH_KEY, ErrorCode.RATE_LIMITED),  # mentions "API key": never AUTH
         (LEGACY, ErrorCode.RATE_LIMITED),
+        (LEGACY_VOLUME, ErrorCode.RATE_LIMITED),  # mentions "premium": still a throttle
         (PREMIUM_ENDPOINT, ErrorCode.PREMIUM),
         (PREMIUM_FULL, ErrorCode.PREMIUM),
         (BAD_KEY, ErrorCode.AUTH),
@@ -167,6 +177,7 @@ def test_classification_transience_and_retry_hints() -> None:
     burst = classify_message(BURST, has_symbol=True)
     assert burst == (ErrorCode.RATE_LIMITED, 1.5)
     assert classify_message(LEGACY, has_symbol=True) == (ErrorCode.RATE_LIMITED, 12.0)
+    assert classify_message(LEGACY_VOLUME, has_symbol=False) == (ErrorCode.RATE_LIMITED, 12.0)
     assert classify_message(DAILY, has_symbol=True) == (ErrorCode.QUOTA_EXHAUSTED, None)
     assert classify_message(INVALID_CALL, has_symbol=False) == (ErrorCode.BAD_REQUEST, None)
 
@@ -248,13 +259,81 @@ async def test_earnings_calendar_skips_malformed_rows(caplog: pytest.LogCaptureF
         "AAPL,Apple Inc,2026-07-30,2026-06-30,1.62,USD,post-market\n"
         "BAD SYMBOL,Bad,2026-07-30,2026-06-30,1,USD,\n"
         "MSFT,Microsoft,not-a-date,2026-06-30,1,USD,\n"
-        "SHORT\n"
     )
     c, _ = client(lambda r: text(body))
     with caplog.at_level(logging.WARNING):
         events = await c.earnings_calendar()
     assert [e.symbol for e in events] == ["AAPL"]
-    assert any("skipped 3" in r.getMessage() for r in caplog.records)
+    assert any("skipped 2" in r.getMessage() for r in caplog.records)
+
+
+def _cuts(body: str) -> list[str]:
+    """Every prefix of `body` that does not end on a line break: what a connection cut
+    mid-record leaves. The whole header alone is left out: it is also the honest empty answer."""
+    return [
+        body[:n]
+        for n in range(1, len(body))
+        if body[n - 1] not in "\r\n" and body[:n] != CSV_HEADER
+    ]
+
+
+@pytest.mark.parametrize("cut", _cuts(CALENDAR_CSV))
+async def test_earnings_calendar_cut_mid_record_is_bad_payload_and_not_cached(cut: str) -> None:
+    # A cut body used to parse as a shorter calendar (cached 12 h): the names after the cut read
+    # "no upcoming earnings".
+    cache = DictCache()
+    c, _ = client(lambda r: text(cut), cache=cache)
+    with pytest.raises(ProviderError) as info:
+        await c.earnings_calendar()
+    assert info.value.code is ErrorCode.BAD_PAYLOAD
+    assert cache.puts == []
+
+
+def test_earnings_calendar_cut_messages_name_the_cause() -> None:
+    lines = CALENDAR_CSV.splitlines(keepends=True)
+    short_row = "".join(lines[:2]) + "JPM,JP Morgan Chase & Co,2026-07-"
+    with pytest.raises(PayloadError, match="line 3 of 3 has 3 fields, the header 7"):
+        parse_earnings_calendar_csv(short_row)
+    last_field = "".join(lines[:3]) + 'XYZW,"Example Holdings, Inc",2026-08-05,2026-06-30,,USD,'
+    with pytest.raises(PayloadError, match="ends mid-record"):
+        parse_earnings_calendar_csv(last_field)
+    open_quote = "".join(lines[:3]) + 'XYZW,"Example Hold'
+    with pytest.raises(PayloadError, match="truncated"):
+        parse_earnings_calendar_csv(open_quote)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # Rows of garbage under a valid header: seven fields each, none a valid event.
+        CSV_HEADER + "\r\n" + "E,r,r,o,r, ,M\r\n" * 5,
+        CSV_HEADER + "\nAAPL,Apple Inc,soon,2026-06-30,1.62,USD,post-market\n",
+        "symbol,name,reportDate,fiscalDateEnding,estimate,currency",  # a cut 7-column header
+        "symbol,name,reportDate\r\n",  # a header missing documented columns
+    ],
+)
+async def test_earnings_calendar_without_a_valid_row_is_bad_payload_not_empty(body: str) -> None:
+    cache = DictCache()
+    c, _ = client(lambda r: text(body), cache=cache)
+    with pytest.raises(ProviderError) as info:
+        await c.earnings_calendar()
+    assert info.value.code is ErrorCode.BAD_PAYLOAD
+    assert cache.puts == []
+
+
+def test_earnings_calendar_rows_break_only_at_cr_lf() -> None:
+    # A name holding U+2028 or NEL is one field, not two lines (each would fail the field count).
+    body = CSV_HEADER + "\r\nABCD,Odd\u2028Name\x85Corp,2026-07-30,2026-06-30,1,USD,\r\n"
+    (event,) = parse_earnings_calendar_csv(body)
+    assert event.symbol == "ABCD"
+
+
+async def test_earnings_calendar_header_only_is_cached_as_an_answer() -> None:
+    # The honest empty answer stays distinct from a corrupt one.
+    cache = DictCache()
+    c, _ = client(lambda r: text(CSV_HEADER + "\r\n"), cache=cache)
+    assert await c.earnings_calendar() == ()
+    assert len(cache.puts) == 1
 
 
 @pytest.mark.parametrize(

@@ -50,7 +50,7 @@ async def test_the_earnings_calendar_maps_hyphens_to_our_spelling() -> None:
         "BRK-B,Berkshire Hathaway Inc,2026-08-01,2026-06-30,4.9,USD,pre-market",
         "BF-A,Brown-Forman Corp,2026-08-28,2026-07-31,0.5,USD,",
         "IBM,International Business Machines,2026-07-22,2026-06-30,2.6,USD,post-market",
-    ])  # fmt: skip
+    ]) + "\n"  # every record ends with a line break  # fmt: skip
     c, _ = client(lambda r: text(body))
     events = await c.earnings_calendar()
     assert [e.symbol for e in events] == ["IBM", "BRK.B", "BF.A"]  # by date, in our spelling

@@ -39,9 +39,20 @@ def _files(sub: str) -> list[Path]:
 def test_analytics_has_no_io_asyncio_or_ui(path: Path) -> None:
     bad = {m for m in _imports(path) if _top(m) in IO_MODULES}
     internal = {m for m in _imports(path) if _top(m) == "ivcrush_tui"}
-    allowed_internal = ("ivcrush_tui.analytics", "ivcrush_tui.domain", "ivcrush_tui.calendar")
+    # symbols: the pure ticker/OCC helpers (checked below), so OCC roots have one definition.
+    allowed_internal = (
+        "ivcrush_tui.analytics", "ivcrush_tui.domain", "ivcrush_tui.calendar",
+        "ivcrush_tui.symbols",
+    )  # fmt: skip
     bad |= {m for m in internal if not m.startswith(allowed_internal)}
     assert not bad, f"{path.name} imports {sorted(bad)}"
+
+
+def test_symbols_is_pure() -> None:
+    path = PKG / "symbols.py"
+    internal = {m for m in _imports(path) if _top(m) == "ivcrush_tui"}
+    assert not {m for m in _imports(path) if _top(m) in IO_MODULES}
+    assert internal <= {"ivcrush_tui.domain"}
 
 
 # The modules below the console: the layers, the package's own root modules (calendar, symbols,

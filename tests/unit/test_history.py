@@ -20,6 +20,7 @@ from ivcrush_tui.analytics.history import (
     earnings_moves,
     recent_moves,
 )
+from ivcrush_tui.calendar import TradingCalendar
 from ivcrush_tui.domain import Bar, EarningsEvent, Timing
 
 D = dt.date
@@ -222,13 +223,13 @@ def test_unknown_without_bars_to_infer_is_skipped() -> None:
 
 
 def test_hole_in_the_data_is_skipped_with_reason() -> None:
-    # No bars from 04-21 to 05-09: BMO on Thu 05-01 would take Fri 04-18... which is a holiday,
-    # so Thu 04-17 (14 days before) as reference -> a hole, not a move.
+    # No bars from 04-21 to 05-09: BMO on Thu 05-01 has neither its reference (Wed 04-30) nor its
+    # reaction bar.
     bars = make_bars(missing=(D(2025, 4, 21), D(2025, 5, 9)))
     result = earnings_moves(bars, [ev(D(2025, 5, 1))], as_of=AS_OF)
     assert result.moves == ()
     assert [d for d, _ in result.skipped] == [D(2025, 5, 1)]
-    assert "hole" in result.skipped[0][1]
+    assert result.skipped[0][1].startswith("bar_missing: ")
 
 
 def test_hole_after_the_event_is_skipped() -> None:
@@ -236,13 +237,61 @@ def test_hole_after_the_event_is_skipped() -> None:
     bars = make_bars(missing=(D(2025, 5, 1), D(2025, 5, 9)))
     result = earnings_moves(bars, [ev(D(2025, 5, 1))], as_of=AS_OF)
     assert result.moves == ()
-    assert "reaction session" in result.skipped[0][1]
+    assert result.skipped[0][1] == "bar_missing: no bar for the reaction session 2025-05-01"
 
 
 def test_event_before_the_bars_start_is_skipped() -> None:
     result = earnings_moves(make_bars(), [ev(D(2024, 10, 30))], as_of=AS_OF)
     assert result.moves == ()
-    assert "no bar before" in result.skipped[0][1]
+    assert result.skipped[0][1].startswith("bar_missing: ")
+    assert "the bars start later" in result.skipped[0][1]
+
+
+# One missing daily bar used to be replaced by its neighbour (the first bar on or after D, the
+# last before it): the move then spanned two sessions, with no flag. Each case below would have
+# produced a move.
+@pytest.mark.parametrize(
+    ("day", "timing", "missing", "which"),
+    [
+        (D(2025, 4, 29), Timing.BMO, D(2025, 4, 29), "reaction session 2025-04-29"),  # was 04-30
+        (D(2025, 4, 29), Timing.BMO, D(2025, 4, 28), "reference session 2025-04-28"),  # was 04-25
+        (D(2025, 4, 29), Timing.DMH, D(2025, 4, 29), "reaction session 2025-04-29"),
+        (D(2025, 5, 1), Timing.AMC, D(2025, 5, 2), "reaction session 2025-05-02"),  # was 05-05
+        (D(2025, 5, 1), Timing.AMC, D(2025, 5, 1), "reference session 2025-05-01"),  # was 04-30
+        (D(2025, 5, 23), Timing.AMC, D(2025, 5, 27), "reaction session 2025-05-27"),  # holiday Mon
+        (D(2025, 5, 1), Timing.UNKNOWN, D(2025, 5, 2), "reaction session 2025-05-02"),
+        (D(2025, 5, 1), Timing.UNKNOWN, D(2025, 4, 30), "reference session 2025-04-30"),
+    ],
+)
+def test_a_missing_session_bar_is_bar_missing_not_its_neighbour(
+    day: dt.date, timing: Timing, missing: dt.date, which: str
+) -> None:
+    bars = make_bars(missing=(missing, missing))
+    result = earnings_moves(bars, [ev(day, timing)], as_of=AS_OF)
+    assert result.moves == ()
+    ((skipped_day, reason),) = result.skipped
+    assert skipped_day == day
+    assert reason.startswith(f"bar_missing: no bar for the {which}")
+
+
+def test_bars_on_closed_days_are_not_sessions() -> None:
+    # A stray bar dated Sat 2025-05-03 is not the reaction session of an AMC on Fri 05-02 (that is
+    # Mon 05-05, missing here): bar_missing, never the stray bar.
+    bars = [b for b in make_bars() if b.day != D(2025, 5, 5)]
+    bars.append(Bar(D(2025, 5, 3), 120.0, 121.0, 119.0, 120.0, 1_000))
+    result = earnings_moves(bars, [ev(D(2025, 5, 2), Timing.AMC)], as_of=AS_OF)
+    assert result.moves == ()
+    assert result.skipped[0][1] == "bar_missing: no bar for the reaction session 2025-05-05"
+
+
+def test_the_given_calendar_decides_the_sessions() -> None:
+    # The provider's calendar closes Wed 2025-04-30 (an override, as for a special closure): a BMO
+    # on Thu 05-01 then takes its reference close from Tue 04-29, and the stray 04-30 bar is unused.
+    cal = TradingCalendar(overrides={D(2025, 4, 30): None})
+    bars = make_bars({D(2025, 4, 29): (100.0, 101.0, 99.0, 80.0)})
+    m = only_move(earnings_moves(bars, [ev(D(2025, 5, 1))], as_of=AS_OF, calendar=cal))
+    assert (m.ref_day, m.reaction_day) == (D(2025, 4, 29), D(2025, 5, 1))
+    assert m.close == pytest.approx(100.0 / 80.0 - 1.0)
 
 
 def test_duplicated_event_is_merged_and_known_timing_wins() -> None:

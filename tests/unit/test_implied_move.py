@@ -120,6 +120,26 @@ def test_root_equal_to_underlying_counts_as_standard() -> None:
     assert out[0].straddle == pytest.approx(11.0)
 
 
+def test_share_class_root_is_standard_and_its_adjusted_root_is_not() -> None:
+    # BRK.B's OCC root is BRKB (punctuation dropped). Compared with the ticker itself, no BRK.B
+    # contract was standard, so the adjusted BRKB1 (tighter here) was priced.
+    def brk(strike: float, call: bool, bid: float, ask: float, root: str) -> OptionQuote:
+        return leg(strike, call, bid, ask, root=root, underlying="BRK.B")
+
+    opts = [
+        brk(450, True, 9.9, 10.1, "BRKB"),
+        brk(450, False, 8.9, 9.1, "BRKB"),
+        brk(450, True, 2.0, 2.02, "BRKB1"),
+        brk(450, False, 2.0, 2.02, "BRKB1"),
+        brk(455, True, 2.0, 2.02, "BRKB1"),  # only the adjusted root lists 455
+        brk(455, False, 2.0, 2.02, "BRKB1"),
+    ]
+    out = straddles(OptionChain("BRK.B", EXP, tuple(opts)))
+    assert [s.strike for s in out] == [450]
+    assert out[0].straddle == pytest.approx(19.0)
+    assert {out[0].call.root_symbol, out[0].put.root_symbol} == {"BRKB"}
+
+
 def test_only_adjusted_roots_are_still_used() -> None:
     out = straddles(
         chain(leg(100, True, 5.9, 6.1, root="XYZ1"), leg(100, False, 4.9, 5.1, root="XYZ1"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from ivcrush_tui.store.db import Database, Row, from_iso, to_iso
@@ -137,21 +137,33 @@ class BackfillRepo:
         assert out is not None
         return _progress(out)
 
-    async def claim(self, symbol: str, owner: str, lease: dt.timedelta) -> bool:
+    async def claim(
+        self,
+        symbol: str,
+        owner: str,
+        lease: dt.timedelta,
+        *,
+        holder_gone: Callable[[str], bool] = lambda holder: False,
+    ) -> bool:
         """Claim `symbol` for `owner` until now + `lease`; False while another owner's lease on
-        it has not expired. Atomic: of two processes claiming at once, one gets it."""
+        it has not expired, unless `holder_gone(that owner)` says its process no longer exists (a
+        killed run). Atomic: of two processes claiming at once, one gets it."""
         sym = normalize_symbol(symbol)
         now = self._db.clock()
         async with self._db.transaction() as tx:
-            row = await tx.fetchone(
+            held = await tx.fetchone(
+                "SELECT owner FROM backfill_leases WHERE symbol = ? AND expires_at > ?",
+                (sym, to_iso(now)),
+            )
+            if held is not None and held[0] != owner and not holder_gone(str(held[0])):
+                return False
+            await tx.execute(
                 "INSERT INTO backfill_leases (symbol, owner, expires_at) VALUES (?, ?, ?)"
                 " ON CONFLICT (symbol) DO UPDATE SET owner = excluded.owner,"
-                " expires_at = excluded.expires_at"
-                " WHERE backfill_leases.expires_at <= ? OR backfill_leases.owner = excluded.owner"
-                " RETURNING owner",
-                (sym, owner, to_iso(now + lease), to_iso(now)),
+                " expires_at = excluded.expires_at",
+                (sym, owner, to_iso(now + lease)),
             )
-        return row is not None
+        return True
 
     async def release(self, symbol: str, owner: str) -> None:
         """Give up `owner`'s claim on `symbol` (nothing when another owner holds it)."""
