@@ -54,7 +54,8 @@ __all__ = [
 
 UPCOMING_SESSIONS = 30  # "the next ~6 weeks": upcoming events fall in this many sessions
 BARS_DAYS = 1200  # calendar days of daily bars served (at least 12 past quarters)
-SHORT_HISTORY_EVENTS = 2  # the recent IPO: its history covers only its last two releases
+SHORT_HISTORY_EVENTS = 2  # the recent IPO shows at least its last two releases
+SHORT_HISTORY_LISTED = dt.date(2026, 4, 6)  # ... and its whole history once it is long enough
 _FloatArray = npt.NDArray[np.float64]
 # Views must leave a full bar window behind them and a year of calendar ahead of them.
 FIRST_DAY = PATH_START + dt.timedelta(days=BARS_DAYS + 10)
@@ -196,8 +197,12 @@ class DemoMarket:
         k_next = w.first_event_reacting_on_or_after(symbol, self.as_of)
         events = w.events(symbol)
         if symbol == SHORT_HISTORY_SYMBOL:
-            past = events[max(k_next - SHORT_HISTORY_EVENTS, 0) : k_next]
-            start_day = past[0].event.date - dt.timedelta(days=60)
+            # The recent IPO: history from its listing day (fixed, so the same whatever the day);
+            # on days before two releases followed the listing, the two latest ones (the edge
+            # case then slides with the day: a known limit before 2026-09).
+            recent = events[max(k_next - SHORT_HISTORY_EVENTS, 0) : k_next]
+            start_day = min(SHORT_HISTORY_LISTED, recent[0].event.date - dt.timedelta(days=60))
+            past = tuple(e for e in events[:k_next] if e.reaction > start_day)
         else:
             start_day = self.as_of - dt.timedelta(days=BARS_DAYS)
             past = tuple(e for e in events[:k_next] if e.reaction > start_day)

@@ -19,7 +19,7 @@ __all__ = [
 
 # Deliberate edge cases (real-looking: BRK.A has no listed options, ARM is a recent IPO).
 THIN_SYMBOL = "PTON"  # wide spreads, low open interest, monthlies only, some zero bids
-SHORT_HISTORY_SYMBOL = "ARM"  # two past earnings events, ~7 months of bars
+SHORT_HISTORY_SYMBOL = "ARM"  # listed 2026-04-06: two past events at the end of 2026
 NO_OPTIONS_SYMBOL = "BRK.A"  # no listed options: expirations null
 SINGLE_EXPIRATION_SYMBOL = "RDDT"  # exactly one listed expiration (the event one)
 
