@@ -90,6 +90,12 @@ def test_the_world_has_a_span() -> None:
         DemoMarket(FIRST_DAY - dt.timedelta(days=1))
     with pytest.raises(ValueError, match="spans"):
         DemoMarket(LAST_DAY + dt.timedelta(days=1))
+    for day in (FIRST_DAY, LAST_DAY):  # every name quotes and prices at both ends
+        m = DemoMarket(day)
+        for s in m.symbols:
+            assert m.stock_quote(s, _at(day, 15)).last > 0
+            for exp in m.expirations(s)[:1]:
+                assert m.chain(s, exp, _at(day, 15))
 
 
 @pytest.mark.parametrize(

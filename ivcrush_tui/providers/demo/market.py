@@ -73,7 +73,7 @@ class DemoMarket:
     """The demo world (seed WORLD_SEED unless given) seen on exchange day `as_of`.
 
     Symbols are canonical with a dot for share classes (BRK.B); lookups also accept BRK/B, BRK-B.
-    `as_of` must lie in [FIRST_DAY, LAST_DAY] (2023-05 through 2029-12).
+    `as_of` must lie in [FIRST_DAY, LAST_DAY] (2023-04-26 through 2029-12-26).
     """
 
     def __init__(
@@ -272,7 +272,9 @@ class DemoMarket:
         cal = self.calendar
         ev = we.event
         entry = cal.entry_date(ev.date, ev.timing)
-        seen = self.view(entry)
+        # At the ends of the world's span, the nearest day it can be seen from (still only a
+        # function of the release, so every day calibrates it alike).
+        seen = self.view(min(max(entry, FIRST_DAY), LAST_DAY))
         exps = seen.expirations(symbol)
         hist = seen.hist_mean_abs_move(symbol)
         event_exp = cal.event_expiration(exps, ev.date, ev.timing)

@@ -138,8 +138,8 @@ def _build_profile(seed: int, x: Listing, timing: Timing) -> Profile:
 
 
 def _slots(seed: int, symbols: Sequence[str]) -> dict[str, tuple[int, Timing]]:
-    """(weekday slot within the quarter, timing) per name: the 5-day cycle, then any extra names
-    (beyond 13 full cycles) spread over the quarter."""
+    """(weekday slot within the quarter, timing) per name: the weekly cycle for 13 weeks, then
+    any extra names (beyond 78: the scan benchmark's clones) spread over the quarter."""
     order = stable_rng(seed, "slots").permutation(len(symbols)).tolist()
     full = (QUARTER_WEEKDAYS // 5) * len(_CYCLE)
     out: dict[str, tuple[int, Timing]] = {}
