@@ -128,7 +128,7 @@ def test_a_different_seed_is_another_world_and_the_next_day_extends_this_one(
 
 
 def test_universe_has_80_names_with_sectors(market: DemoMarket) -> None:
-    assert len(market.symbols) == 80
+    assert len(market.symbols) == 250
     assert {"AAPL", "MSFT", "NVDA", "JPM", "BRK.B"} <= set(market.symbols)
     for s in market.symbols:
         p = market.profile(s)
@@ -152,28 +152,25 @@ def test_universe_has_80_names_with_sectors(market: DemoMarket) -> None:
     ],
     ids=str,
 )
-def test_every_session_of_the_next_two_weeks_is_an_entry_day(as_of: dt.date) -> None:
-    """80 names reporting quarterly make ~1.3 releases a session: every session of the next two
-    weeks is the entry day of at least one name (AMC that day or BMO the next), with both
-    timings well represented over the fortnight."""
+def test_every_session_of_the_next_two_weeks_has_bmo_and_amc_names(as_of: dt.date) -> None:
+    """250 names reporting quarterly make ~4 releases a session: every session of the next two
+    weeks has BMO and AMC releases and is the entry day of BMO and AMC names."""
     m = DemoMarket(as_of)
     text = _av(m, function="EARNINGS_CALENDAR").decode()
     rows = list(csv.DictReader(text.splitlines()))
     timing = {"pre-market": Timing.BMO, "post-market": Timing.AMC}
     listed = [(dt.date.fromisoformat(r["reportDate"]), timing.get(r["timeOfTheDay"])) for r in rows]
     start = as_of if CAL.is_session(as_of) else CAL.next_session(as_of)
-    fortnight = CAL.sessions_between(start, as_of + dt.timedelta(days=14))
-    for day in fortnight:
-        entries = [
-            (d, t) for d, t in listed if CAL.entry_date(d, t or Timing.UNKNOWN) == day
-        ]  # fmt: skip
-        assert entries, day
-    soon = [(d, t) for d, t in listed if d <= fortnight[-1]]
-    assert sum(t is Timing.BMO for _, t in soon) >= 0.35 * len(soon)
-    assert sum(t is Timing.AMC for _, t in soon) >= 0.35 * len(soon)
+    for day in CAL.sessions_between(start, as_of + dt.timedelta(days=14)):
+        today = [t for d, t in listed if d == day]  # None: time not confirmed yet
+        assert len(today) >= 3, day
+        assert Timing.BMO in today or None in today, day
+        assert Timing.AMC in today or None in today, day
+        entries = [d for d, t in listed if CAL.entry_date(d, t or Timing.UNKNOWN) == day]
+        assert len(entries) >= 2, day
     assert any(t is None for _, t in listed)  # a few times are not confirmed yet
     upcoming = [s for s in m.symbols if m.upcoming_event(s) is not None]
-    assert 30 <= len(upcoming) <= 45  # 30 of a quarter's ~63 sessions
+    assert 100 <= len(upcoming) <= 145  # 30 of a quarter's ~63 sessions
     last = start
     for _ in range(29):
         last = CAL.next_session(last)
@@ -283,7 +280,7 @@ def test_event_expiration_carries_a_visible_variance_bump(market: DemoMarket) ->
             post = [o for o in market.chain(s, event_exp, NOW) if o.strike == k]
             assert min(o.model_iv for o in post) > max(o.model_iv for o in pre), s
         checked += 1
-    assert checked >= 30
+    assert checked >= 90
 
 
 def test_implied_move_is_richer_than_history_for_most_names() -> None:
@@ -318,7 +315,7 @@ def test_implied_move_is_richer_than_history_for_most_names() -> None:
     assert max(values) < 4.5, vrps
     all_targets = [DemoMarket(AS_OF).profile(s).vrp_target for s in DemoMarket(AS_OF).symbols]
     assert sum(t < 1.0 for t in all_targets) >= 3  # a few names are cheap
-    assert sum(1.1 <= t <= 2.8 for t in all_targets) >= 50
+    assert sum(1.1 <= t <= 2.8 for t in all_targets) >= 0.7 * len(all_targets)
 
 
 def test_bid_le_ask_everywhere_and_positive_bids_except_the_thin_name(market: DemoMarket) -> None:
@@ -407,7 +404,7 @@ def test_short_history_name_has_two_past_events(market: DemoMarket) -> None:
     body = json.loads(_av(market, function="EARNINGS", symbol=SHORT_HISTORY_SYMBOL))
     assert len(body["quarterlyEarnings"]) == 2
     assert len(market.bars(SHORT_HISTORY_SYMBOL)) < 252
-    assert market.upcoming_event(SHORT_HISTORY_SYMBOL) is not None
+    assert market.next_event(SHORT_HISTORY_SYMBOL).date >= AS_OF
 
 
 def test_no_options_name_has_null_expirations_but_a_quote(market: DemoMarket) -> None:

@@ -55,7 +55,8 @@ __all__ = [
 UPCOMING_SESSIONS = 30  # "the next ~6 weeks": upcoming events fall in this many sessions
 BARS_DAYS = 1200  # calendar days of daily bars served (at least 12 past quarters)
 SHORT_HISTORY_EVENTS = 2  # the recent IPO shows at least its last two releases
-SHORT_HISTORY_LISTED = dt.date(2026, 4, 6)  # ... and its whole history once it is long enough
+# ... and its whole history from its listing: 60 days before its first release in H2 2026.
+SHORT_HISTORY_FIRST_REPORT = dt.date(2026, 7, 1)
 _FloatArray = npt.NDArray[np.float64]
 # Views must leave a full bar window behind them and a year of calendar ahead of them.
 FIRST_DAY = PATH_START + dt.timedelta(days=BARS_DAYS + 10)
@@ -199,9 +200,12 @@ class DemoMarket:
         if symbol == SHORT_HISTORY_SYMBOL:
             # The recent IPO: history from its listing day (fixed, so the same whatever the day);
             # on days before two releases followed the listing, the two latest ones (the edge
-            # case then slides with the day: a known limit before 2026-09).
+            # case then slides with the day: a known limit before its second release).
+            listed = next(
+                e.event.date for e in events if e.event.date >= SHORT_HISTORY_FIRST_REPORT
+            )
             recent = events[max(k_next - SHORT_HISTORY_EVENTS, 0) : k_next]
-            start_day = min(SHORT_HISTORY_LISTED, recent[0].event.date - dt.timedelta(days=60))
+            start_day = min(listed, recent[0].event.date) - dt.timedelta(days=60)
             past = tuple(e for e in events[:k_next] if e.reaction > start_day)
         else:
             start_day = self.as_of - dt.timedelta(days=BARS_DAYS)

@@ -6,11 +6,11 @@ releases (a fixed 13-week schedule anchored to EPOCH) and its daily path (PATH_S
 WORLD_END) are pure functions of (seed, universe, calendar), built once per name and cached.
 A `DemoMarket` is the view of this world from one exchange day.
 
-Schedule: within a 65-weekday quarter every name has a fixed weekday slot. Names fill a 5-day
-weekly cycle [BMO+AMC, AMC, AMC, BMO, BMO] (6 names a week, 13 weeks a quarter), so every weekday
-has a release and every session is the entry day of at least one name (AMC that day or BMO the
-next) with about as many BMO as AMC names. A few releases (4 %) have an unconfirmed time: they
-are listed UNKNOWN until their report date and are in fact released after the close.
+Schedule: within a 65-weekday quarter every name has a fixed weekday slot. Names fill a weekly
+cycle [BMO+AMC, AMC, AMC, BMO, BMO] (6 names a week, 78 a quarter), in layers whose cycles are
+turned by two weekdays each: with 250 names every weekday has ~4 releases, BMO and AMC, and
+every session is the entry day of several names (AMC that day or BMO the next). A few releases
+(4 %) have an unconfirmed time: listed UNKNOWN until their report date, in fact after the close.
 
 Units: prices in dollars per share, vols as fractions per year, moves as fractions (0.05 = 5 %).
 """
@@ -138,18 +138,17 @@ def _build_profile(seed: int, x: Listing, timing: Timing) -> Profile:
 
 
 def _slots(seed: int, symbols: Sequence[str]) -> dict[str, tuple[int, Timing]]:
-    """(weekday slot within the quarter, timing) per name: the weekly cycle for 13 weeks, then
-    any extra names (beyond 78: the scan benchmark's clones) spread over the quarter."""
+    """(weekday slot within the quarter, timing) per name: layers of 78 names (the weekly
+    cycle for 13 weeks), each layer's cycle turned by two more weekdays so that every weekday
+    has BMO and AMC releases; a last partial layer fills the first weeks of the quarter."""
     order = stable_rng(seed, "slots").permutation(len(symbols)).tolist()
-    full = (QUARTER_WEEKDAYS // 5) * len(_CYCLE)
+    per_layer = (QUARTER_WEEKDAYS // 5) * len(_CYCLE)
     out: dict[str, tuple[int, Timing]] = {}
     for j, i in enumerate(order):
-        if j < full:
-            offset, timing = _CYCLE[j % len(_CYCLE)]
-            out[symbols[i]] = (5 * (j // len(_CYCLE)) + offset, timing)
-        else:
-            extra = j - full
-            out[symbols[i]] = ((7 + 31 * extra) % QUARTER_WEEKDAYS, _CYCLE[extra % 2 * 5][1])
+        layer, pos = divmod(j, per_layer)
+        week, k = divmod(pos, len(_CYCLE))
+        offset, timing = _CYCLE[k]
+        out[symbols[i]] = (5 * week + (offset + 2 * layer) % 5, timing)
     return out
 
 
@@ -210,39 +209,39 @@ class World:
     def _build_events(self, symbol: str) -> tuple[WorldEvent, ...]:
         prof = self.profile(symbol)
         slot, timing = self._slots[symbol]
-        g = stable_rng(self.seed, symbol, "events")
         cal = self.calendar
+        # Quarter k falls on weekday k * 65 + slot; one draw per quarter and purpose, in arrays.
+        n = 0
+        while _weekday(n * QUARTER_WEEKDAYS + slot) <= WORLD_END:
+            n += 1
+        g = stable_rng(self.seed, symbol, "events")
+        unconfirmed = (g.uniform(size=n) < _UNCONFIRMED).tolist()
+        est_noise = g.normal(0.0, 0.04, n).tolist()
+        beat = g.normal(0.03, 0.06, n).tolist()
+        no_estimate = (g.uniform(size=n) < 0.06).tolist()
+        vrps = np.clip(prof.vrp_target * np.exp(g.normal(0.0, 0.15, n)), 0.7, 3.2).tolist()
         out: list[WorldEvent] = []
-        k = 0
-        while True:
+        for k in range(n):
             day = _weekday(k * QUARTER_WEEKDAYS + slot)
-            k += 1
-            # Draws come first so every quarter consumes the same numbers, on the path or not.
-            unconfirmed = g.uniform() < _UNCONFIRMED
-            drift = 1.0 + 0.015 * (day.year - 2026 + (day.month - 6) / 12.0)
-            est = prof.eps_base * drift * (1.0 + g.normal(0.0, 0.04))
-            rep = est + abs(est) * g.normal(0.03, 0.06)
-            no_estimate = g.uniform() < 0.06
-            vrp = float(np.clip(prof.vrp_target * math.exp(g.normal(0.0, 0.15)), 0.7, 3.2))
-            if day > WORLD_END:
-                break
             if not cal.is_session(day):
                 day = cal.next_session(day)
-            actual = Timing.AMC if unconfirmed else timing
+            actual = Timing.AMC if unconfirmed[k] else timing
             reaction = cal.reaction_session(day, actual)
             if reaction < PATH_START or reaction > self.days[-1]:
                 continue
+            drift = 1.0 + 0.015 * (day.year - 2026 + (day.month - 6) / 12.0)
+            est = prof.eps_base * drift * (1.0 + est_noise[k])
             event = EarningsEvent(
                 symbol=symbol,
                 date=day,
                 timing=actual,
                 fiscal_date_ending=fiscal_quarter_end(day),
-                eps_estimate=None if no_estimate else round(est, 2),
-                eps_reported=round(rep, 2),
+                eps_estimate=None if no_estimate[k] else round(est, 2),
+                eps_reported=round(est + abs(est) * beat[k], 2),
                 name=prof.listing.name,
             )
-            listed = Timing.UNKNOWN if unconfirmed else actual
-            out.append(WorldEvent(event, listed, reaction, vrp))
+            listed = Timing.UNKNOWN if unconfirmed[k] else actual
+            out.append(WorldEvent(event, listed, reaction, vrps[k]))
         return tuple(out)
 
     def path(self, symbol: str) -> DailyPath:
