@@ -22,6 +22,7 @@ SCAN_AT = dt.datetime(2026, 11, 23, 15, 30, tzinfo=NY)
 LATENCY_MS = 100.0
 UNLIMITED_PER_MIN = 60_000  # advertised in X-Ratelimit-Allowed, so the client learns it
 N_CLONES = 20
+N_BASE = 80  # scanned names of the universe: with the clones, 100 tickers
 
 
 # -- the server process ----------------------------------------------------------------------------
@@ -110,7 +111,7 @@ class Server:
     def _symbols() -> list[str]:
         from ivcrush_tui.providers.demo.universe import UNIVERSE
 
-        base = [x.symbol for x in UNIVERSE]
+        base = [x.symbol for x in UNIVERSE][:N_BASE]  # the universe's first (historic) 80
         clones = [s + "Z" for s in base if "." not in s][:N_CLONES]
         return base + clones
 

@@ -8,8 +8,8 @@ Not a test: it takes a few minutes (the 120/min part waits for real Tradier wind
     .venv/bin/python benchmarks/bench_scan.py --profile  # one engine scan under cProfile
 
 The demo server runs in its own process (as a real provider would: its CPU is not ours), with
-100 ms latency per request. The universe has 80 names; for 100 tickers the server's universe is
-extended with 20 synthetic clones (first 20 dot-free names + "Z", e.g. AAPLZ: own seed, own
+100 ms latency per request. 100 tickers: the universe's first 80 names, and 20 synthetic clones
+added to the server's universe (first 20 dot-free names + "Z", e.g. AAPLZ: own draws, own
 schedule, same price levels), so every ticker is a real, distinct analysis. History is
 backfilled first (the normal state of a user's store), option data cold (no chain, expiration or
 quote cached). Targets (issue "Engine and headless CLI"): scan <= 1.25x ideal, where

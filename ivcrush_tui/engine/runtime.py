@@ -83,9 +83,10 @@ def _demo_transport(clock: Clock) -> tuple[httpx.AsyncBaseTransport, str, str]:
     from ivcrush_tui.providers.demo.market import DemoMarket
     from ivcrush_tui.providers.demo.transport import DEMO_AV_BASE, DEMO_TRADIER_BASE, DemoTransport
 
-    market = DemoMarket(clock.now().astimezone(NY).date())
+    # One seeded world seen from the clock's New York day (each day's view is built on demand
+    # and shares the world's cached paths), so --as-of runs are reproducible.
     faults = FaultConfig(tradier_limit_per_min=DEMO_TRADIER_PER_MIN)
-    return DemoTransport(market, clock.now, faults=faults), DEMO_TRADIER_BASE, DEMO_AV_BASE
+    return DemoTransport(DemoMarket, clock.now, faults=faults), DEMO_TRADIER_BASE, DEMO_AV_BASE
 
 
 def _cache_missing_sniffio() -> None:

@@ -272,9 +272,11 @@ class Engine:
         previous one are fetched first (one store read when the store is current)."""
         today = self.today(now)
         start = today - dt.timedelta(days=HISTORY_DAYS)
-        stored = tuple(await self._prices.bars(symbol, start, today))
-        last = max((b.day for b in stored), default=None)
         wanted_last = self.rt.calendar.previous_session(today)
+        # Never past the previous session: a bar of today or later, stored by a run with a later
+        # clock (--as-of), is not known yet at `now`.
+        stored = tuple(await self._prices.bars(symbol, start, wanted_last))
+        last = max((b.day for b in stored), default=None)
         if last is not None and last >= wanted_last:
             return stored
         fetch_from = start if last is None else last + dt.timedelta(days=1)
@@ -283,7 +285,7 @@ class Engine:
         if not bars:
             return stored
         await self._prices.upsert(symbol, bars)
-        return tuple(await self._prices.bars(symbol, start, today))
+        return tuple(await self._prices.bars(symbol, start, wanted_last))
 
     # -- one ticker ----------------------------------------------------------------------
 

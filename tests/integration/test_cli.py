@@ -797,7 +797,9 @@ def test_sigterm_during_a_scan_shuts_down_cleanly_with_143(home: Path, market: D
 def test_a_reader_closing_the_pipe_stops_the_scan_quietly(demo_cfg: Path, home: Path) -> None:
     """`ivcrush scan --json | head -1`: exit 141 (SIGPIPE convention), no traceback."""
     proc = subprocess.Popen(
-        _python("--demo", "--config", str(demo_cfg), "scan", "--json", "--as-of", AS_OF),
+        # Named tickers: a demo day has one or two names with entry, too few to fill the pipe.
+        _python("--demo", "--config", str(demo_cfg), "scan", "AAPL", "MSFT", "NVDA", "JPM",
+                "--json", "--as-of", AS_OF),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, env=child_env(home),
     )  # fmt: skip
     assert proc.stdout is not None

@@ -316,7 +316,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     ap.add_argument("--port", type=int, default=8765)
     ap.add_argument("--as-of", help="market date YYYY-MM-DD (default: today in New York)")
-    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument(
+        "--seed", type=int, default=None, help="another demo world (default: the demo world)"
+    )
     ap.add_argument("--latency-ms", type=float, default=0.0)
     ap.add_argument("--jitter-ms", type=float, default=0.0)
     ap.add_argument("--error-rate", type=float, default=0.0)
@@ -354,7 +356,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     seed = args.seed
     if as_of is not None:
-        market = DemoMarket(as_of, seed)
+        try:
+            market = DemoMarket(as_of, seed)
+        except ValueError as exc:  # outside the world's span
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         source: MarketSource = market
         # Keep "now" on the chosen market day, advancing in real time from 15:00 ET.
         from ivcrush_tui.calendar import NY
