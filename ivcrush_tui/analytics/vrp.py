@@ -146,6 +146,20 @@ class VrpResult:
             return self.vrp_reaction_ratio
         return self.vrp_ratio
 
+    @property
+    def tiering_interval(self) -> tuple[float, float] | None:
+        """The 90 % bootstrap interval on the tiering ratio's basis (plain ratios).
+
+        Both ratios divide by the same resampled mean |move|, so the reaction ratio's interval
+        is the straddle one times reaction_implied / implied: shown beside the tiering ratio,
+        the interval must measure that ratio, not the other one."""
+        if self.interval is None:
+            return None
+        scale = self.tiering_ratio / self.vrp_ratio if self.vrp_ratio > 0 else math.nan
+        if not math.isfinite(scale):
+            return None
+        return self.interval[0] * scale, self.interval[1] * scale
+
 
 def _mean(values: Sequence[float]) -> float:
     total = sum(values)  # float addition overflows to inf rather than raising; checked by callers

@@ -313,7 +313,7 @@ def analysis_cells(
         )
     else:
         cells["vrp"] = _DASH_STALE_RIGHT
-    interval = vr.interval if vr else None
+    interval = vr.tiering_interval if vr else None  # the shown ratio's own interval
     if interval:
         lo = finite(interval[0])
         cells["interval"] = Cell(_interval_text(lo, finite(interval[1])), None, lo, right=True)

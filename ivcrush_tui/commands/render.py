@@ -84,7 +84,7 @@ def _event_cell(row: Row) -> str:
 
 
 def _ci_cell(row: Row) -> str:
-    ci = row.get("vrp_interval")
+    ci = row.get("tiering_interval")  # beside the tiering VRP: that ratio's own interval
     return f"{ci[0]:.2f}–{ci[1]:.2f}" if ci and None not in ci else ""
 
 

@@ -77,6 +77,9 @@ def analysis_to_json(a: Analysis) -> dict[str, Any]:
         vrp_interval=[_num(vr.interval[0], 4), _num(vr.interval[1], 4)]
         if vr and vr.interval
         else None,
+        tiering_interval=[_num(t[0], 4), _num(t[1], 4)]
+        if vr and (t := vr.tiering_interval)
+        else None,
         tier=a.tier.value if a.tier else None,
         cost_pct=_num(vr.cost_pct if vr else None, 4),
         net_vrp=_num(vr.net_vrp if vr else None, 4),

@@ -52,7 +52,8 @@ NUMBER_KEYS = {"spot", "straddle", "implied_move_pct", "implied_move_1sd_pct", "
                "cost_pct", "net_vrp", "trend_pp_per_qtr", "trr", "reaction_implied_move_pct",
                "vrp_reaction_ratio"}  # fmt: skip
 METRIC_KEYS = NUMBER_KEYS | {"n_events", "vrp_interval", "tier", "liquidity_tier", "skew", "term",
-                             "greeks", "recommendation", "reasons", "tier_basis"}  # fmt: skip
+                             "greeks", "recommendation", "reasons", "tier_basis",
+                             "tiering_interval"}  # fmt: skip
 SUB_KEYS = {
     "skew": {"atm_iv", "slope", "curvature", "rr25", "shape"},
     "term": {"front_iv", "back_iv", "iv30", "rv30", "ts_slope_0_45", "iv_rv_ratio"},
@@ -143,6 +144,13 @@ def check_analysis(obj: dict[str, Any]) -> None:
     assert obj["tier_basis"] in (
         {"reaction", "straddle"} if obj["vrp_ratio"] is not None else {None}
     )
+    # The interval beside the tiering ratio is that ratio's: the straddle one scaled.
+    ti = obj["tiering_interval"]
+    if ci is None:
+        assert ti is None
+    else:
+        scale = (obj["vrp_reaction_ratio"] or obj["vrp_ratio"]) / obj["vrp_ratio"]
+        assert ti == pytest.approx([ci[0] * scale, ci[1] * scale], rel=1e-3, abs=1e-4)
     if obj["tier_basis"] == "reaction":
         assert _is_number(obj["vrp_reaction_ratio"])
     else:

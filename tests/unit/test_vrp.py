@@ -431,3 +431,23 @@ def test_reaction_ratio_at_the_good_threshold() -> None:
     assert isinstance(below, VrpResult)
     assert good.tier is Tier.GOOD
     assert below.tier is Tier.MARGINAL
+
+
+def test_the_tiering_interval_is_the_bootstrap_interval_of_the_tiering_ratio() -> None:
+    moves = make_moves([0.04, -0.03, 0.05, -0.04, 0.06, 0.02])
+    r = vrp(8.0, moves, PARAMS, reaction_move_pct=3.0)
+    assert isinstance(r, VrpResult)
+    assert r.tier_basis is TierBasis.REACTION
+    closes = [100.0 * abs(m.close) for m in moves]
+    direct = bootstrap_interval(
+        closes, 3.0, resamples=PARAMS.bootstrap_resamples,
+        confidence=PARAMS.bootstrap_confidence, seed=PARAMS.bootstrap_seed,
+    )  # fmt: skip
+    assert direct is not None
+    assert r.tiering_interval == pytest.approx(direct, rel=1e-12)
+    assert r.interval is not None
+    assert r.tiering_interval is not None
+    assert r.interval[0] > r.tiering_interval[1]  # the straddle interval sits far above it
+    straddle = vrp(8.0, moves, PARAMS)
+    assert isinstance(straddle, VrpResult)
+    assert straddle.tiering_interval == straddle.interval

@@ -189,7 +189,7 @@ def stats_panel(a: Analysis, variables: dict[str, str]) -> RenderableType:
         lines.append(t)
         reaction = Text(
             f"Reaction {fmt_num(vr.vrp_reaction_ratio)} · implied "
-            f"{fmt_pct(vr.reaction_implied_move_pct)} (reaction session)"
+            f"{fmt_pct(vr.reaction_implied_move_pct)} · 90% {fmt_interval(vr.tiering_interval)}"
             if vr.vrp_reaction_ratio is not None
             else f"Reaction n/a: {vr.reaction_note or 'no decomposition'}",
             style="" if vr.vrp_reaction_ratio is not None else "italic",
