@@ -154,8 +154,9 @@ class HolidayYears(Protocol):
 _holiday_store: HolidayYears | None = None
 # Once the package is imported for a year the store lacks, the years around it are computed and
 # stored too (~1 ms each): a scan in November asks for next year's sessions (January events and
-# expirations), and that must not cost the next process a second import.
-_LIBRARY_SPAN = (-1, 0, 1, 2)
+# expirations), and the history matches past earnings to their exact sessions (METHODS §4) up to
+# 12 quarters and a realised-vol window back: neither may cost the next process a second import.
+_LIBRARY_SPAN = (-4, -3, -2, -1, 0, 1, 2)
 
 
 def use_holiday_store(store: HolidayYears | None) -> None:

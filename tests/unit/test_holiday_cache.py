@@ -104,15 +104,16 @@ def test_the_calendar_uses_the_stored_year_and_stores_a_computed_one() -> None:
     assert not cal.is_session(monday)
     assert store.saves == []
     # A year the store lacks comes from the package and is stored for the next process, with
-    # the years around it (the next year's January is asked for in November), in one save; a
-    # year already stored is not overwritten by the span.
+    # the years around it (the next year's January is asked for in November; past earnings are
+    # matched to their sessions ~4 years back), in one save; a year already stored is not
+    # overwritten by the span.
     observed = dt.date(2032, 12, 24)  # Christmas falls on a Saturday: closed on the Friday
     assert not cal.is_session(observed)
-    assert store.saves == [[2032, 2033, 2034]]
+    assert store.saves == [[2028, 2029, 2030, 2032, 2033, 2034]]
     assert not cal.is_session(monday)  # the stored 2031 was kept
     assert cal.is_session(dt.date(2033, 1, 3))
     assert not cal.is_session(dt.date(2033, 1, 17))  # Martin Luther King Jr. Day
-    assert store.saves == [[2032, 2033, 2034]]  # 2033 came from the store: nothing recomputed
+    assert store.saves == [[2028, 2029, 2030, 2032, 2033, 2034]]  # 2033 from the store
     closed, _ = store.years[2032]
     assert observed in closed
 
@@ -143,4 +144,5 @@ def test_the_warm_up_loads_next_year_too_late_in_the_year() -> None:
     finally:
         default_calendar.cache_clear()  # it read the made-up 2026 above: not for other tests
     assert store.loads[:2] == [2026, 2027]
-    assert store.saves == [[2027, 2028, 2029]]  # computed once, with the years after it
+    # computed once, with the years around it (2026 was stored already)
+    assert store.saves == [[2023, 2024, 2025, 2027, 2028, 2029]]
