@@ -213,7 +213,14 @@ class Engine:
                 pause = CALENDAR_RETRY_S * 2.0 ** (self._calendar_failures - 1)
                 self._calendar_retry_at = loop.time() + min(pause, CALENDAR_RETRY_MAX_S)
                 self._calendar_error = exc
-                log.warning("earnings calendar unavailable: %s", exc)
+                # A store that refuses writes (read-only, damaged: the quota count or the events)
+                # is not Alpha Vantage being unavailable: say which one failed.
+                where = (
+                    "not loaded: the store refused a write"
+                    if exc.code is ErrorCode.STORAGE
+                    else "unavailable"
+                )
+                log.warning("earnings calendar %s: %s", where, exc)
                 return
             if moved:
                 shown = ", ".join(f"{sym} {day}" for sym, day in moved[:10])

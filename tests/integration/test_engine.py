@@ -281,6 +281,24 @@ async def test_a_ledger_write_that_fails_is_counted_not_swallowed(
     assert len(await LedgerRepo(runtime.db).list()) == 1  # the first row only
 
 
+async def test_a_calendar_that_cannot_be_stored_is_not_called_unavailable(
+    server: DemoServer, runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A read-only store refuses the quota count and the events: the log and the rows say the
+    # store, not "earnings calendar unavailable" (which sends the trader to the wrong place).
+    engine = Engine(runtime)
+    await runtime.db._conn.execute("PRAGMA query_only = ON")
+    try:
+        result = await engine.analyze("AAPL", INSIDE)
+    finally:
+        await engine.aclose()
+        await runtime.db._conn.execute("PRAGMA query_only = OFF")
+    assert "earnings calendar not loaded: the store refused a write" in caplog.text
+    assert "earnings calendar unavailable" not in caplog.text
+    assert result.error is not None
+    assert result.error.code == "storage"
+
+
 async def test_an_event_released_today_is_not_upcoming(
     runtime: Runtime, market: DemoMarket
 ) -> None:
