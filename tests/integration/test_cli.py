@@ -50,15 +50,30 @@ EVENT_KEYS = {"earnings_date", "timing", "timing_inferred", "entry_date", "react
 NUMBER_KEYS = {"spot", "straddle", "implied_move_pct", "implied_move_1sd_pct", "event_move_pct",
                "hist_mean_abs_move_pct", "hist_mean_abs_gap_pct", "vrp_ratio", "vrp_gap_ratio",
                "cost_pct", "net_vrp", "trend_pp_per_qtr", "trr", "reaction_implied_move_pct",
-               "vrp_reaction_ratio"}  # fmt: skip
-METRIC_KEYS = NUMBER_KEYS | {"n_events", "vrp_interval", "tier", "liquidity_tier", "skew", "term",
-                             "greeks", "recommendation", "reasons", "tier_basis",
-                             "tiering_interval"}  # fmt: skip
+               "vrp_reaction_ratio", "event_move_1sd_pct"}  # fmt: skip
+PAIR_KEYS = {"range_1sd", "range_2sd", "breakevens"}  # [low, high] in $ per share
+METRIC_KEYS = NUMBER_KEYS | PAIR_KEYS | {
+    "n_events", "vrp_interval", "tier", "liquidity_tier", "skew", "term", "recommendation",
+    "reasons", "tier_basis", "tiering_interval", "atm", "consistency", "past_moves",
+    "skipped_events", "greeks_long_straddle_per_share", "greeks_short_contract",
+}  # fmt: skip
+GREEK_KEYS = {"delta", "gamma", "vega", "theta", "rho"}
 SUB_KEYS = {
-    "skew": {"atm_iv", "slope", "curvature", "rr25", "shape"},
-    "term": {"front_iv", "back_iv", "iv30", "rv30", "ts_slope_0_45", "iv_rv_ratio"},
-    "greeks": {"delta", "gamma", "vega", "theta"},
-}
+    "skew": {"atm_iv", "slope", "curvature", "rr25", "shape", "bf25", "r_squared"},
+    "term": {"front_iv", "back_iv", "iv30", "rv30", "ts_slope_0_45", "iv_rv_ratio",
+             "front_back_ratio", "event_premium", "points"},
+    "greeks_long_straddle_per_share": GREEK_KEYS,
+    "greeks_short_contract": GREEK_KEYS,
+    "consistency": {"recency_weighted_mean_abs_move_pct", "median_abs_move_pct", "mad_pct",
+                    "dispersion", "edge_score", "trend_rising", "trr_level", "p90_abs_move_pct",
+                    "p90_to_implied", "p90_elevated"},
+}  # fmt: skip
+SUB_BOOL_KEYS = {"event_premium", "trend_rising", "p90_elevated"}
+ATM_KEYS = {"strike", "straddle", "breakevens", "call", "put"}
+LEG_KEYS = {"bid", "ask", "mid", "iv", "spread_pct", "open_interest", "volume", "liquidity_tier"}
+MOVE_KEYS = {"earnings_date", "timing", "timing_inferred", "reference_date", "reaction_date",
+             "reference_close", "gap_pct", "close_pct", "range_pct", "max_excursion_pct",
+             "volume_ratio"}  # fmt: skip
 HEALTH_COMPONENT_KEYS = {"name", "status", "detail", "latency_ms", "breaker",
                          "seconds_to_half_open", "budget_left", "budget_total",
                          "budget_resets_in_s", "last_error", "operations"}  # fmt: skip
@@ -165,8 +180,20 @@ def check_analysis(obj: dict[str, Any]) -> None:
         for key, value in obj[name].items():
             if key == "shape":
                 assert value in SHAPES | {None}
+            elif key == "trr_level":
+                assert value in {"high", "normal", "low", None}
+            elif key in SUB_BOOL_KEYS:
+                assert value is None or isinstance(value, bool), (name, key, value)
+            elif key == "points":
+                for p in value:
+                    assert set(p) == {"expiration", "dte", "atm_iv"}
+                    assert _is_date(p["expiration"])
+                    assert _is_number(p["dte"])
+                    assert _is_number(p["atm_iv"])
+                    assert 0 < p["atm_iv"] < 10  # a fraction per year, not percent
             else:
                 assert _is_opt_number(value), (name, key, value)
+    check_extended(obj)
     assert obj["recommendation"] in RECS
     assert isinstance(obj["reasons"], list)
     assert all(isinstance(r, str) for r in obj["reasons"])
@@ -175,6 +202,93 @@ def check_analysis(obj: dict[str, Any]) -> None:
         assert obj["implied_move_1sd_pct"] == pytest.approx(
             obj["implied_move_pct"] * 1.2533141, rel=1e-3
         )
+
+
+def _pair(x: object) -> bool:
+    return isinstance(x, list) and len(x) == 2 and all(_is_opt_number(v) for v in x)
+
+
+def check_extended(obj: dict[str, Any]) -> None:
+    """The keys issue 15 added: ranges, ATM legs with liquidity, consistency, per-event moves,
+    skipped events and the two named Greeks conventions (docs/JSON.md)."""
+    for key in PAIR_KEYS:
+        assert obj[key] is None or _pair(obj[key]), (key, obj[key])
+    spot, straddle = obj["spot"], obj["straddle"]
+    if obj["range_1sd"] is not None and straddle is not None:
+        lo1, hi1 = obj["range_1sd"]
+        lo2, hi2 = obj["range_2sd"]
+        # METHODS §3: S ± 1.2533·Straddle(S) and S ± 2.5066·Straddle(S) (low floored at 0)
+        assert hi1 == pytest.approx(spot + 1.2533141 * straddle, rel=1e-3)
+        assert hi2 == pytest.approx(spot + 2.5066283 * straddle, rel=1e-3)
+        assert lo2 <= lo1 < spot < hi1 < hi2
+    atm = obj["atm"]
+    assert atm is not None
+    assert set(atm) == ATM_KEYS
+    # Breakevens of the tradeable straddle: K_atm ± its price.
+    assert obj["breakevens"] == atm["breakevens"]
+    assert atm["breakevens"][1] == pytest.approx(atm["strike"] + atm["straddle"], abs=2e-4)
+    for side in ("call", "put"):
+        leg = atm[side]
+        assert set(leg) == LEG_KEYS, side
+        assert 0 < leg["bid"] <= leg["mid"] <= leg["ask"]
+        assert leg["iv"] is None or 0 < leg["iv"] < 10  # fraction per year
+        assert _is_number(leg["spread_pct"])
+        # METHODS §10: spread % = 100·(ask − bid)/mid, a percent number
+        assert leg["spread_pct"] == pytest.approx(
+            100 * (leg["ask"] - leg["bid"]) / leg["mid"], rel=1e-2, abs=1e-2
+        )
+        assert isinstance(leg["open_interest"], int)
+        assert isinstance(leg["volume"], int)
+        assert leg["liquidity_tier"] in LIQUIDITY
+    assert atm["straddle"] == pytest.approx(atm["call"]["mid"] + atm["put"]["mid"], abs=2e-4)
+    # The straddle takes its worse leg's tier.
+    order = ["excellent", "good", "warning", "reject"]
+    worse = max(
+        order.index(atm["call"]["liquidity_tier"]), order.index(atm["put"]["liquidity_tier"])
+    )
+    assert obj["liquidity_tier"] == order[worse]
+    moves = obj["past_moves"]
+    assert isinstance(moves, list)
+    assert len(moves) == obj["n_events"]
+    for m in moves:
+        assert set(m) == MOVE_KEYS
+        assert _is_date(m["earnings_date"])
+        assert m["timing"] in {"BMO", "AMC", "DMH"}  # the timing used: never UNKNOWN
+        assert isinstance(m["timing_inferred"], bool)
+        assert m["reference_date"] < m["reaction_date"]
+        assert m["reference_date"] <= m["earnings_date"] <= m["reaction_date"]
+        for key in ("reference_close", "gap_pct", "close_pct", "range_pct", "max_excursion_pct"):
+            assert _is_number(m[key]), (key, m)
+        assert m["range_pct"] >= 0
+        assert _is_opt_number(m["volume_ratio"])
+    dates = [m["earnings_date"] for m in moves]
+    assert dates == sorted(dates, reverse=True)  # most recent first
+    if moves:
+        # The summary statistics are built from these signed moves (in percent).
+        mean_abs = sum(abs(m["close_pct"]) for m in moves) / len(moves)
+        assert obj["hist_mean_abs_move_pct"] == pytest.approx(mean_abs, rel=1e-3, abs=1e-3)
+        mean_gap = sum(abs(m["gap_pct"]) for m in moves) / len(moves)
+        assert obj["hist_mean_abs_gap_pct"] == pytest.approx(mean_gap, rel=1e-3, abs=1e-3)
+        cs = obj["consistency"]
+        p90 = cs["p90_abs_move_pct"]
+        assert min(abs(m["close_pct"]) for m in moves) - 1e-3 <= p90
+        assert p90 <= max(abs(m["close_pct"]) for m in moves) + 1e-3
+        if obj["implied_move_pct"]:
+            assert cs["p90_to_implied"] == pytest.approx(p90 / obj["implied_move_pct"], rel=1e-3)
+    for s in obj["skipped_events"]:
+        assert set(s) == {"earnings_date", "reason"}
+        assert _is_date(s["earnings_date"])
+        assert isinstance(s["reason"], str)
+        assert s["reason"]
+    long, short = obj["greeks_long_straddle_per_share"], obj["greeks_short_contract"]
+    for key in GREEK_KEYS:
+        if long[key] is None:
+            assert short[key] is None
+        else:  # one short contract = −100 × one long straddle per share
+            assert short[key] == pytest.approx(-100 * long[key], rel=1e-4, abs=1e-4)
+    if long["vega"] is not None:
+        assert long["vega"] > 0  # a long straddle is long vega
+        assert long["theta"] < 0
 
 
 def check_health(obj: dict[str, Any]) -> None:
@@ -346,6 +460,27 @@ def test_analyze_json_and_statuses(capsys: pytest.CaptureFixture[str], demo_cfg:
     (row,) = jsonl(out)
     assert code == 1
     assert row["error"]["code"] == "not_found"
+
+
+def test_json_carries_what_the_drill_down_shows(
+    capsys: pytest.CaptureFixture[str], demo_cfg: Path
+) -> None:
+    """Ranges, breakevens, ATM legs with liquidity, consistency, per-event moves (some with
+    inferred timing), skipped events and both Greeks conventions (check_extended)."""
+    code, out, _ = demo(capsys, demo_cfg, "scan", "AAPL", "ORCL", "JPM", "--json")
+    rows = {r["ticker"]: r for r in jsonl(out)}
+    assert code == 0
+    orcl = rows["ORCL"]
+    inferred = [m for m in orcl["past_moves"] if m["timing_inferred"]]
+    assert inferred  # demo ORCL has past releases of unknown timing, inferred from the gaps
+    assert "some past event timings were inferred from the gaps" in orcl["reasons"]
+    jpm = rows["JPM"]
+    assert any("older than the 12" in s["reason"] for s in jpm["skipped_events"])
+    aapl = rows["AAPL"]
+    assert aapl["event_move_1sd_pct"] == pytest.approx(aapl["event_move_pct"] * 1.2533141, rel=1e-3)
+    # The console's short-contract figures, e.g. "vega -56.3": the same numbers as the JSON's.
+    assert aapl["greeks_short_contract"]["vega"] < 0 < aapl["greeks_short_contract"]["theta"]
+    assert "greeks" not in aapl  # the ambiguous key is gone (docs/JSON.md, changes)
 
 
 def test_analyze_human_output_is_a_vertical_layout_within_80_columns(
