@@ -12,6 +12,7 @@ and never hold a Tradier slot while they wait. One ticker's failure never stops 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -39,6 +40,7 @@ from ivcrush_tui.engine.runtime import Runtime
 from ivcrush_tui.priority import BATCH_PRIORITY, PrioritySemaphore, current_priority
 from ivcrush_tui.providers.tradier import QUOTE_CHUNK
 from ivcrush_tui.resilience.correlation import correlation_scope, current_correlation_id
+from ivcrush_tui.resilience.logs import FILE_FIRST
 from ivcrush_tui.store.repositories import EventsRepo, PricesRepo, WatchlistRepo
 from ivcrush_tui.symbols import occ_symbol
 
@@ -333,7 +335,7 @@ class Engine:
         quote: asyncio.Future[dict[str, StockQuote]] | None = None,
     ) -> Analysis:
         """Fetch everything for `symbol` and analyze it. Never raises (but for cancellation)."""
-        with correlation_scope():
+        with correlation_scope() as cid:
             try:
                 result = await self._analyze(symbol, now, quote)
             except IvCrushError as exc:
@@ -343,6 +345,17 @@ class Engine:
             except Exception:
                 log.exception("%s: unexpected failure", symbol)
                 result = _error(symbol, now, ErrorCode.INTERNAL, "unexpected failure (see log)")
+            err = result.error
+            if err is not None and result.status.value == "error":
+                if err.correlation_id is None:
+                    # An analytics failure has no request id of its own: the ticker's id is the
+                    # one the console and the CLI show, so it must be the one in the log.
+                    err = dataclasses.replace(err, correlation_id=cid)
+                    result = dataclasses.replace(result, error=err)
+                # The id shown beside the failed ticker leads here (RUNBOOK: grep <id>).
+                log.warning(
+                    "%s: ticker failed: %s: %s", symbol, err.code, err.message, extra=FILE_FIRST
+                )
             if result.ok:
                 from ivcrush_tui.engine.ledger import record_if_in_window
 
@@ -530,8 +543,6 @@ def _discard(*futures: asyncio.Future[Any]) -> None:
 
 
 def _with(base: AnalysisInputs, **changes: object) -> AnalysisInputs:
-    import dataclasses
-
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 

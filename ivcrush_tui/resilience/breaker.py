@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import time
 from collections import deque
@@ -26,8 +27,10 @@ from typing import NamedTuple, TypeVar
 
 from ivcrush_tui.domain import ErrorCode, IvCrushError, ProviderError
 from ivcrush_tui.resilience.correlation import current_correlation_id
+from ivcrush_tui.resilience.logs import FILE_FIRST
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 CAUSE_CHARS = 120  # the last failure quoted in a circuit_open message, at most
 
@@ -232,6 +235,17 @@ class CircuitBreaker:
 
     def _move(self, to: BreakerState) -> None:
         self.transitions.append(Transition(self._monotonic(), self._state, to))
+        # WARNING for every change: an outage's start and end must be findable in the log file.
+        # The line carries the correlation id of the call that caused it (the logging filter).
+        why = f" after {self._failures} consecutive failures (last: {self._last_cause})"
+        log.warning(
+            "%s circuit %s -> %s%s",
+            self.name,
+            self._state.value,
+            to.value,
+            why if to is BreakerState.OPEN else "",
+            extra=FILE_FIRST,
+        )
         self._state = to
 
 

@@ -828,6 +828,40 @@ def test_tradier_down_every_ticker_fails_with_a_code(
     assert "unavailable" in out or "circuit_open" in out
 
 
+def test_the_correlation_id_shown_for_a_failed_ticker_is_in_the_log_file(
+    capsys: pytest.CaptureFixture[str], home: Path, server: DemoServer
+) -> None:
+    """RUNBOOK: copy the id the output shows, `grep <id>` the log. The ticker error, the retries
+    given up and the circuit opening are WARNING lines in the file; the plain run's stderr does
+    not repeat them (the rows already say it)."""
+    server.set_down(True)
+    cfg = str(live_cfg(home, server))
+    tickers = ["AAPL", "MSFT", "NVDA", "JPM", "MU", "TSLA"]
+    code, out, err = run(capsys, "--config", cfg, "scan", *tickers, "--json", "--as-of", AS_OF)
+    rows = jsonl(out)
+    assert code == 1
+    for said in ("ticker failed", "retries exhausted", "circuit closed -> open", "refused"):
+        assert said not in err
+    code, human, _ = run(capsys, "--config", cfg, "analyze", "ORCL", "--as-of", AS_OF)
+    assert code == 1
+    log_text = (home / "log" / "ivcrush.log").read_text(encoding="utf-8")
+    shown = [r["error"]["correlation_id"] for r in rows]
+    shown.append(human.split("[")[-1].split("]")[0])  # analyze prints "  [<id>]" after the error
+    for cid in shown:
+        assert cid
+        lines = [line for line in log_text.splitlines() if f"[{cid}]" in line]
+        assert any(" WARNING " in line and "ticker failed" in line for line in lines), cid
+    warnings = [line for line in log_text.splitlines() if " WARNING " in line]
+    assert any("retries exhausted after 2 attempt(s): unavailable" in line for line in warnings)
+    assert any("tradier circuit closed -> open after" in line for line in warnings)
+    assert any("refused: circuit_open" in line for line in warnings)
+    for line in warnings:  # every one of these names the operation it belongs to
+        assert "[-]" not in line, line
+    # -v brings them to stderr as well
+    code, _, err = run(capsys, "--config", cfg, "-v", "analyze", "AAPL", "--json", "--as-of", AS_OF)
+    assert "ticker failed" in err
+
+
 # -- real subprocesses -----------------------------------------------------------------------------
 
 
