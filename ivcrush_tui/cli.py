@@ -89,16 +89,19 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("backfill", parents=[common], help="store earnings history and prices")
     b.add_argument("tickers", nargs="*", metavar="TICKER")
     b.add_argument("--quarters", type=int, default=12, help="quarters of history (default 12)")
+    b.add_argument("--json", action="store_true", help="progress as JSON Lines, one per ticker")
 
     h = sub.add_parser("health", parents=[common], help="provider, database and cache status")
     h.add_argument("--json", action="store_true", help="print one JSON object")
 
     w = sub.add_parser("watchlist", parents=[common], help="list, add or remove symbols")
     wsub = w.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
-    wsub.add_parser("list", parents=[common], help="print the watchlist")
+    wl = wsub.add_parser("list", parents=[common], help="print the watchlist")
+    wl.add_argument("--json", action="store_true", help='print {"symbols": [...]}')
     for name in ("add", "remove"):
         x = wsub.add_parser(name, parents=[common], help=f"{name} symbols")
         x.add_argument("symbols", nargs="+", metavar="SYMBOL")
+        x.add_argument("--json", action="store_true", help="print the resulting list as JSON")
 
     c = sub.add_parser("config", parents=[common], help="configuration helpers")
     csub = c.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)

@@ -94,6 +94,8 @@ STARTING_RESERVE = 2
 # spends one of Alpha Vantage's 25 daily requests.
 CALENDAR_RETRY_S = 60.0
 CALENDAR_RETRY_MAX_S = 1800.0
+# A scan of a day's names also takes the watchlist names reporting within this many days.
+WATCHLIST_SOON_DAYS = 7
 
 
 class Engine:
@@ -511,19 +513,29 @@ class Engine:
 
         Raises the calendar's error when there is no fresh earnings calendar: the names of a
         stale or missing one are not the day's names, and "no names" must not pass for it."""
+        entering, watched = await self.candidate_groups(day, now)
+        return entering + watched
+
+    async def candidate_groups(self, day: dt.date, now: dt.datetime) -> tuple[list[str], list[str]]:
+        """`candidates` in its two parts, for a header that says what it counts: the names
+        whose entry date is `day`, and the watchlist names not among them that report within
+        WATCHLIST_SOON_DAYS of `day` (their entry is later). Raises as `candidates` does."""
         await self.ensure_earnings_calendar(now)
         stale = self.calendar_error(now)
         if stale is not None:
             raise stale
         cal = self.rt.calendar
-        events = await self._events.between(day - dt.timedelta(days=1), day + dt.timedelta(days=7))
-        names = [e.symbol for e in events if cal.entry_date(e.date, e.timing) == day]
-        soon = day + dt.timedelta(days=7)
+        soon = day + dt.timedelta(days=WATCHLIST_SOON_DAYS)
+        events = await self._events.between(day - dt.timedelta(days=1), soon)
+        entering = list(
+            dict.fromkeys(e.symbol for e in events if cal.entry_date(e.date, e.timing) == day)
+        )
+        watched: list[str] = []
         for sym in await self._watchlist.list():
             ev = await self._events.upcoming(sym, on_or_after=day)
-            if ev is not None and ev.date <= soon:
-                names.append(sym)
-        return list(dict.fromkeys(names))
+            if ev is not None and ev.date <= soon and sym not in entering and sym not in watched:
+                watched.append(sym)
+        return entering, watched
 
 
 def _describe(exc: IvCrushError) -> str:
