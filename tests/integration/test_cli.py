@@ -615,6 +615,7 @@ def test_usage_errors_help_and_version_return_codes_in_process(
         ({}, "[bogus]\nx = 1\n", "bogus: unknown section"),
         ({}, "this is [not toml", "TOML syntax error"),
         ({}, "[tradier]\nbase_url = 'ftp://x'\n", "tradier.base_url"),
+        ({}, "[ui]\ntheme = 'nrod'\n", "ui.theme: unknown theme (did you mean 'nord'?)"),
     ],
 )
 def test_broken_configuration_exits_2_with_a_clear_message(
