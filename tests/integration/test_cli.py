@@ -1056,6 +1056,71 @@ def test_a_reader_closing_the_pipe_stops_the_scan_quietly(demo_cfg: Path, home: 
     assert tables  # the store closed cleanly and is readable
 
 
+def test_demo_server_command_serves_live_mode_on_loopback(
+    capsys: pytest.CaptureFixture[str], home: Path
+) -> None:
+    """`ivcrush demo-server`, then live mode against it (docs/DEPLOYMENT.md): keys set, base URLs
+    pointing at it. SIGTERM stops it with 0."""
+    proc = subprocess.Popen(
+        _python("demo-server", "--port", "0", "--as-of", DAY.isoformat(),
+                "--tradier-limit-per-min", "0"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=child_env(home),
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        tradier = proc.stdout.readline().strip().split("=", 1)
+        av = proc.stdout.readline().strip().split("=", 1)
+        assert tradier[0] == "TRADIER_BASE_URL"
+        assert av[0] == "ALPHAVANTAGE_BASE_URL"
+        cfg = home / "demo-live.toml"
+        cfg.write_text(
+            f'[tradier]\ntoken = "demo"\nbase_url = "{tradier[1]}"\n'
+            f'[alphavantage]\napi_key = "demo"\nbase_url = "{av[1]}"\n'
+            f'[storage]\npath = "{home / "db.sqlite3"}"\nlog_dir = "{home / "log"}"\n',
+            encoding="utf-8",
+        )
+        code, out, _ = run(capsys, "--config", str(cfg), "analyze", "AAPL", "--json",
+                           "--as-of", AS_OF)  # fmt: skip
+        (row,) = jsonl(out)
+        assert code == 0
+        assert row["status"] == "ok"
+        code, out, _ = run(capsys, "--config", str(cfg), "health", "--json", "--as-of", AS_OF)
+        assert strict_loads(out)["mode"] == "live"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["demo-server", "--host", "0.0.0.0"], "binds only to 127.0.0.1"),
+        (["demo-server", "--port", "70000"], "port out of range"),
+        (["-v", "demo-server", "--latency-ms", "x"], "invalid float value"),
+    ],
+)
+def test_demo_server_refuses_bad_options(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, out, err = run(capsys, *args)
+    assert code == 2
+    assert out == ""
+    assert message in err
+    assert "ivcrush demo-server" in err
+
+
+def test_help_lists_demo_server(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "demo-server" in capsys.readouterr().out
+    assert main(["demo-server", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: ivcrush demo-server")
+    for option in ("--host", "--port", "--latency-ms", "--seed", "--error-rate"):
+        assert option in out
+
+
 def test_piped_human_output_is_not_cut_at_80_columns(demo_cfg: Path, home: Path) -> None:
     """`ivcrush health > status.txt`: a pipe has no width; rich's default 80 cut the details."""
     env = {k: v for k, v in child_env(home).items() if k != "COLUMNS"}
