@@ -474,8 +474,8 @@ def test_json_carries_what_the_drill_down_shows(
     inferred = [m for m in orcl["past_moves"] if m["timing_inferred"]]
     assert inferred  # demo ORCL has past releases of unknown timing, inferred from the gaps
     assert "some past event timings were inferred from the gaps" in orcl["reasons"]
-    jpm = rows["JPM"]
-    assert any("older than the 12" in s["reason"] for s in jpm["skipped_events"])
+    # Events beyond the 12 most recent are not listed (they depend on the store's depth).
+    assert not any("older than" in s["reason"] for r in rows.values() for s in r["skipped_events"])
     aapl = rows["AAPL"]
     assert aapl["event_move_1sd_pct"] == pytest.approx(aapl["event_move_pct"] * 1.2533141, rel=1e-3)
     # The console's short-contract figures, e.g. "vega -56.3": the same numbers as the JSON's.
