@@ -99,6 +99,9 @@ class CircuitBreaker:
         self._probe_in_flight = False
         self._probe_done: asyncio.Event | None = None  # set when the current probe has ended
         self._last_cause: str | None = None  # the last health failure, for the open message
+        # The correlation id of the call whose failure opened the circuit: the later transitions
+        # (probe, recovery) name it, so grepping that id shows the whole outage.
+        self._opened_by: str | None = None
         self.transitions: deque[Transition] = deque(maxlen=history)
 
     # -- observation ------------------------------------------------------------------------------
@@ -228,6 +231,7 @@ class CircuitBreaker:
             self._probe_done = None
 
     def _open(self) -> None:
+        self._opened_by = current_correlation_id()
         self._opened_at = self._monotonic()
         self._generation += 1  # outcomes of calls started before now no longer count
         self._end_probe()
@@ -237,13 +241,16 @@ class CircuitBreaker:
         self.transitions.append(Transition(self._monotonic(), self._state, to))
         # WARNING for every change: an outage's start and end must be findable in the log file.
         # The line carries the correlation id of the call that caused it (the logging filter).
-        why = f" after {self._failures} consecutive failures (last: {self._last_cause})"
+        if to is BreakerState.OPEN:
+            why = f" after {self._failures} consecutive failures (last: {self._last_cause})"
+        else:
+            why = f" (opened by [{self._opened_by or '-'}])"
         log.warning(
             "%s circuit %s -> %s%s",
             self.name,
             self._state.value,
             to.value,
-            why if to is BreakerState.OPEN else "",
+            why,
             extra=FILE_FIRST,
         )
         self._state = to
