@@ -25,6 +25,7 @@ examples:
   ivcrush health --json                 provider, database and cache status (exit 1 if degraded)
   ivcrush watchlist add AAPL BRK.B      edit the watchlist (committed at once)
   ivcrush config init                   write a commented config file (mode 0600)
+  ivcrush demo-server --port 8765       the demo market over HTTP on loopback (try live mode)
 """
 
 
@@ -89,31 +90,69 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("backfill", parents=[common], help="store earnings history and prices")
     b.add_argument("tickers", nargs="*", metavar="TICKER")
     b.add_argument("--quarters", type=int, default=12, help="quarters of history (default 12)")
+    b.add_argument("--json", action="store_true", help="progress as JSON Lines, one per ticker")
 
     h = sub.add_parser("health", parents=[common], help="provider, database and cache status")
     h.add_argument("--json", action="store_true", help="print one JSON object")
 
     w = sub.add_parser("watchlist", parents=[common], help="list, add or remove symbols")
     wsub = w.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
-    wsub.add_parser("list", parents=[common], help="print the watchlist")
+    wl = wsub.add_parser("list", parents=[common], help="print the watchlist")
+    wl.add_argument("--json", action="store_true", help='print {"symbols": [...]}')
     for name in ("add", "remove"):
         x = wsub.add_parser(name, parents=[common], help=f"{name} symbols")
         x.add_argument("symbols", nargs="+", metavar="SYMBOL")
+        x.add_argument("--json", action="store_true", help="print the resulting list as JSON")
 
     c = sub.add_parser("config", parents=[common], help="configuration helpers")
     csub = c.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
     ci = csub.add_parser("init", parents=[common], help="write a commented config file")
     ci.add_argument("--force", action="store_true", help="overwrite an existing file")
+
+    # Its options are the server's own parser's (`ivcrush demo-server --help`): main() hands the
+    # rest of the command line to it. Listed here for `ivcrush --help`.
+    sub.add_parser(
+        DEMO_SERVER,
+        add_help=False,
+        help="serve the demo market on 127.0.0.1 (Tradier and Alpha Vantage formats)",
+    )
     return p
+
+
+DEMO_SERVER = "demo-server"
+
+
+def _demo_server(argv: list[str]) -> int | None:
+    """`ivcrush demo-server ...`: the demo loopback server's own command line (its module's
+    `main`, so `python -m ivcrush_tui.providers.demo.server` keeps working and both spell the
+    same options). None when `argv` is another command."""
+    if DEMO_SERVER not in argv:
+        return None
+    at = argv.index(DEMO_SERVER)
+    # Only global flags may come before it (`ivcrush -v demo-server`); they mean nothing to the
+    # server. Anything else (a sub-command's argument spelled demo-server) is not this command.
+    if not all(w.startswith("-") for w in argv[:at]):
+        return None
+    from ivcrush_tui.providers.demo.server import main as serve
+
+    return serve(argv[at + 1 :], prog=f"ivcrush {DEMO_SERVER}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run `ivcrush` with `argv` (default: sys.argv[1:]); returns the exit code."""
     try:
+        words = list(sys.argv[1:] if argv is None else argv)
+        served = _demo_server(words)
+        if served is not None:
+            return served
         try:
-            args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+            args = build_parser().parse_args(words)
         except SystemExit as exc:  # --help, --version, bad usage: a code, also in process
             return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+        if args.command == DEMO_SERVER:  # `--config X demo-server`: no options of its own
+            from ivcrush_tui.providers.demo.server import main as serve
+
+            return serve([], prog=f"ivcrush {DEMO_SERVER}")
         from ivcrush_tui.commands.dispatch import run
 
         return run(args)

@@ -20,6 +20,9 @@ BAR_MISSING = "bar_missing"  # the reason code of METHODS §4 (skipped reasons s
 MOVED_EVENT_WINDOW_DAYS = 20  # two events this close: the date moved, keep the later one
 VOLUME_LOOKBACK_SESSIONS = 10  # sessions before the reference session for the volume baseline
 INFER_AMC_GAP_FACTOR = 2.0  # UNKNOWN -> AMC when |gap after D| > 2·|gap into D|
+# Skipped reasons of usable events beyond the max_events most recent: not a data problem, and
+# how many there are depends on how much history the store holds (JSON leaves them out).
+BEYOND_WINDOW = "older than the"
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,7 +249,7 @@ def earnings_moves(
     moves: list[EarningsMove] = []
     for e in reversed(kept):
         if len(moves) >= max_events:
-            skipped.append((e.date, f"older than the {max_events} most recent usable events"))
+            skipped.append((e.date, f"{BEYOND_WINDOW} {max_events} most recent usable events"))
             continue
         result = _one_move(e, clean, index, first, as_of, cal)
         if isinstance(result, str):

@@ -15,21 +15,23 @@ success/error/warning colours, so every theme (including Textual's builtins) can
 from __future__ import annotations
 
 import dataclasses
-import os
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from importlib import resources
 from importlib.resources.abc import Traversable
-from pathlib import Path
 
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
 
-DEFAULT_DARK = "ivcrush-dark"
-DEFAULT_LIGHT = "ivcrush-light"
-THEMES_ENV = "IVCRUSH_THEMES_DIR"
-THEMES_PACKAGE = "ivcrush_tui.themes"
+# Discovery needs no Textual (the configuration checks ui.theme with it): re-exported from there.
+from ivcrush_tui.theme_names import DEFAULT_DARK as DEFAULT_DARK
+from ivcrush_tui.theme_names import DEFAULT_LIGHT as DEFAULT_LIGHT
+from ivcrush_tui.theme_names import THEMES_ENV as THEMES_ENV
+from ivcrush_tui.theme_names import THEMES_PACKAGE as THEMES_PACKAGE
+from ivcrush_tui.theme_names import shipped_themes as shipped_themes
+from ivcrush_tui.theme_names import theme_dirs as theme_dirs
+from ivcrush_tui.theme_names import theme_files as theme_files
+from ivcrush_tui.theme_names import user_themes_dir as user_themes_dir
 
 # The semantic variables every screen relies on ($gain in TCSS, theme_variables["gain"] in code).
 SEMANTIC_VARIABLES = (
@@ -75,49 +77,6 @@ class ThemeLoad:
         return tuple(
             t for t in self.themes if t.name in self.origins and self.origins[t.name] not in ours
         )
-
-
-def shipped_themes() -> Traversable | None:
-    """The themes shipped with ivcrush: the package data when installed (wheel or editable),
-    else the source checkout's top-level `themes/`; None if neither exists."""
-    try:
-        root = resources.files(THEMES_PACKAGE)
-        if root.is_dir():
-            return root
-    except (ModuleNotFoundError, TypeError):  # a checkout whose install predates the mapping
-        pass
-    checkout = Path(__file__).resolve().parents[2] / "themes"
-    return checkout if checkout.is_dir() else None
-
-
-def user_themes_dir() -> Path | None:
-    """`<platform config dir>/themes`, whether or not it exists (None if it cannot be known)."""
-    try:
-        from platformdirs import user_config_path
-
-        return user_config_path("ivcrush") / "themes"
-    except Exception:  # platformdirs failing must not cost the shipped themes
-        return None
-
-
-def theme_dirs(extra: Iterable[Path] = ()) -> list[Traversable]:
-    """Folders searched for `*.toml` themes, highest priority first (existing ones only)."""
-    candidates: list[Traversable] = []
-    env = os.environ.get(THEMES_ENV)
-    if env:
-        candidates.append(Path(env).expanduser())
-    candidates.extend(extra)
-    user = user_themes_dir()
-    if user is not None:
-        candidates.append(user)
-    shipped = shipped_themes()
-    if shipped is not None:
-        candidates.append(shipped)
-    found: list[Traversable] = []
-    for c in candidates:
-        if c.is_dir() and str(c) not in {str(f) for f in found}:
-            found.append(c)
-    return found
 
 
 def _color(path: Traversable, key: str, value: object) -> str:
@@ -182,15 +141,6 @@ def load_theme_file(path: Traversable) -> Theme:
     except tomllib.TOMLDecodeError as exc:
         raise ThemeFileError(f"{path}: invalid TOML ({exc})") from exc
     return theme_from_mapping(data, path)
-
-
-def theme_files(folder: Traversable) -> list[Traversable]:
-    """The `*.toml` files of one folder, by name (an unreadable folder has none)."""
-    try:
-        entries = list(folder.iterdir())
-    except OSError:
-        return []
-    return sorted((e for e in entries if e.name.endswith(".toml") and e.is_file()), key=str)
 
 
 def load_themes(dirs: Iterable[Traversable]) -> ThemeLoad:

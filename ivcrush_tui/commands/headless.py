@@ -85,10 +85,21 @@ def _stderr() -> Console:
     return Console(stderr=True, soft_wrap=True)
 
 
+# The width of human output on a pipe or in a file without $COLUMNS. Rich's default there is 80,
+# which cut `health | tee status.txt` details with an ellipsis and dropped scan columns; a reader
+# of a file or a pager has no width to fit, so lines are as long as their content.
+PIPE_WIDTH = 4096
+
+
 def _stdout() -> Console:
+    import os
+
     from rich.console import Console
 
-    return Console()
+    console = Console()
+    if not console.is_terminal and not os.environ.get("COLUMNS"):
+        console = Console(width=PIPE_WIDTH)
+    return console
 
 
 async def analyze(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
@@ -154,7 +165,7 @@ async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
             if not symbols:
                 day = day or rt.calendar.next_entry_window(now)[0].astimezone(NY).date()
                 try:
-                    symbols = await engine.candidates(day, now)
+                    entering, watched = await engine.candidate_groups(day, now)
                 except IvCrushError as exc:
                     # Loud, never "0 names": without a fresh calendar the day's names are unknown.
                     print(
@@ -163,11 +174,10 @@ async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
                         file=sys.stderr,
                     )
                     return EXIT_FAILURES
+                symbols = entering + watched
                 closed = "" if rt.calendar.is_session(day) else " (not a trading day)"
                 # Plain text: one line on stderr, also in --json mode (no rich needed for it).
-                print(
-                    f"{len(symbols)} names with entry on {day.isoformat()}{closed}", file=sys.stderr
-                )
+                print(scan_header(day, closed, len(entering), len(watched)), file=sys.stderr)
             async for result in engine.scan(symbols, now):
                 # Imported with the first result, not before the first request (see warm_up).
                 from ivcrush_tui.engine.schema import analysis_to_json
@@ -204,6 +214,21 @@ async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
     return EXIT_FAILURES if failed else EXIT_OK
 
 
+def scan_header(day: dt.date, closed: str, entering: int, watched: int) -> str:
+    """What a scan of a day's names covers, each group counted for what it is: the watchlist
+    names enter later, so they are not "names with entry on" the day."""
+    head = f"{entering} names with entry on {day.isoformat()}{closed}"
+    if not watched:
+        return head
+    from ivcrush_tui.engine.service import WATCHLIST_SOON_DAYS
+
+    by = day + dt.timedelta(days=WATCHLIST_SOON_DAYS)
+    return (
+        f"{entering + watched} names to scan: {head}, plus {watched} watchlist "
+        f"name{'s' if watched != 1 else ''} reporting by {by.isoformat()}"
+    )
+
+
 async def backfill(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     tls = _tls_in_background(settings)  # first: it overlaps with the imports below
     from ivcrush_tui.engine.backfill import run_backfill
@@ -214,7 +239,16 @@ async def backfill(args: argparse.Namespace, settings: Settings, clock: Clock) -
         print("ivcrush: --quarters must be between 1 and 40", file=sys.stderr)
         return EXIT_USAGE
     async with open_runtime(settings, clock, tls_context=tls()) as rt:
-        report = await run_backfill(rt, symbols, quarters=args.quarters, out=_stderr())
+        if args.json:
+            # JSON Lines on stdout; the human lines (and the progress bar) are not printed.
+            from rich.console import Console
+
+            report = await run_backfill(
+                rt, symbols, quarters=args.quarters, out=Console(stderr=True, quiet=True),
+                emit=_emit_json,
+            )  # fmt: skip
+        else:
+            report = await run_backfill(rt, symbols, quarters=args.quarters, out=_stderr())
     return EXIT_OK if report.complete and not report.failed else EXIT_FAILURES
 
 
@@ -234,7 +268,11 @@ async def health(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
     if args.json:
         _emit_json(report.to_json())
     else:
-        _stdout().print(health_table(report))
+        out = _stdout()
+        table = health_table(report)
+        if out.width >= PIPE_WIDTH:
+            table.expand = False  # as wide as its content, not padded to PIPE_WIDTH
+        out.print(table)
     return EXIT_OK if report.healthy else EXIT_FAILURES
 
 
@@ -247,13 +285,23 @@ async def watchlist(args: argparse.Namespace, settings: Settings, clock: Clock) 
         settings.database_path, clock=clock.now, mode=settings.mode
     ) as db:
         repo = WatchlistRepo(db)
+        missing: list[str] = []
         if args.action == "add":
             await repo.add(symbols)
         elif args.action == "remove":
-            await repo.remove(symbols)
+            # The members are removed; a symbol that was not on the list is an error (a typo
+            # must not pass for a removal), reported after the others are done.
+            removed = set(await repo.remove(symbols))
+            missing = [s for s in symbols if s not in removed]
         names = await repo.list()
-    for name in names:
-        print(name)
+    if args.json:
+        _emit_json({"symbols": list(names)})
+    else:
+        for name in names:
+            print(name)
+    if missing:
+        print(f"ivcrush: not on the watchlist: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_FAILURES
     return EXIT_OK
 
 

@@ -174,6 +174,13 @@ def summary_line(rows: Sequence[Row]) -> str:
     )
 
 
+def _range(pair: Sequence[float | None] | None, sep: str = " – ") -> str:
+    """A [low, high] pair of dollar prices ("n/a" when either is missing)."""
+    if not pair or None in pair:
+        return "n/a"
+    return f"${pair[0]:,.2f}{sep}${pair[1]:,.2f}"
+
+
 def _join(*parts: str) -> str:
     return " · ".join(p for p in parts if p)
 
@@ -227,7 +234,8 @@ def analysis_view(row: Row) -> RenderableType:
 
     term = row.get("term") or {}
     skew = row.get("skew") or {}
-    greeks = row.get("greeks") or {}
+    # The console's convention: what a seller holds, one short contract (docs/JSON.md).
+    greeks = row.get("greeks_short_contract") or {}
     add(
         "Implied move",
         _join(
@@ -288,13 +296,21 @@ def analysis_view(row: Row) -> RenderableType:
         ),
     )
     add(
+        "Ranges",
+        _join(
+            f"1σ {_range(row.get('range_1sd'))}",
+            f"2σ {_range(row.get('range_2sd'))}",
+            f"breakevens {_range(row.get('breakevens'), ' / ')}",
+        ),
+    )
+    add(
         "Greeks",
-        "long straddle, per share: "
+        "short 1 contract: "
         + _join(
-            f"Δ {fmt_num(greeks.get('delta'), '{:+.3f}')}",
-            f"Γ {fmt_num(greeks.get('gamma'), '{:.4f}')}",
-            f"vega {fmt_num(greeks.get('vega'), '{:.3f}', '/vol pt')}",
-            f"θ {fmt_num(greeks.get('theta'), '{:+.3f}', '/day')}",
+            f"Δ {fmt_num(greeks.get('delta'), '{:+.1f}')}",
+            f"Γ {fmt_num(greeks.get('gamma'), '{:+.2f}')}",
+            f"vega {fmt_num(greeks.get('vega'), '{:+.1f}', '/vol pt')}",
+            f"θ {fmt_num(greeks.get('theta'), '{:+.1f}', '/day')}",
         ),
     )
     reasons = row.get("reasons") or []

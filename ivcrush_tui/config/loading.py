@@ -333,6 +333,25 @@ def _cross_checks(
         )
 
 
+def _check_theme(theme: object, env: Mapping[str, str], problems: _Problems) -> None:
+    """`ui.theme`, when given, must name a theme that exists (a shipped or user theme file, or a
+    Textual theme the console offers): a typo used to fall back to the default theme in silence.
+    Checked only when set, and without Textual (theme_names), so a command's start stays cheap."""
+    if not isinstance(theme, str):
+        return
+    from ivcrush_tui.theme_names import THEMES_ENV, known_theme_names
+
+    known = known_theme_names(env)
+    if theme in known:
+        return
+    problems.add(
+        "ui.theme",
+        repr(theme),
+        "unknown theme" + _suggest(theme, sorted(known)) + f"; themes: {', '.join(sorted(known))}"
+        f" (theme files go in the user themes folder or ${THEMES_ENV})",
+    )
+
+
 def _toml_problem(exc: tomllib.TOMLDecodeError) -> ConfigProblem:
     msg = str(exc)
     m = re.search(r"\(at line (\d+), column (\d+)\)", msg)
@@ -398,6 +417,7 @@ def load_settings(
             values[section][name] = Secret(raw_env)
 
     _cross_checks(values, problems, warnings)
+    _check_theme(values["ui"].get("theme"), env, problems)
     if found:
         _check_file_mode(path, file_mode, file_holds_secret, problems, warnings)
     if problems.items:

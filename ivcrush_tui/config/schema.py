@@ -222,7 +222,9 @@ SECTIONS: Final[dict[str, tuple[type[Any], tuple[KeySpec, ...]]]] = {
             _k(
                 "theme",
                 "str",
-                "Colour theme: a theme shipped with ivcrush or any built-in Textual theme.",
+                "Colour theme: a theme shipped with ivcrush, one of your theme files (the"
+                " themes folder beside this file's default location, or $IVCRUSH_THEMES_DIR) or"
+                " a built-in Textual theme. An unknown name is a configuration error.",
             ),
             _k("refresh_s", "float", "Seconds between watchlist refreshes.", lo=1.0, hi=3600.0),
             _k(

@@ -23,8 +23,9 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -125,12 +126,30 @@ async def _one(rt: Runtime, symbol: str, *, quarters: int, repo: BackfillRepo) -
         await repo.mark(symbol, prices_done=True)
 
 
+Emit = Callable[[dict[str, Any]], None]
+
+
+def _no_emit(_event: dict[str, Any]) -> None:
+    return None
+
+
+def _iso(when: dt.datetime | None) -> str | None:
+    return None if when is None else when.isoformat()
+
+
 async def run_backfill(
-    rt: Runtime, symbols: Sequence[str], *, quarters: int, out: Console
+    rt: Runtime,
+    symbols: Sequence[str],
+    *,
+    quarters: int,
+    out: Console,
+    emit: Emit = _no_emit,
 ) -> BackfillReport:
     """Backfill `symbols` (default universe when empty); progress bar on a terminal.
 
-    Tickers given up on are skipped until their retry-after, except when named in `symbols`."""
+    Tickers given up on are skipped until their retry-after, except when named in `symbols`.
+    `emit` receives one progress event per ticker and a final summary (`backfill --json`
+    prints each as a JSON line; docs/JSON.md lists them)."""
     names = list(dict.fromkeys(normalize_symbol(s) for s in symbols)) or await default_universe(rt)
     repo = BackfillRepo(rt.db)
     now = rt.clock.now()
@@ -151,6 +170,10 @@ async def run_backfill(
         assert p is not None  # waiting() said so
         assert p.retry_after is not None
         report.given_up.append(FailedSymbol(n, p.last_error or "", p.attempts, p.retry_after))
+        emit(
+            {"event": "skipped", "ticker": n, "why": "given_up", "error": p.last_error,
+             "attempts": p.attempts, "retry_after": _iso(p.retry_after)}
+        )  # fmt: skip
         out.print(
             f"{n}: skipped: given up after {_attempts(p.attempts)} ({p.last_error}); "
             f"tried again after {_et(p.retry_after)}",
@@ -175,6 +198,8 @@ async def run_backfill(
                 # Another backfill is fetching it right now: fetching it too would spend the
                 # Alpha Vantage quota twice. Its result lands in the same store.
                 report.busy.append(symbol)
+                emit({"event": "skipped", "ticker": symbol, "why": "busy", "error": None,
+                      "attempts": None, "retry_after": None})  # fmt: skip
                 out.print(f"{symbol}: skipped: another backfill is fetching it", markup=False)
                 progress.advance(task)
                 continue
@@ -193,6 +218,7 @@ async def run_backfill(
                     report.stopped_reason = reason
                     if error.code is ErrorCode.QUOTA_EXHAUSTED:
                         report.resume_at = rt.av_limiter.resets_at()
+                    emit({"event": "stopped", "ticker": symbol, "error": _error_json(error)})
                     break
                 permanent = error.code in PERMANENT
                 p = await repo.record_failure(
@@ -211,14 +237,27 @@ async def run_backfill(
                     )
                 else:
                     then = f"attempt {p.attempts} of {MAX_ATTEMPTS}; tried again on the next run"
+                emit(
+                    {"event": "failed", "ticker": symbol, "error": _error_json(error),
+                     "attempts": p.attempts, "retry_after": _iso(p.retry_after)}
+                )  # fmt: skip
                 out.print(f"{symbol}: failed: {reason} ({then})", markup=False)
                 progress.advance(task)
                 continue
             report.completed.append(symbol)
+            emit(
+                {"event": "done", "ticker": symbol, "completed": len(report.completed),
+                 "total": len(names)}
+            )  # fmt: skip
             progress.advance(task)
             if not out.is_terminal:
                 out.print(f"{symbol}: done ({len(report.completed)}/{len(names)})", markup=False)
     left = len(names) - len(report.completed) - len(report.failed) - len(skipped)
+    emit(
+        {"event": "summary", "total": len(names), "done": len(report.completed),
+         "failed": len(report.failed), "skipped": len(skipped), "busy": len(report.busy),
+         "left": left, "stopped": report.stopped_reason, "resume_at": _iso(report.resume_at)}
+    )  # fmt: skip
     if report.stopped_reason:
         when = f"; resume after {_et(report.resume_at)}" if report.resume_at else ""
         out.print(
@@ -236,6 +275,10 @@ async def run_backfill(
             markup=False,
         )
     return report
+
+
+def _error_json(exc: IvCrushError) -> dict[str, Any]:
+    return {"code": str(exc.code), "message": exc.message, "correlation_id": exc.correlation_id}
 
 
 def lease_owner() -> str:

@@ -293,6 +293,11 @@ async def open_runtime(
                 av_limiter=av_limiter,
                 demo=settings.demo,
             )
+    except BrokenPipeError:
+        # The reader closed stdout (`scan --json | head -1`): the run stops early but nothing
+        # went wrong here, so the responses already fetched are written as on a normal exit
+        # (dropping them logged "queued writes dropped" on a stderr that must stay silent).
+        raise
     except BaseException:
         # Interrupted (Ctrl-C, cancellation) or failed: queued cache writes are only a cache,
         # so they are dropped at once rather than delaying the exit.
@@ -301,7 +306,10 @@ async def open_runtime(
     finally:
         try:
             if client_cache is not None:
-                await client_cache.flush(timeout_s=0.0 if interrupted else 5.0)
+                if interrupted:
+                    await client_cache.discard()
+                else:
+                    await client_cache.flush(timeout_s=5.0)
         finally:
             if cache_db is not None:
                 await cache_db.close()

@@ -12,6 +12,7 @@ and never hold a Tradier slot while they wait. One ticker's failure never stops 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -39,6 +40,7 @@ from ivcrush_tui.engine.runtime import Runtime
 from ivcrush_tui.priority import BATCH_PRIORITY, PrioritySemaphore, current_priority
 from ivcrush_tui.providers.tradier import QUOTE_CHUNK
 from ivcrush_tui.resilience.correlation import correlation_scope, current_correlation_id
+from ivcrush_tui.resilience.logs import FILE_FIRST
 from ivcrush_tui.store.repositories import EventsRepo, PricesRepo, WatchlistRepo
 from ivcrush_tui.symbols import occ_symbol
 
@@ -92,6 +94,8 @@ STARTING_RESERVE = 2
 # spends one of Alpha Vantage's 25 daily requests.
 CALENDAR_RETRY_S = 60.0
 CALENDAR_RETRY_MAX_S = 1800.0
+# A scan of a day's names also takes the watchlist names reporting within this many days.
+WATCHLIST_SOON_DAYS = 7
 
 
 class Engine:
@@ -249,6 +253,10 @@ class Engine:
                 endpoint=exc.endpoint,
                 retry_after_s=exc.retry_after_s,
             )
+        if exc is not None and exc.code is ErrorCode.STORAGE:
+            return IvCrushError(
+                exc.code, f"earnings calendar not loaded: the store refused a write: {exc.message}"
+            )
         if exc is not None:
             return IvCrushError(exc.code, f"earnings calendar unavailable: {exc.message}{seen}")
         return IvCrushError(ErrorCode.UNAVAILABLE, "the earnings calendar has not been loaded")
@@ -340,7 +348,7 @@ class Engine:
         quote: asyncio.Future[dict[str, StockQuote]] | None = None,
     ) -> Analysis:
         """Fetch everything for `symbol` and analyze it. Never raises (but for cancellation)."""
-        with correlation_scope():
+        with correlation_scope() as cid:
             try:
                 result = await self._analyze(symbol, now, quote)
             except IvCrushError as exc:
@@ -350,6 +358,17 @@ class Engine:
             except Exception:
                 log.exception("%s: unexpected failure", symbol)
                 result = _error(symbol, now, ErrorCode.INTERNAL, "unexpected failure (see log)")
+            err = result.error
+            if err is not None and result.status.value == "error":
+                if err.correlation_id is None:
+                    # An analytics failure has no request id of its own: the ticker's id is the
+                    # one the console and the CLI show, so it must be the one in the log.
+                    err = dataclasses.replace(err, correlation_id=cid)
+                    result = dataclasses.replace(result, error=err)
+                # The id shown beside the failed ticker leads here (RUNBOOK: grep <id>).
+                log.warning(
+                    "%s: ticker failed: %s: %s", symbol, err.code, err.message, extra=FILE_FIRST
+                )
             if result.ok:
                 from ivcrush_tui.engine.ledger import record_if_in_window
 
@@ -505,19 +524,29 @@ class Engine:
 
         Raises the calendar's error when there is no fresh earnings calendar: the names of a
         stale or missing one are not the day's names, and "no names" must not pass for it."""
+        entering, watched = await self.candidate_groups(day, now)
+        return entering + watched
+
+    async def candidate_groups(self, day: dt.date, now: dt.datetime) -> tuple[list[str], list[str]]:
+        """`candidates` in its two parts, for a header that says what it counts: the names
+        whose entry date is `day`, and the watchlist names not among them that report within
+        WATCHLIST_SOON_DAYS of `day` (their entry is later). Raises as `candidates` does."""
         await self.ensure_earnings_calendar(now)
         stale = self.calendar_error(now)
         if stale is not None:
             raise stale
         cal = self.rt.calendar
-        events = await self._events.between(day - dt.timedelta(days=1), day + dt.timedelta(days=7))
-        names = [e.symbol for e in events if cal.entry_date(e.date, e.timing) == day]
-        soon = day + dt.timedelta(days=7)
+        soon = day + dt.timedelta(days=WATCHLIST_SOON_DAYS)
+        events = await self._events.between(day - dt.timedelta(days=1), soon)
+        entering = list(
+            dict.fromkeys(e.symbol for e in events if cal.entry_date(e.date, e.timing) == day)
+        )
+        watched: list[str] = []
         for sym in await self._watchlist.list():
             ev = await self._events.upcoming(sym, on_or_after=day)
-            if ev is not None and ev.date <= soon:
-                names.append(sym)
-        return list(dict.fromkeys(names))
+            if ev is not None and ev.date <= soon and sym not in entering and sym not in watched:
+                watched.append(sym)
+        return entering, watched
 
 
 def _describe(exc: IvCrushError) -> str:
@@ -537,8 +566,6 @@ def _discard(*futures: asyncio.Future[Any]) -> None:
 
 
 def _with(base: AnalysisInputs, **changes: object) -> AnalysisInputs:
-    import dataclasses
-
     return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 

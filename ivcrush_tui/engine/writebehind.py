@@ -60,6 +60,19 @@ class WriteBehindCache:
     def pending(self) -> int:
         return len(self._pending)
 
+    async def discard(self) -> None:
+        """Drop what is queued, on purpose (the run was interrupted: exiting promptly matters
+        more than a cache). Logged at INFO: this is the expected outcome, not a problem; the
+        writer task is cancelled (a transaction in progress is rolled back by the store)."""
+        if self._pending:
+            log.info("cache: %d queued writes dropped (run interrupted)", len(self._pending))
+        self._pending.clear()
+        writer = self._writer
+        if writer is not None and not writer.done():
+            writer.cancel()
+            with contextlib.suppress(BaseException):
+                await writer
+
     async def flush(self, timeout_s: float = 5.0) -> None:
         """Write what is queued, for at most `timeout_s` seconds (what is left is dropped: it is
         only a cache). On cancellation the writer is stopped (a transaction in progress is

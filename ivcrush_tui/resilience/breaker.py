@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import time
 from collections import deque
@@ -26,8 +27,10 @@ from typing import NamedTuple, TypeVar
 
 from ivcrush_tui.domain import ErrorCode, IvCrushError, ProviderError
 from ivcrush_tui.resilience.correlation import current_correlation_id
+from ivcrush_tui.resilience.logs import FILE_FIRST
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 CAUSE_CHARS = 120  # the last failure quoted in a circuit_open message, at most
 
@@ -96,6 +99,9 @@ class CircuitBreaker:
         self._probe_in_flight = False
         self._probe_done: asyncio.Event | None = None  # set when the current probe has ended
         self._last_cause: str | None = None  # the last health failure, for the open message
+        # The correlation id of the call whose failure opened the circuit: the later transitions
+        # (probe, recovery) name it, so grepping that id shows the whole outage.
+        self._opened_by: str | None = None
         self.transitions: deque[Transition] = deque(maxlen=history)
 
     # -- observation ------------------------------------------------------------------------------
@@ -225,6 +231,7 @@ class CircuitBreaker:
             self._probe_done = None
 
     def _open(self) -> None:
+        self._opened_by = current_correlation_id()
         self._opened_at = self._monotonic()
         self._generation += 1  # outcomes of calls started before now no longer count
         self._end_probe()
@@ -232,6 +239,20 @@ class CircuitBreaker:
 
     def _move(self, to: BreakerState) -> None:
         self.transitions.append(Transition(self._monotonic(), self._state, to))
+        # WARNING for every change: an outage's start and end must be findable in the log file.
+        # The line carries the correlation id of the call that caused it (the logging filter).
+        if to is BreakerState.OPEN:
+            why = f" after {self._failures} consecutive failures (last: {self._last_cause})"
+        else:
+            why = f" (opened by [{self._opened_by or '-'}])"
+        log.warning(
+            "%s circuit %s -> %s%s",
+            self.name,
+            self._state.value,
+            to.value,
+            why,
+            extra=FILE_FIRST,
+        )
         self._state = to
 
 

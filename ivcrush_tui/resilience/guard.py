@@ -23,6 +23,7 @@ from ivcrush_tui.resilience.baselines import LatencyBaselines, default_baselines
 from ivcrush_tui.resilience.breaker import CircuitBreaker, Permit
 from ivcrush_tui.resilience.correlation import correlation_scope, current_correlation_id
 from ivcrush_tui.resilience.errors import UnspentError
+from ivcrush_tui.resilience.logs import FILE_FIRST
 from ivcrush_tui.resilience.ratelimit import RateLimiter, Refundable, utc_now
 from ivcrush_tui.resilience.retry import RetryPolicy
 
@@ -219,9 +220,29 @@ class Guard:
             _stamp(exc)
             self.stats.record_error(exc, self._now())
             self.stats.record_call(ok=False, at=self._now())
+            self._log_failure(endpoint, exc, tries)
             raise
         self.stats.record_call(ok=True, at=self._now(), mono=self._monotonic())
         return result
+
+    def _log_failure(self, endpoint: str, exc: BaseException, tries: int) -> None:
+        """A refusal by the open circuit, or a transient failure that used up its retries:
+        WARNING, so the correlation id the user was shown is in the log file (the filter adds
+        it to the line). Typed answers (not_found, auth, ...) are the ticker's error, logged by
+        the engine."""
+        if not isinstance(exc, ProviderError):
+            return
+        if exc.code is ErrorCode.CIRCUIT_OPEN:
+            log.warning(
+                "%s %s refused: circuit_open: %s", self.provider, endpoint, exc.message,
+                extra=FILE_FIRST,
+            )  # fmt: skip
+        elif exc.transient:
+            log.warning(
+                "%s %s: retries exhausted after %d attempt(s): %s: %s",
+                self.provider, endpoint, tries, exc.code, exc.message,
+                extra=FILE_FIRST,
+            )  # fmt: skip
 
     def seconds_since_success(self) -> float | None:
         """Seconds since the last logical call succeeded, None when the last call failed or

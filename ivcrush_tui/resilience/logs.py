@@ -36,6 +36,13 @@ NOISY_LOGGERS = ("httpcore", "hpack", "aiosqlite")
 
 _MARK = "_ivcrush_handler"  # attribute marking the handlers we installed (for idempotency)
 
+# `log.warning(..., extra=FILE_FIRST)`: a failure the command already reports on its own output
+# (a ticker's error row with its correlation id, a breaker opening behind those rows). It is
+# written to the log file at its level, so `grep <id>` finds it, but stderr shows it only with
+# -v: a plain run would otherwise print each failure twice, and `scan --json | head -1` noise.
+FILE_FIRST_ATTR = "ivcrush_file_first"
+FILE_FIRST: dict[str, object] = {FILE_FIRST_ATTR: True}
+
 # key=value in URLs and form bodies, and "key": "value" in JSON or dict reprs.
 _QUERY_SECRET = re.compile(r"(?i)\b(api[_-]?key|access_token|token|password)=([^&\s'\"<>]+)")
 _MAPPING_SECRET = re.compile(
@@ -154,6 +161,13 @@ class _StderrHandler(logging.Handler):
             self.handleError(record)
 
 
+class _SkipFileFirst(logging.Filter):
+    """Drops the records marked FILE_FIRST (the stderr handler at the default verbosity)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, FILE_FIRST_ATTR, False)
+
+
 class _BriefFormatter(logging.Formatter):
     """The stderr format below -vv: a failure's traceback stays in the log file; the screen gets
     one line that says where it is (a user reads the message, not the stack)."""
@@ -214,6 +228,8 @@ def configure_logging(
 
     console_level = stderr_level(verbosity)
     install(_StderrHandler(stderr, console_level), formatter if verbosity >= 2 else brief)
+    if verbosity < 1:
+        root.handlers[-1].addFilter(_SkipFileFirst())
     levels = [console_level]
 
     problem: str | None = None

@@ -50,15 +50,30 @@ EVENT_KEYS = {"earnings_date", "timing", "timing_inferred", "entry_date", "react
 NUMBER_KEYS = {"spot", "straddle", "implied_move_pct", "implied_move_1sd_pct", "event_move_pct",
                "hist_mean_abs_move_pct", "hist_mean_abs_gap_pct", "vrp_ratio", "vrp_gap_ratio",
                "cost_pct", "net_vrp", "trend_pp_per_qtr", "trr", "reaction_implied_move_pct",
-               "vrp_reaction_ratio"}  # fmt: skip
-METRIC_KEYS = NUMBER_KEYS | {"n_events", "vrp_interval", "tier", "liquidity_tier", "skew", "term",
-                             "greeks", "recommendation", "reasons", "tier_basis",
-                             "tiering_interval"}  # fmt: skip
+               "vrp_reaction_ratio", "event_move_1sd_pct"}  # fmt: skip
+PAIR_KEYS = {"range_1sd", "range_2sd", "breakevens"}  # [low, high] in $ per share
+METRIC_KEYS = NUMBER_KEYS | PAIR_KEYS | {
+    "n_events", "vrp_interval", "tier", "liquidity_tier", "skew", "term", "recommendation",
+    "reasons", "tier_basis", "tiering_interval", "atm", "consistency", "past_moves",
+    "skipped_events", "greeks_long_straddle_per_share", "greeks_short_contract",
+}  # fmt: skip
+GREEK_KEYS = {"delta", "gamma", "vega", "theta", "rho"}
 SUB_KEYS = {
-    "skew": {"atm_iv", "slope", "curvature", "rr25", "shape"},
-    "term": {"front_iv", "back_iv", "iv30", "rv30", "ts_slope_0_45", "iv_rv_ratio"},
-    "greeks": {"delta", "gamma", "vega", "theta"},
-}
+    "skew": {"atm_iv", "slope", "curvature", "rr25", "shape", "bf25", "r_squared"},
+    "term": {"front_iv", "back_iv", "iv30", "rv30", "ts_slope_0_45", "iv_rv_ratio",
+             "front_back_ratio", "event_premium", "points"},
+    "greeks_long_straddle_per_share": GREEK_KEYS,
+    "greeks_short_contract": GREEK_KEYS,
+    "consistency": {"recency_weighted_mean_abs_move_pct", "median_abs_move_pct", "mad_pct",
+                    "dispersion", "edge_score", "trend_rising", "trr_level", "p90_abs_move_pct",
+                    "p90_to_implied", "p90_elevated"},
+}  # fmt: skip
+SUB_BOOL_KEYS = {"event_premium", "trend_rising", "p90_elevated"}
+ATM_KEYS = {"strike", "straddle", "breakevens", "call", "put"}
+LEG_KEYS = {"bid", "ask", "mid", "iv", "spread_pct", "open_interest", "volume", "liquidity_tier"}
+MOVE_KEYS = {"earnings_date", "timing", "timing_inferred", "reference_date", "reaction_date",
+             "reference_close", "gap_pct", "close_pct", "range_pct", "max_excursion_pct",
+             "volume_ratio"}  # fmt: skip
 HEALTH_COMPONENT_KEYS = {"name", "status", "detail", "latency_ms", "breaker",
                          "seconds_to_half_open", "budget_left", "budget_total",
                          "budget_resets_in_s", "last_error", "operations"}  # fmt: skip
@@ -165,8 +180,20 @@ def check_analysis(obj: dict[str, Any]) -> None:
         for key, value in obj[name].items():
             if key == "shape":
                 assert value in SHAPES | {None}
+            elif key == "trr_level":
+                assert value in {"high", "normal", "low", None}
+            elif key in SUB_BOOL_KEYS:
+                assert value is None or isinstance(value, bool), (name, key, value)
+            elif key == "points":
+                for p in value:
+                    assert set(p) == {"expiration", "dte", "atm_iv"}
+                    assert _is_date(p["expiration"])
+                    assert _is_number(p["dte"])
+                    assert _is_number(p["atm_iv"])
+                    assert 0 < p["atm_iv"] < 10  # a fraction per year, not percent
             else:
                 assert _is_opt_number(value), (name, key, value)
+    check_extended(obj)
     assert obj["recommendation"] in RECS
     assert isinstance(obj["reasons"], list)
     assert all(isinstance(r, str) for r in obj["reasons"])
@@ -175,6 +202,93 @@ def check_analysis(obj: dict[str, Any]) -> None:
         assert obj["implied_move_1sd_pct"] == pytest.approx(
             obj["implied_move_pct"] * 1.2533141, rel=1e-3
         )
+
+
+def _pair(x: object) -> bool:
+    return isinstance(x, list) and len(x) == 2 and all(_is_opt_number(v) for v in x)
+
+
+def check_extended(obj: dict[str, Any]) -> None:
+    """The keys issue 15 added: ranges, ATM legs with liquidity, consistency, per-event moves,
+    skipped events and the two named Greeks conventions (docs/JSON.md)."""
+    for key in PAIR_KEYS:
+        assert obj[key] is None or _pair(obj[key]), (key, obj[key])
+    spot, straddle = obj["spot"], obj["straddle"]
+    if obj["range_1sd"] is not None and straddle is not None:
+        lo1, hi1 = obj["range_1sd"]
+        lo2, hi2 = obj["range_2sd"]
+        # METHODS §3: S ± 1.2533·Straddle(S) and S ± 2.5066·Straddle(S) (low floored at 0)
+        assert hi1 == pytest.approx(spot + 1.2533141 * straddle, rel=1e-3)
+        assert hi2 == pytest.approx(spot + 2.5066283 * straddle, rel=1e-3)
+        assert lo2 <= lo1 < spot < hi1 < hi2
+    atm = obj["atm"]
+    assert atm is not None
+    assert set(atm) == ATM_KEYS
+    # Breakevens of the tradeable straddle: K_atm ± its price.
+    assert obj["breakevens"] == atm["breakevens"]
+    assert atm["breakevens"][1] == pytest.approx(atm["strike"] + atm["straddle"], abs=2e-4)
+    for side in ("call", "put"):
+        leg = atm[side]
+        assert set(leg) == LEG_KEYS, side
+        assert 0 < leg["bid"] <= leg["mid"] <= leg["ask"]
+        assert leg["iv"] is None or 0 < leg["iv"] < 10  # fraction per year
+        assert _is_number(leg["spread_pct"])
+        # METHODS §10: spread % = 100·(ask − bid)/mid, a percent number
+        assert leg["spread_pct"] == pytest.approx(
+            100 * (leg["ask"] - leg["bid"]) / leg["mid"], rel=1e-2, abs=1e-2
+        )
+        assert isinstance(leg["open_interest"], int)
+        assert isinstance(leg["volume"], int)
+        assert leg["liquidity_tier"] in LIQUIDITY
+    assert atm["straddle"] == pytest.approx(atm["call"]["mid"] + atm["put"]["mid"], abs=2e-4)
+    # The straddle takes its worse leg's tier.
+    order = ["excellent", "good", "warning", "reject"]
+    worse = max(
+        order.index(atm["call"]["liquidity_tier"]), order.index(atm["put"]["liquidity_tier"])
+    )
+    assert obj["liquidity_tier"] == order[worse]
+    moves = obj["past_moves"]
+    assert isinstance(moves, list)
+    assert len(moves) == obj["n_events"]
+    for m in moves:
+        assert set(m) == MOVE_KEYS
+        assert _is_date(m["earnings_date"])
+        assert m["timing"] in {"BMO", "AMC", "DMH"}  # the timing used: never UNKNOWN
+        assert isinstance(m["timing_inferred"], bool)
+        assert m["reference_date"] < m["reaction_date"]
+        assert m["reference_date"] <= m["earnings_date"] <= m["reaction_date"]
+        for key in ("reference_close", "gap_pct", "close_pct", "range_pct", "max_excursion_pct"):
+            assert _is_number(m[key]), (key, m)
+        assert m["range_pct"] >= 0
+        assert _is_opt_number(m["volume_ratio"])
+    dates = [m["earnings_date"] for m in moves]
+    assert dates == sorted(dates, reverse=True)  # most recent first
+    if moves:
+        # The summary statistics are built from these signed moves (in percent).
+        mean_abs = sum(abs(m["close_pct"]) for m in moves) / len(moves)
+        assert obj["hist_mean_abs_move_pct"] == pytest.approx(mean_abs, rel=1e-3, abs=1e-3)
+        mean_gap = sum(abs(m["gap_pct"]) for m in moves) / len(moves)
+        assert obj["hist_mean_abs_gap_pct"] == pytest.approx(mean_gap, rel=1e-3, abs=1e-3)
+        cs = obj["consistency"]
+        p90 = cs["p90_abs_move_pct"]
+        assert min(abs(m["close_pct"]) for m in moves) - 1e-3 <= p90
+        assert p90 <= max(abs(m["close_pct"]) for m in moves) + 1e-3
+        if obj["implied_move_pct"]:
+            assert cs["p90_to_implied"] == pytest.approx(p90 / obj["implied_move_pct"], rel=1e-3)
+    for s in obj["skipped_events"]:
+        assert set(s) == {"earnings_date", "reason"}
+        assert _is_date(s["earnings_date"])
+        assert isinstance(s["reason"], str)
+        assert s["reason"]
+    long, short = obj["greeks_long_straddle_per_share"], obj["greeks_short_contract"]
+    for key in GREEK_KEYS:
+        if long[key] is None:
+            assert short[key] is None
+        else:  # one short contract = −100 × one long straddle per share
+            assert short[key] == pytest.approx(-100 * long[key], rel=1e-4, abs=1e-4)
+    if long["vega"] is not None:
+        assert long["vega"] > 0  # a long straddle is long vega
+        assert long["theta"] < 0
 
 
 def check_health(obj: dict[str, Any]) -> None:
@@ -348,6 +462,27 @@ def test_analyze_json_and_statuses(capsys: pytest.CaptureFixture[str], demo_cfg:
     assert row["error"]["code"] == "not_found"
 
 
+def test_json_carries_what_the_drill_down_shows(
+    capsys: pytest.CaptureFixture[str], demo_cfg: Path
+) -> None:
+    """Ranges, breakevens, ATM legs with liquidity, consistency, per-event moves (some with
+    inferred timing), skipped events and both Greeks conventions (check_extended)."""
+    code, out, _ = demo(capsys, demo_cfg, "scan", "AAPL", "ORCL", "JPM", "--json")
+    rows = {r["ticker"]: r for r in jsonl(out)}
+    assert code == 0
+    orcl = rows["ORCL"]
+    inferred = [m for m in orcl["past_moves"] if m["timing_inferred"]]
+    assert inferred  # demo ORCL has past releases of unknown timing, inferred from the gaps
+    assert "some past event timings were inferred from the gaps" in orcl["reasons"]
+    # Events beyond the 12 most recent are not listed (they depend on the store's depth).
+    assert not any("older than" in s["reason"] for r in rows.values() for s in r["skipped_events"])
+    aapl = rows["AAPL"]
+    assert aapl["event_move_1sd_pct"] == pytest.approx(aapl["event_move_pct"] * 1.2533141, rel=1e-3)
+    # The console's short-contract figures, e.g. "vega -56.3": the same numbers as the JSON's.
+    assert aapl["greeks_short_contract"]["vega"] < 0 < aapl["greeks_short_contract"]["theta"]
+    assert "greeks" not in aapl  # the ambiguous key is gone (docs/JSON.md, changes)
+
+
 def test_analyze_human_output_is_a_vertical_layout_within_80_columns(
     capsys: pytest.CaptureFixture[str], demo_cfg: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -480,6 +615,7 @@ def test_usage_errors_help_and_version_return_codes_in_process(
         ({}, "[bogus]\nx = 1\n", "bogus: unknown section"),
         ({}, "this is [not toml", "TOML syntax error"),
         ({}, "[tradier]\nbase_url = 'ftp://x'\n", "tradier.base_url"),
+        ({}, "[ui]\ntheme = 'nrod'\n", "ui.theme: unknown theme (did you mean 'nord'?)"),
     ],
 )
 def test_broken_configuration_exits_2_with_a_clear_message(
@@ -600,6 +736,68 @@ def test_watchlist_persists_across_invocations(
     assert (code, out) == (0, "BRK.B\n")
 
 
+def test_watchlist_json_and_removing_a_non_member(
+    capsys: pytest.CaptureFixture[str], demo_cfg: Path
+) -> None:
+    base = ("--demo", "--config", str(demo_cfg), "watchlist")
+    code, out, _ = run(capsys, *base, "list", "--json")
+    assert (code, strict_loads(out)) == (0, {"symbols": []})
+    assert run(capsys, *base, "add", "AAPL", "MSFT", "NVDA")[0] == 0
+    code, out, _ = run(capsys, *base, "list", "--json")
+    assert (code, strict_loads(out)) == (0, {"symbols": ["AAPL", "MSFT", "NVDA"]})
+    # A non-member is an error (exit 1, named on stderr); the members given with it are removed.
+    code, out, err = run(capsys, *base, "remove", "msft", "ZZZZ", "TSLA")
+    assert code == 1
+    assert out == "AAPL\nNVDA\n"
+    assert err == "ivcrush: not on the watchlist: ZZZZ, TSLA\n"
+    code, out, err = run(capsys, *base, "remove", "AAPL", "--json")
+    assert (code, strict_loads(out), err) == (0, {"symbols": ["NVDA"]}, "")
+
+
+def test_scan_header_says_what_it_counts(
+    capsys: pytest.CaptureFixture[str], demo_cfg: Path, market: DemoMarket
+) -> None:
+    """A day's scan also takes the watchlist names reporting within 7 days: they enter later, so
+    the header counts them apart from the names with entry on the day."""
+    later = next(
+        s for s in market.symbols
+        if DAY + dt.timedelta(days=3) <= market.next_event(s).date <= DAY + dt.timedelta(days=7)
+    )  # fmt: skip
+    assert demo(capsys, demo_cfg, "watchlist", "add", later)[0] == 0
+    code, out, err = demo(capsys, demo_cfg, "scan", "--json")
+    rows = {r["ticker"]: r for r in jsonl(out)}
+    entering = [t for t, r in rows.items() if r["entry_date"] == DAY.isoformat()]
+    assert code == 0
+    assert rows[later]["entry_date"] > DAY.isoformat()
+    assert (
+        f"{len(rows)} names to scan: {len(entering)} names with entry on 2026-11-23, plus 1"
+        " watchlist name reporting by 2026-11-30"
+    ) in err
+
+
+def test_backfill_json_lines(capsys: pytest.CaptureFixture[str], demo_cfg: Path) -> None:
+    code, out, err = demo(capsys, demo_cfg, "backfill", "AAPL", "ZZZQ", "--quarters", "4", "--json")
+    events = [strict_loads(line) for line in out.splitlines()]
+    assert code == 1
+    assert err == ""  # the human lines are not printed in --json mode
+    by = {(e["event"], e.get("ticker")): e for e in events}
+    assert by[("done", "AAPL")] == {"event": "done", "ticker": "AAPL", "completed": 1, "total": 2}
+    failed = by[("failed", "ZZZQ")]
+    assert failed["error"]["code"] == "not_found"
+    assert failed["attempts"] == 1
+    assert _is_utc_instant(failed["retry_after"])
+    assert events[-1] == {
+        "event": "summary", "total": 2, "done": 1, "failed": 1, "skipped": 0, "busy": 0,
+        "left": 0, "stopped": None, "resume_at": None,
+    }  # fmt: skip
+    # Given up on, and not named: skipped, with why and until when.
+    code, out, _ = demo(capsys, demo_cfg, "watchlist", "add", "ZZZQ")
+    code, out, _ = demo(capsys, demo_cfg, "backfill", "--json")
+    skipped = [e for e in map(strict_loads, out.splitlines()) if e["event"] == "skipped"]
+    assert [(e["ticker"], e["why"]) for e in skipped] == [("ZZZQ", "given_up")]
+    assert skipped[0]["error"].startswith("not_found")
+
+
 def test_config_init_writes_mode_0600_and_refuses_to_overwrite(
     capsys: pytest.CaptureFixture[str], home: Path
 ) -> None:
@@ -691,6 +889,40 @@ def test_tradier_down_every_ticker_fails_with_a_code(
     code, out, _ = run(capsys, "--config", cfg, "analyze", "AAPL", "--as-of", AS_OF)
     assert code == 1
     assert "unavailable" in out or "circuit_open" in out
+
+
+def test_the_correlation_id_shown_for_a_failed_ticker_is_in_the_log_file(
+    capsys: pytest.CaptureFixture[str], home: Path, server: DemoServer
+) -> None:
+    """RUNBOOK: copy the id the output shows, `grep <id>` the log. The ticker error, the retries
+    given up and the circuit opening are WARNING lines in the file; the plain run's stderr does
+    not repeat them (the rows already say it)."""
+    server.set_down(True)
+    cfg = str(live_cfg(home, server))
+    tickers = ["AAPL", "MSFT", "NVDA", "JPM", "MU", "TSLA"]
+    code, out, err = run(capsys, "--config", cfg, "scan", *tickers, "--json", "--as-of", AS_OF)
+    rows = jsonl(out)
+    assert code == 1
+    for said in ("ticker failed", "retries exhausted", "circuit closed -> open", "refused"):
+        assert said not in err
+    code, human, _ = run(capsys, "--config", cfg, "analyze", "ORCL", "--as-of", AS_OF)
+    assert code == 1
+    log_text = (home / "log" / "ivcrush.log").read_text(encoding="utf-8")
+    shown = [r["error"]["correlation_id"] for r in rows]
+    shown.append(human.split("[")[-1].split("]")[0])  # analyze prints "  [<id>]" after the error
+    for cid in shown:
+        assert cid
+        lines = [line for line in log_text.splitlines() if f"[{cid}]" in line]
+        assert any(" WARNING " in line and "ticker failed" in line for line in lines), cid
+    warnings = [line for line in log_text.splitlines() if " WARNING " in line]
+    assert any("retries exhausted after 2 attempt(s): unavailable" in line for line in warnings)
+    assert any("tradier circuit closed -> open after" in line for line in warnings)
+    assert any("refused: circuit_open" in line for line in warnings)
+    for line in warnings:  # every one of these names the operation it belongs to
+        assert "[-]" not in line, line
+    # -v brings them to stderr as well
+    code, _, err = run(capsys, "--config", cfg, "-v", "analyze", "AAPL", "--json", "--as-of", AS_OF)
+    assert "ticker failed" in err
 
 
 # -- real subprocesses -----------------------------------------------------------------------------
@@ -816,8 +1048,92 @@ def test_a_reader_closing_the_pipe_stops_the_scan_quietly(demo_cfg: Path, home: 
     proc.stdout.close()
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=30) == 141
+    # Silent: no traceback, no "Broken pipe", and no "queued writes dropped" (issue 15): the
+    # responses already fetched are written to the cache as on a normal exit.
+    assert err == ""
+    with sqlite3.connect(home / "db-demo.sqlite3") as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert tables  # the store closed cleanly and is readable
+
+
+def test_demo_server_command_serves_live_mode_on_loopback(
+    capsys: pytest.CaptureFixture[str], home: Path
+) -> None:
+    """`ivcrush demo-server`, then live mode against it (docs/DEPLOYMENT.md): keys set, base URLs
+    pointing at it. SIGTERM stops it with 0."""
+    proc = subprocess.Popen(
+        _python("demo-server", "--port", "0", "--as-of", DAY.isoformat(),
+                "--tradier-limit-per-min", "0"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=child_env(home),
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        tradier = proc.stdout.readline().strip().split("=", 1)
+        av = proc.stdout.readline().strip().split("=", 1)
+        assert tradier[0] == "TRADIER_BASE_URL"
+        assert av[0] == "ALPHAVANTAGE_BASE_URL"
+        cfg = home / "demo-live.toml"
+        cfg.write_text(
+            f'[tradier]\ntoken = "demo"\nbase_url = "{tradier[1]}"\n'
+            f'[alphavantage]\napi_key = "demo"\nbase_url = "{av[1]}"\n'
+            f'[storage]\npath = "{home / "db.sqlite3"}"\nlog_dir = "{home / "log"}"\n',
+            encoding="utf-8",
+        )
+        code, out, _ = run(capsys, "--config", str(cfg), "analyze", "AAPL", "--json",
+                           "--as-of", AS_OF)  # fmt: skip
+        (row,) = jsonl(out)
+        assert code == 0
+        assert row["status"] == "ok"
+        code, out, _ = run(capsys, "--config", str(cfg), "health", "--json", "--as-of", AS_OF)
+        assert strict_loads(out)["mode"] == "live"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
     assert "Traceback" not in err
-    assert "Broken pipe" not in err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["demo-server", "--host", "0.0.0.0"], "binds only to 127.0.0.1"),
+        (["demo-server", "--port", "70000"], "port out of range"),
+        (["-v", "demo-server", "--latency-ms", "x"], "invalid float value"),
+    ],
+)
+def test_demo_server_refuses_bad_options(
+    capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, out, err = run(capsys, *args)
+    assert code == 2
+    assert out == ""
+    assert message in err
+    assert "ivcrush demo-server" in err
+
+
+def test_help_lists_demo_server(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--help"]) == 0
+    assert "demo-server" in capsys.readouterr().out
+    assert main(["demo-server", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: ivcrush demo-server")
+    for option in ("--host", "--port", "--latency-ms", "--seed", "--error-rate"):
+        assert option in out
+
+
+def test_piped_human_output_is_not_cut_at_80_columns(demo_cfg: Path, home: Path) -> None:
+    """`ivcrush health > status.txt`: a pipe has no width; rich's default 80 cut the details."""
+    env = {k: v for k, v in child_env(home).items() if k != "COLUMNS"}
+    done = subprocess.run(
+        _python("--demo", "--config", str(demo_cfg), "health", "--as-of", AS_OF),
+        capture_output=True, text=True, timeout=60, cwd=ROOT, env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "…" not in done.stdout
+    db_line = next(line for line in done.stdout.splitlines() if line.startswith("database"))
+    assert str(home / "db-demo.sqlite3") in db_line  # whole, however long
+    assert len(db_line.rstrip()) > 80
+    assert max(len(line) for line in done.stdout.splitlines()) < 400  # sized to its content
 
 
 def test_health_table_fits_80_columns_with_a_provider_down(

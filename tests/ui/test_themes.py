@@ -82,3 +82,13 @@ def test_semantic_defaults_derive_from_base_colours() -> None:
     assert set(d) == set(SEMANTIC_VARIABLES)
     assert d["gain"] == theme.success
     assert d["loss"] == theme.error
+
+
+def test_the_theme_names_the_configuration_accepts_are_textuals_own() -> None:
+    """config checks ui.theme against a list written out (no Textual import at start): it must
+    be the pinned Textual's builtins that the app keeps registered."""
+    from textual.theme import BUILTIN_THEMES
+
+    from ivcrush_tui.theme_names import TEXTUAL_THEMES, UNOFFERED_THEMES
+
+    assert set(BUILTIN_THEMES) - set(UNOFFERED_THEMES) == TEXTUAL_THEMES

@@ -323,3 +323,27 @@ def test_pre_event_expiration_rule(
         t2 = CAL.trading_time_years(NOW, back)
         expected = (_trd_var(front, ivs[front]) - _trd_var(back, ivs[back])) / (1 / t1 - 1 / t2)
     assert split.event_variance == pytest.approx(expected)
+
+
+def test_json_lists_each_past_move_signed_and_why_events_were_skipped() -> None:
+    """Per-event moves in percent, signed, most recent first; skipped events with their reason
+    (a bar missing, a duplicate listing), but not the ones merely beyond the 12 most recent."""
+    bars, events = _bars_with_moves([0.04, -0.03, 0.05, -0.02])
+    too_old = EarningsEvent("TEST", dt.date(2024, 6, 3), Timing.AMC)  # before the bars start
+    dup = EarningsEvent("TEST", events[0].date, Timing.UNKNOWN)
+    a = analyze(_inputs(bars=bars, past_events=(*events, too_old, dup)), PARAMS, CAL)
+    out = analysis_to_json(a)
+    closes = [m["close_pct"] for m in out["past_moves"]]
+    assert closes == pytest.approx([4.0, -3.0, 5.0, -2.0])
+    assert out["hist_mean_abs_move_pct"] == pytest.approx(3.5)
+    first = out["past_moves"][0]
+    assert first["timing"] == "AMC"
+    assert first["timing_inferred"] is False
+    assert first["reference_date"] == events[0].date.isoformat()
+    reasons = {s["earnings_date"]: s["reason"] for s in out["skipped_events"]}
+    assert reasons["2024-06-03"].startswith("bar_missing: no bar for the reference session")
+    assert reasons[events[0].date.isoformat()].startswith("duplicate listing merged")
+    few = analyze(_inputs(bars=bars, past_events=events), PARAMS.__class__(max_events=3), CAL)
+    beyond = [why for _, why in few.history.skipped]  # type: ignore[union-attr]
+    assert any(why.startswith("older than the 3") for why in beyond)
+    assert analysis_to_json(few)["skipped_events"] == []

@@ -250,3 +250,23 @@ def test_invalid_parameters_rejected() -> None:
         CircuitBreaker("x", failure_threshold=0)
     with pytest.raises(ValueError, match="reset_timeout_s"):
         CircuitBreaker("x", reset_timeout_s=0.0)
+
+
+async def test_every_transition_is_a_warning_that_names_the_outage_id(
+    breaker: CircuitBreaker, clock: FakeMono, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The runbook's grep <id>: the id of the call that opened the circuit is on the opening line
+    (the logging filter adds it) and is named by the probe and recovery lines that follow."""
+    caplog.set_level("INFO", logger="ivcrush_tui.resilience.breaker")
+    with correlation_scope("0badc0de"):
+        await trip(breaker, 5)
+    clock.t += 61.0
+    assert state_of(breaker) is BreakerState.HALF_OPEN
+    with correlation_scope("5eed1e55"):
+        assert await breaker.call("quotes", ok) == "ok"
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert [level for level, _ in lines] == ["WARNING"] * 3
+    assert lines[0][1].startswith("tradier circuit closed -> open after 5 consecutive failures")
+    assert "(last: timeout: boom)" in lines[0][1]
+    assert lines[1][1] == "tradier circuit open -> half_open (opened by [0badc0de])"
+    assert lines[2][1] == "tradier circuit half_open -> closed (opened by [0badc0de])"

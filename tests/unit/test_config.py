@@ -551,3 +551,52 @@ def test_forcing_the_demo_moves_a_configured_path_to_its_demo_file(tmp_path: Pat
     forced = load_settings(path, keys, force_demo=True)
     assert forced.database_path == tmp_path / "db" / "mine-demo.sqlite3"
     assert load_settings(path, {}).database_path == tmp_path / "db" / "mine-demo.sqlite3"
+
+
+# -- ui.theme ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def theme_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("IVCRUSH_THEMES_DIR", raising=False)
+    return tmp_path  # the platform config folder is tmp_path / "absent" (_no_user_config)
+
+
+def _theme_problems(path: Path, theme: str, env: dict[str, str] | None = None) -> list[str]:
+    path.write_text(f'[ui]\ntheme = "{theme}"\n', encoding="utf-8")
+    try:
+        load_settings(path, env or {})
+    except ConfigError as exc:
+        return [str(p) for p in exc.problems]
+    return []
+
+
+@pytest.mark.parametrize("theme", ["ivcrush-dark", "ivcrush-light", "nord", "textual-light"])
+def test_shipped_and_textual_themes_are_accepted(theme_home: Path, theme: str) -> None:
+    assert _theme_problems(theme_home / "c.toml", theme) == []
+
+
+@pytest.mark.parametrize("theme", ["nrod", "ansi-dark", "IVCRUSH-DARK"])
+def test_an_unknown_theme_is_a_configuration_error(theme_home: Path, theme: str) -> None:
+    (problem,) = _theme_problems(theme_home / "c.toml", theme)
+    assert problem.startswith("ui.theme: unknown theme")
+    assert "ivcrush-dark" in problem  # the names that would do are listed
+    if theme == "nrod":
+        assert "did you mean 'nord'?" in problem
+
+
+def test_user_theme_files_are_themes_too(theme_home: Path) -> None:
+    user = theme_home / "absent" / "themes"
+    user.mkdir(parents=True)
+    (user / "mine.toml").write_text('primary = "#112233"\n', encoding="utf-8")
+    (user / "other.toml").write_text('name = "Night Owl"\nprimary = "#112233"\n')
+    (user / "broken.toml").write_text("this is [not toml", encoding="utf-8")
+    cfg_path = theme_home / "c.toml"
+    assert _theme_problems(cfg_path, "mine") == []
+    assert _theme_problems(cfg_path, "Night Owl") == []
+    assert _theme_problems(cfg_path, "broken") != []
+    extra = theme_home / "extra"
+    extra.mkdir()
+    (extra / "deep.toml").write_text('primary = "#000000"\n', encoding="utf-8")
+    assert _theme_problems(cfg_path, "deep") != []
+    assert _theme_problems(cfg_path, "deep", {"IVCRUSH_THEMES_DIR": str(extra)}) == []

@@ -301,7 +301,10 @@ def test_greeks_and_provider_ivs_missing_are_solved_from_the_mids() -> None:
     )
     assert result.status is Status.OK
     assert result.call_iv == pytest.approx(0.6, abs=0.02)  # BSM inversion of the quoted mids
-    assert row["greeks"]["vega"] is not None
+    assert row["greeks_long_straddle_per_share"]["vega"] is not None
+    assert row["greeks_short_contract"]["vega"] == pytest.approx(
+        -100 * row["greeks_long_straddle_per_share"]["vega"], rel=1e-4
+    )
 
 
 def test_strikes_that_do_not_bracket_spot() -> None:

@@ -133,6 +133,18 @@ def test_analyze_json_imports_no_rich_and_the_holidays_package_once(tmp_path: Pa
     assert second == sorted(ANALYTICS_LAZY_MODULES)
 
 
+def test_checking_ui_theme_imports_no_textual(tmp_path: Path) -> None:
+    # Every command loads the configuration, and an unknown ui.theme is a configuration error:
+    # the check lists theme files and Textual's theme names without importing Textual.
+    cfg = tmp_path / "ui.toml"
+    cfg.write_text(tomli_w.dumps({"ui": {"theme": "nord"}}), encoding="utf-8")
+    code = (
+        "from ivcrush_tui.config import load_settings\n"
+        f"assert load_settings(__import__('pathlib').Path({str(cfg)!r}), {{}}).ui.theme == 'nord'\n"
+    )
+    assert _loaded_after(code, ["textual", "rich"], _isolated_env(tmp_path)) == []
+
+
 def test_warm_up_loads_the_lazy_modules_and_the_calendar_year_in_a_thread() -> None:
     code = (
         "import datetime as dt\n"

@@ -26,7 +26,7 @@ def ok_row(ticker: str = "GOOGL", **kw: Any) -> dict[str, Any]:
         "skew": {"atm_iv": None, "slope": None, "curvature": None, "rr25": None, "shape": None},
         "term": {"front_iv": 0.5, "back_iv": None, "iv30": 0.4, "rv30": 0.3,
                  "ts_slope_0_45": None, "iv_rv_ratio": 1.33},
-        "greeks": {"delta": 0.01, "gamma": 0.02, "vega": 0.3, "theta": -0.4},
+        "greeks_short_contract": {"delta": -1.0, "gamma": -2.0, "vega": -30.0, "theta": 40.0},
         "trend_pp_per_qtr": None, "trr": 2.5, "recommendation": "WATCH",
         "reasons": ["a reason that is long enough to need wrapping on a narrow terminal " * 2],
     }  # fmt: skip

@@ -5,7 +5,8 @@ bytes as DemoTransport through the same FaultEngine. Bounded: at most `max_conne
 threads (extra connections are closed at once), idle keep-alive connections time out, request
 bodies are capped, and the counters have a fixed key set.
 
-    python -m ivcrush_tui.providers.demo.server --port 8765 --latency-ms 100 --error-rate 0.05
+    ivcrush demo-server --port 8765 --latency-ms 100 --error-rate 0.05
+    python -m ivcrush_tui.providers.demo.server --port 8765   (the same command)
 """
 
 from __future__ import annotations
@@ -309,33 +310,77 @@ class DemoServer:
         self.engine.reset_counters()
 
 
-def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+MODULE_PROG = "python -m ivcrush_tui.providers.demo.server"
+DEFAULT_PORT = 8765
+# Host names that mean this machine's IPv4 loopback (the only address the server binds).
+LOOPBACK_NAMES = frozenset({LOOPBACK, "localhost"})
+
+EPILOG = """\
+Try live mode against it (keys are required by live mode; the demo server accepts any):
+
+  [tradier]
+  token = "demo"
+  base_url = "http://127.0.0.1:8765/tradier/v1"
+  [alphavantage]
+  api_key = "demo"
+  base_url = "http://127.0.0.1:8765/alphavantage/query"
+
+  ivcrush --config demo-live.toml scan --json
+
+Plain http is accepted for 127.0.0.1 only. See docs/DEPLOYMENT.md "The demo loopback server".
+"""
+
+
+def build_parser(prog: str = MODULE_PROG) -> argparse.ArgumentParser:
+    """The options of `ivcrush demo-server` and of `python -m ivcrush_tui.providers.demo.server`
+    (one parser, so both spell the same options)."""
     ap = argparse.ArgumentParser(
-        prog="python -m ivcrush_tui.providers.demo.server",
-        description="Serve the ivcrush demo market (Tradier + Alpha Vantage formats) on loopback.",
+        prog=prog,
+        description="Serve the ivcrush demo market (Tradier + Alpha Vantage formats) on loopback,"
+        " with optional latency and faults. Prints the two base URLs, then serves until Ctrl-C"
+        " or SIGTERM.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument(
+        "--host", default=LOOPBACK, help=f"address to bind: {LOOPBACK} only (default), or localhost"
+    )
+    ap.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0: any free)"
+    )
     ap.add_argument("--as-of", help="market date YYYY-MM-DD (default: today in New York)")
     ap.add_argument(
         "--seed", type=int, default=None, help="another demo world (default: the demo world)"
     )
-    ap.add_argument("--latency-ms", type=float, default=0.0)
-    ap.add_argument("--jitter-ms", type=float, default=0.0)
-    ap.add_argument("--error-rate", type=float, default=0.0)
-    ap.add_argument("--stall-rate", type=float, default=0.0)
-    ap.add_argument("--stall-s", type=float, default=5.0)
-    ap.add_argument("--reset-rate", type=float, default=0.0)
-    ap.add_argument("--malformed-rate", type=float, default=0.0)
+    ap.add_argument("--latency-ms", type=float, default=0.0, help="added to every response")
+    ap.add_argument("--jitter-ms", type=float, default=0.0, help="random extra latency, up to")
+    ap.add_argument("--error-rate", type=float, default=0.0, help="fraction answered 5xx")
+    ap.add_argument("--stall-rate", type=float, default=0.0, help="fraction that stall")
+    ap.add_argument("--stall-s", type=float, default=5.0, help="seconds a stall lasts")
+    ap.add_argument("--reset-rate", type=float, default=0.0, help="fraction of connections reset")
+    ap.add_argument("--malformed-rate", type=float, default=0.0, help="fraction of broken bodies")
     ap.add_argument("--tradier-limit-per-min", type=int, default=120, help="0 = unlimited")
     ap.add_argument("--av-daily-quota", type=int, default=0, help="0 = unlimited")
     ap.add_argument("--av-burst-per-s", type=int, default=0, help="0 = unlimited")
-    ap.add_argument("--fault-seed", type=int, default=0)
-    return ap.parse_args(argv)
+    ap.add_argument("--fault-seed", type=int, default=0, help="seed of the fault draws")
+    return ap
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """CLI entry: print the base URLs and serve until interrupted."""
-    args = _parse_args(argv)
+def _parse_args(argv: Sequence[str] | None, prog: str = MODULE_PROG) -> argparse.Namespace:
+    return build_parser(prog).parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None, prog: str = MODULE_PROG) -> int:
+    """CLI entry (`ivcrush demo-server`, `python -m ...`): print the base URLs on stdout and
+    serve until interrupted; 0 on Ctrl-C / SIGTERM, 2 on bad options or a busy port."""
+    try:
+        args = _parse_args(argv, prog)
+    except SystemExit as exc:  # --help, or bad usage (argparse printed why): a code, in process
+        return exc.code if isinstance(exc.code, int) else 2
+    if args.host not in LOOPBACK_NAMES:
+        # Anything else would put an unauthenticated fake market on the network.
+        print(f"{prog}: error: --host {args.host}: binds only to {LOOPBACK}", file=sys.stderr)
+        return 2
     try:
         faults = FaultConfig(
             latency_ms=args.latency_ms,
@@ -352,14 +397,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     seed = args.seed
     if as_of is not None:
         try:
             market = DemoMarket(as_of, seed)
         except ValueError as exc:  # outside the world's span
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"{prog}: error: {exc}", file=sys.stderr)
             return 2
         source: MarketSource = market
         # Keep "now" on the chosen market day, advancing in real time from 15:00 ET.
@@ -377,11 +422,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         source = factory
         clock = _utc_now
-    server = DemoServer(source, faults, clock, port=args.port)
     try:
+        server = DemoServer(source, faults, clock, port=args.port)
         server.start()
-    except OSError as exc:
-        print(f"error: cannot listen on {LOOPBACK}:{args.port}: {exc}", file=sys.stderr)
+    except (OSError, ValueError) as exc:
+        print(f"{prog}: error: cannot listen on {LOOPBACK}:{args.port}: {exc}", file=sys.stderr)
         return 2
 
     def _terminate(signum: int, frame: object) -> None:
