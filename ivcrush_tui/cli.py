@@ -25,6 +25,7 @@ examples:
   ivcrush health --json                 provider, database and cache status (exit 1 if degraded)
   ivcrush watchlist add AAPL BRK.B      edit the watchlist (committed at once)
   ivcrush config init                   write a commented config file (mode 0600)
+  ivcrush --demo web --port 8000        the console in a browser at http://127.0.0.1:8000/
 """
 
 
@@ -99,6 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("add", "remove"):
         x = wsub.add_parser(name, parents=[common], help=f"{name} symbols")
         x.add_argument("symbols", nargs="+", metavar="SYMBOL")
+
+    wb = sub.add_parser("web", parents=[common], help="serve the console to a browser")
+    wb.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    wb.add_argument("--port", type=int, default=8000, help="port (default 8000)")
 
     c = sub.add_parser("config", parents=[common], help="configuration helpers")
     csub = c.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
