@@ -30,7 +30,8 @@ def console_command(args: argparse.Namespace, python: str = sys.executable) -> s
         parts += ["--config", str(Path(args.config).expanduser().resolve())]
     if args.as_of is not None:
         parts += ["--as-of", args.as_of]
-    return shlex.join(parts)
+    # exec: the shell becomes the console, so the server's child is the console itself.
+    return "exec " + shlex.join(parts)
 
 
 def no_auth_warning(host: str, port: int) -> str | None:

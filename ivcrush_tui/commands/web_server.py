@@ -30,6 +30,8 @@ import aiohttp_jinja2
 from aiohttp import web
 from textual_serve.server import Server
 
+from ivcrush_tui.commands.children import child_pids, is_running
+
 log = logging.getLogger(__name__)
 
 # A Host header as a browser sends it: a name or IPv4 address, or a bracketed IPv6 address, and an
@@ -37,8 +39,9 @@ log = logging.getLogger(__name__)
 _HOST_HEADER = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 _WILDCARDS = frozenset({"0.0.0.0", "::", ""})
-# How long a stop waits for the open consoles to exit (a console quits in about a second).
-SHUTDOWN_TIMEOUT_S = 4.0
+# How long a stop waits for the open consoles to exit (one quits in a second or two; longer on a
+# busy machine).
+SHUTDOWN_TIMEOUT_S = 8.0
 
 
 def host_name(host_header: str) -> str:
@@ -82,14 +85,21 @@ class ConsoleServer(Server):
         )
 
     async def on_shutdown(self, app: web.Application) -> None:
-        """Cancel each open session: textual-serve then tells its console to quit, waits for the
-        process to exit (the console flushes its writes and closes the store) and closes the
-        websocket."""
+        """Cancel each open session (textual-serve then tells its console to quit and closes the
+        websocket), then wait for the console processes to exit: each flushes its writes and
+        closes its store first. Bounded by SHUTDOWN_TIMEOUT_S."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + SHUTDOWN_TIMEOUT_S
+        consoles = child_pids()
         sessions = list(self._sessions)
         for task in sessions:
             task.cancel()
         if sessions:
             await asyncio.wait(sessions, timeout=SHUTDOWN_TIMEOUT_S)
+        while loop.time() < deadline:  # polled: an exit elsewhere sets no event here
+            if not any(is_running(pid) for pid in consoles):
+                break
+            await asyncio.sleep(0.05)
 
     def _allowed_host(self, request: web.Request) -> bool:
         header = request.host
