@@ -116,9 +116,9 @@ class ConsoleServer(Server):
             raise web.HTTPForbidden(text="ivcrush web: unexpected Host header")
         base = f"{request.scheme}://{request.host}"
         socket_scheme = "wss" if request.scheme == "https" else "ws"
-        font_size = request.query.get("fontsize", "16")
+        font_size = request.query.get("fontsize", "16")  # textual-serve's page option
         return {
-            "font_size": int(font_size) if font_size.isdigit() else 16,
+            "font_size": min(max(int(font_size), 6), 48) if font_size.isdigit() else 16,
             "app_websocket_url": f"{socket_scheme}://{request.host}/ws",
             "config": {"static": {"url": f"{base}/static/"}},
             "application": {"name": self.title},
