@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench clean
+.PHONY: demo test lint typecheck chromium bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck
+# Debian's Chromium for the browser test of `ivcrush web` (tests/integration/test_web.py):
+# installed with apt when missing (as root, as on CI), nothing to do when present.
+chromium:
+	bash scripts/ensure-chromium.sh
+
+test: lint typecheck chromium
 	$(BIN)/pytest -q
 
 bench: $(STAMP)

@@ -26,6 +26,7 @@ examples:
   ivcrush watchlist add AAPL BRK.B      edit the watchlist (committed at once)
   ivcrush config init                   write a commented config file (mode 0600)
   ivcrush demo-server --port 8765       the demo market over HTTP on loopback (try live mode)
+  ivcrush --demo web --port 8000        the console in a browser at http://127.0.0.1:8000/
 """
 
 
@@ -103,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
         x = wsub.add_parser(name, parents=[common], help=f"{name} symbols")
         x.add_argument("symbols", nargs="+", metavar="SYMBOL")
         x.add_argument("--json", action="store_true", help="print the resulting list as JSON")
+
+    wb = sub.add_parser("web", parents=[common], help="serve the console to a browser")
+    wb.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    wb.add_argument("--port", type=int, default=8000, help="port (default 8000)")
 
     c = sub.add_parser("config", parents=[common], help="configuration helpers")
     csub = c.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)

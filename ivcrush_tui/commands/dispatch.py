@@ -116,6 +116,11 @@ def run(args: argparse.Namespace) -> int:
     elif missing:
         return _fail(f"live mode needs {', '.join(missing)} (or run with --demo)")
 
+    if args.command == "web":
+        from ivcrush_tui.commands.web import run_web
+
+        return run_web(args)
+
     if args.command is None:
         from ivcrush_tui.commands.console import run_console
 
