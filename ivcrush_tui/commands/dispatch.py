@@ -21,7 +21,7 @@ from ivcrush_tui.domain import IvCrushError
 from ivcrush_tui.exit_codes import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE
 
 # Commands whose clock runs on from --as-of (None: the console); the others keep it fixed.
-RUNNING_CLOCK_COMMANDS: frozenset[str | None] = frozenset({None})
+RUNNING_CLOCK_COMMANDS: frozenset[str | None] = frozenset({None, "serve"})
 
 
 class _Terminated(Exception):
@@ -132,6 +132,11 @@ def run(args: argparse.Namespace) -> int:
         from ivcrush_tui.commands.console import run_console
 
         return run_console(settings, clock)
+
+    if args.command == "serve":
+        from ivcrush_tui.commands.serve import serve
+
+        return serve(args, settings, clock)
 
     from ivcrush_tui.commands import headless
 
