@@ -395,3 +395,64 @@ def test_loopback_hosts_are_not_warned_about() -> None:
     warning = bind_warning("0.0.0.0")
     assert warning is not None
     assert "no authentication" in warning
+
+
+def test_sigterm_during_a_scan_stops_within_5_s_keeping_committed_rows(home: Path) -> None:
+    """A slow live market (150 ms a request): SIGTERM lands while a scan is in flight."""
+    from ivcrush_tui.providers.demo.faults import FaultConfig
+    from ivcrush_tui.providers.demo.market import DemoMarket
+    from ivcrush_tui.providers.demo.server import DemoServer
+
+    market = DemoMarket(NOW.astimezone(NY).date())
+    faults = FaultConfig(latency_ms=150, tradier_limit_per_min=None)
+    with DemoServer(market, faults, lambda: NOW) as srv:
+        cfg = home / "live.toml"
+        cfg.write_text(
+            f"""
+[tradier]
+token = "test-token"
+base_url = "{srv.tradier_base}"
+[alphavantage]
+api_key = "test-key"
+base_url = "{srv.av_base}"
+max_per_second = 100.0
+daily_quota = 100000
+[storage]
+path = "{home / "db.sqlite3"}"
+log_dir = "{home / "log"}"
+""",
+            encoding="utf-8",
+        )
+        cfg.chmod(0o600)
+        assert main(["--config", str(cfg), "watchlist", "add", *market.symbols[:40]]) == 0
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ivcrush_tui", "--config", str(cfg), "serve", "--port", "0",
+             "--as-of", AS_OF],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+            env=child_env(home),
+        )  # fmt: skip
+        try:
+            assert proc.stderr is not None
+            match = re.search(r"http://127\.0\.0\.1:(\d+)", proc.stderr.readline())
+            assert match
+            port = int(match.group(1))
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # the scan is under way: some results are in
+                if httpx.get(f"http://127.0.0.1:{port}/analyses").json():
+                    break
+                time.sleep(0.05)
+            t0 = time.perf_counter()
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=10)
+            elapsed = time.perf_counter() - t0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    assert proc.returncode == 0, err
+    assert elapsed < STOP_WITHIN_S
+    assert "Traceback" not in err
+    with sqlite3.connect(home / "db.sqlite3") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        rows = conn.execute("SELECT COUNT(*) FROM analysis_snapshots").fetchone()[0]
+    assert rows >= 1  # what the interrupted scan had committed is there
