@@ -3,7 +3,7 @@
 Heavy modules (numpy, scipy, textual, httpx) are imported lazily: `ivcrush --version` stays fast.
 Exit codes: 0 ok, 1 some tickers failed (or health degraded), 2 bad usage or config,
 130 interrupted, 141 stdout closed by the reader (`ivcrush scan --json | head -1`), 143 terminated
-(SIGTERM).
+(SIGTERM). `serve` runs until SIGTERM or SIGINT and then exits 0 after its clean stop.
 """
 
 from __future__ import annotations
