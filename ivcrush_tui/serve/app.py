@@ -56,7 +56,7 @@ class _HealthChecks:
 class ServeApp:
     """The endpoints and the scan loop over one runtime."""
 
-    def __init__(self, rt: Runtime, engine: Engine, *, metrics: ServeMetrics | None = None):
+    def __init__(self, rt: Runtime, engine: Engine, *, metrics: ServeMetrics | None = None) -> None:
         self.rt = rt
         self.metrics = metrics or ServeMetrics()
         self.metrics.watch(rt)
