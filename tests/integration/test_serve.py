@@ -456,3 +456,17 @@ log_dir = "{home / "log"}"
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         rows = conn.execute("SELECT COUNT(*) FROM analysis_snapshots").fetchone()[0]
     assert rows >= 1  # what the interrupted scan had committed is there
+
+
+def test_a_port_in_use_is_one_clear_line_and_exit_1(
+    demo_cfg: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["--demo", "--config", str(demo_cfg), "serve", "--port", str(port)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in err
+    assert "Traceback" not in err
