@@ -23,6 +23,10 @@ MAX_HEAD_BYTES = 8192  # request line + headers, bytes
 HEAD_TIMEOUT_S = 5.0  # seconds for the whole request head to arrive
 HANDLER_TIMEOUT_S = 20.0  # seconds a handler may take (a health probe takes at most 5)
 WRITE_TIMEOUT_S = 5.0  # seconds to hand the answer to a (slow) reader
+# After answering, what the client still sends is read and dropped for this long (seconds, up to
+# LINGER_BYTES): closing a socket with unread input resets it, and the client would lose the answer.
+LINGER_S = 0.5
+LINGER_BYTES = 65536
 MAX_CONNECTIONS = 32  # connections served at once
 JSON_TYPE = "application/json"
 
@@ -55,11 +59,7 @@ class _BadRequest(Exception):
 
 def _parse_head(head: bytes) -> tuple[str, str]:
     """(method, path without query) of a request head; raises _BadRequest."""
-    try:
-        text = head.decode("latin-1")
-    except UnicodeDecodeError:  # latin-1 decodes every byte; kept for clarity
-        raise _BadRequest(HTTPStatus.BAD_REQUEST) from None
-    lines = text.split("\r\n")
+    lines = head.decode("latin-1").split("\r\n")  # latin-1: every byte decodes
     parts = lines[0].split(" ")
     if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
         raise _BadRequest(HTTPStatus.BAD_REQUEST)
@@ -78,6 +78,21 @@ def _parse_head(head: bytes) -> tuple[str, str]:
     if method not in ("GET", "HEAD"):
         raise _BadRequest(HTTPStatus.METHOD_NOT_ALLOWED)
     return method, target.split("?", 1)[0]
+
+
+async def _linger(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Half-close, then drop what the client still sends (bounded), so that closing does not
+    reset the connection before the client has read the answer."""
+    if writer.can_write_eof():
+        writer.write_eof()
+    with contextlib.suppress(TimeoutError, ConnectionError):
+        async with asyncio.timeout(LINGER_S):
+            left = LINGER_BYTES
+            while left > 0:
+                chunk = await reader.read(min(left, 8192))
+                if not chunk:
+                    return
+                left -= len(chunk)
 
 
 class HttpServer:
@@ -131,11 +146,16 @@ class HttpServer:
         try:
             if len(self._connections) > MAX_CONNECTIONS:
                 await self._send(writer, "GET", _error(HTTPStatus.SERVICE_UNAVAILABLE))
-                return
-            method, response = await self._answer(reader)
-            await self._send(writer, method, response)
+            else:
+                method, response = await self._answer(reader)
+                await self._send(writer, method, response)
+            await _linger(reader, writer)
         except (ConnectionError, TimeoutError):
             pass  # the client went away or does not read: nothing to tell it
+        except asyncio.CancelledError:
+            # Only close() cancels a connection: it ends here, quietly (a cancelled connection
+            # task is reported as an error by asyncio's stream callback on Python 3.11).
+            pass
         finally:
             self._connections.discard(task)
             writer.close()
