@@ -470,3 +470,40 @@ def test_a_port_in_use_is_one_clear_line_and_exit_1(
     assert code == 1
     assert f"cannot listen on 127.0.0.1:{port}" in err
     assert "Traceback" not in err
+
+
+async def test_a_store_that_cannot_be_opened_is_health_503_not_an_exit(home: Path) -> None:
+    """The listener stays up and /health says why (as `health --json` does); stop still works."""
+    from ivcrush_tui.serve.app import run_serve
+
+    (home / "data").write_text("a file where the store's folder should be")
+    settings = default_settings(home / "data" / "db.sqlite3", demo=True)
+    stop = asyncio.Event()
+    listening = asyncio.Event()
+    ports: list[int] = []
+
+    def on_listening(port: int) -> None:
+        ports.append(port)
+        listening.set()
+
+    task = asyncio.create_task(
+        run_serve(settings, FixedClock(NOW), host="127.0.0.1", port=0, stop=stop,
+                  on_listening=on_listening)
+    )  # fmt: skip
+    try:
+        await asyncio.wait_for(listening.wait(), 30)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[0]}") as client:
+            health = await client.get("/health")
+            analyses = await client.get("/analyses")
+            metrics = await client.get("/metrics")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, STOP_WITHIN_S)
+    assert health.status_code == 503
+    doc = health.json()
+    assert doc["status"] == "down"
+    (database,) = doc["components"]
+    assert database["name"] == "database"
+    assert database["status"] == "down"
+    assert analyses.json() == []
+    assert metrics.status_code == 200
