@@ -78,12 +78,16 @@ class ServeLoop:
         now = self.rt.clock.now()
         t0 = time.perf_counter()
         statuses: list[str] = []
+        lost_before = self.engine.lost_writes
         names = await self.names(now)
         async for result in self.engine.scan(names, now):
             row = analysis_to_json(result)
             self._latest[result.symbol] = row
             statuses.append(str(row["status"]))
-        self.metrics.observe_scan(time.perf_counter() - t0, statuses)
+        lost = self.engine.lost_writes - lost_before
+        if lost:
+            log.error("serve: %d ledger writes failed: those decisions are lost", lost)
+        self.metrics.observe_scan(now, time.perf_counter() - t0, statuses, lost)
         self.scans_done += 1
         self.last_scan_at = now
         log.info("serve: scanned %d names at %s", len(names), now.isoformat())

@@ -8,11 +8,12 @@ snapshot that the registry's collector then exposes. Units are in the names (sec
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
@@ -158,6 +159,16 @@ class ServeMetrics:
             "Scheduled scans that could not run (e.g. no earnings calendar, store down).",
             registry=self.registry,
         )
+        self.last_scan = Gauge(
+            "ivcrush_last_scan_timestamp_seconds",
+            "When the last scheduled scan ran, Unix seconds on ivcrush's clock (--as-of moves it).",
+            registry=self.registry,
+        )
+        self.ledger_write_failures = Counter(
+            "ivcrush_ledger_write_failures",
+            "In-window decisions that could not be stored in the ledger (lost).",
+            registry=self.registry,
+        )
         self._state = _StateCollector()
         self.registry.register(self._state)
 
@@ -172,11 +183,17 @@ class ServeMetrics:
 
             guard.stats.attempt_listeners.append(on_attempt)
 
-    def observe_scan(self, duration_s: float, statuses: Iterable[str]) -> None:
-        """One scheduled scan took `duration_s` seconds and gave these per-ticker statuses."""
+    def observe_scan(
+        self, at: dt.datetime, duration_s: float, statuses: Iterable[str], lost_writes: int = 0
+    ) -> None:
+        """The scheduled scan of instant `at` took `duration_s` seconds, gave these per-ticker
+        statuses and lost `lost_writes` ledger rows."""
+        self.last_scan.set(at.timestamp())
         self.scan_seconds.observe(max(0.0, duration_s))
         for status in statuses:
             self.scan_results.labels(status).inc()
+        if lost_writes > 0:
+            self.ledger_write_failures.inc(lost_writes)
 
     async def refresh(self, rt: Runtime) -> None:
         """Read the runtime's state for the next exposition (on the runtime's loop)."""

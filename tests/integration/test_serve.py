@@ -139,6 +139,8 @@ def test_endpoints_over_loopback_http(
         "ivcrush_scan_duration_seconds",
         "ivcrush_scan_results",
         "ivcrush_ledger_rows",
+        "ivcrush_ledger_write_failures",
+        "ivcrush_last_scan_timestamp_seconds",
         "ivcrush_demo",
     ):
         assert name in families, name
@@ -158,6 +160,8 @@ def test_endpoints_over_loopback_http(
     assert samples[("ivcrush_alphavantage_quota_remaining_requests", ())] > 0
     assert samples[("ivcrush_ledger_rows", (("recommendation", "SELL"),))] >= 1
     assert samples[("ivcrush_demo", ())] == 1
+    assert samples[("ivcrush_last_scan_timestamp_seconds", ())] == NOW.timestamp()
+    assert samples[("ivcrush_ledger_write_failures_total", ())] == 0
 
     analyses = got["/analyses"].json()
     assert got["/analyses"].status_code == 200
