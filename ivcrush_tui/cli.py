@@ -3,7 +3,7 @@
 Heavy modules (numpy, scipy, textual, httpx) are imported lazily: `ivcrush --version` stays fast.
 Exit codes: 0 ok, 1 some tickers failed (or health degraded), 2 bad usage or config,
 130 interrupted, 141 stdout closed by the reader (`ivcrush scan --json | head -1`), 143 terminated
-(SIGTERM).
+(SIGTERM). `serve` runs until SIGTERM or SIGINT and then exits 0 after its clean stop.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ examples:
   ivcrush analyze NVDA --json           one ticker, one JSON object
   ivcrush backfill --quarters 12        store earnings history and prices (quota-aware, resumable)
   ivcrush health --json                 provider, database and cache status (exit 1 if degraded)
+  ivcrush serve                         scan on a schedule; /health /metrics /analyses on :8787
   ivcrush watchlist add AAPL BRK.B      edit the watchlist (committed at once)
   ivcrush config init                   write a commented config file (mode 0600)
   ivcrush demo-server --port 8765       the demo market over HTTP on loopback (try live mode)
@@ -49,7 +50,11 @@ def _common(*, suppress: bool) -> _Parser:
     common = _Parser(add_help=False)
     common.add_argument("--config", metavar="PATH", default=d, help="config file")
     common.add_argument(
-        "--as-of", metavar="ISO-8601", default=d, help="fix 'now' (e.g. 2026-11-23T15:30-05:00)"
+        "--as-of",
+        metavar="ISO-8601",
+        default=d,
+        help="'now' is this instant (e.g. 2026-11-23T15:30-05:00): fixed for one-shot commands,"
+        " running on from it in the console and serve",
     )
     common.add_argument(
         "--demo",
@@ -65,6 +70,16 @@ def _common(*, suppress: bool) -> _Parser:
         help="more log output on stderr (-vv: debug, with tracebacks)",
     )
     return common
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
+    return port
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -95,6 +110,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     h = sub.add_parser("health", parents=[common], help="provider, database and cache status")
     h.add_argument("--json", action="store_true", help="print one JSON object")
+
+    sv = sub.add_parser(
+        "serve", parents=[common], help="run unattended: scheduled scans, /health /metrics"
+    )
+    sv.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, loopback)"
+    )
+    sv.add_argument("--port", type=_port, default=8787, help="TCP port (default 8787; 0: any)")
 
     w = sub.add_parser("watchlist", parents=[common], help="list, add or remove symbols")
     wsub = w.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)

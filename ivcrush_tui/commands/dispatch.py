@@ -20,6 +20,9 @@ from typing import Any
 from ivcrush_tui.domain import IvCrushError
 from ivcrush_tui.exit_codes import EXIT_BROKEN_PIPE, EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_USAGE
 
+# Commands whose clock runs on from --as-of (None: the console); the others keep it fixed.
+RUNNING_CLOCK_COMMANDS: frozenset[str | None] = frozenset({None, "serve"})
+
 
 class _Terminated(Exception):
     """SIGTERM arrived: the command was cancelled and has shut down cleanly."""
@@ -60,7 +63,13 @@ def _fail(message: str, code: int = EXIT_USAGE) -> int:
 
 def run(args: argparse.Namespace) -> int:
     from ivcrush_tui.config import ConfigError, load_settings
-    from ivcrush_tui.engine.clock import Clock, FixedClock, SystemClock, parse_as_of
+    from ivcrush_tui.engine.clock import (
+        Clock,
+        FixedClock,
+        RunningClock,
+        SystemClock,
+        parse_as_of,
+    )
 
     if args.command == "config":
         from ivcrush_tui.commands.headless import config_init
@@ -84,9 +93,12 @@ def run(args: argparse.Namespace) -> int:
     clock: Clock = SystemClock()
     if args.as_of is not None:  # "" is an error, not "now"
         try:
-            clock = FixedClock(parse_as_of(args.as_of))
+            start = parse_as_of(args.as_of)
         except ValueError as exc:
             return _fail(str(exc))
+        # The long-running modes run on from --as-of (countdowns, schedules and ledger decisions
+        # move as they would live); one-shot commands keep the instant fixed (reproducible).
+        clock = RunningClock(start) if args.command in RUNNING_CLOCK_COMMANDS else FixedClock(start)
 
     from ivcrush_tui.resilience.logs import configure_logging
 
@@ -125,6 +137,11 @@ def run(args: argparse.Namespace) -> int:
         from ivcrush_tui.commands.console import run_console
 
         return run_console(settings, clock)
+
+    if args.command == "serve":
+        from ivcrush_tui.commands.serve import serve
+
+        return serve(args, settings, clock)
 
     from ivcrush_tui.commands import headless
 

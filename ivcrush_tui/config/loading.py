@@ -324,6 +324,12 @@ def _cross_checks(
             repr(get("engine", "history_quarters")),
             "must be >= analysis.min_events (else no ticker ever has enough history)",
         )
+    if get("serve", "scan_interval_s") > get("serve", "idle_interval_s"):
+        problems.add(
+            "serve.scan_interval_s",
+            repr(get("serve", "scan_interval_s")),
+            "must be <= serve.idle_interval_s (the entry window is scanned more often)",
+        )
     r = "resilience"
     if get(r, "backoff_base_s") > get(r, "backoff_max_s"):
         problems.add(
@@ -443,6 +449,7 @@ def load_settings(
         cache=sections["cache"],
         storage=sections["storage"],
         ui=sections["ui"],
+        serve=sections["serve"],
         demo=force_demo or file_demo or no_credentials,
         config_path=path if found else None,
         warnings=tuple(warnings),

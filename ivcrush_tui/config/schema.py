@@ -15,6 +15,7 @@ from ivcrush_tui.config.settings import (
     CacheSettings,
     EngineSettings,
     ResilienceSettings,
+    ServeSettings,
     StorageSettings,
     TradierSettings,
     UiSettings,
@@ -241,6 +242,26 @@ SECTIONS: Final[dict[str, tuple[type[Any], tuple[KeySpec, ...]]]] = {
                 " replace the binding's default keys (list the default too to keep it). An"
                 " unknown id or key is a configuration error. The help screen (?) and the"
                 " footer show the keys in effect. Ids: " + ", ".join(BINDING_IDS) + ".",
+            ),
+        ),
+    ),
+    "serve": (
+        ServeSettings,
+        (
+            _k(
+                "scan_interval_s",
+                "float",
+                "ivcrush serve: seconds between scans inside the 15:00-16:00 ET entry window.",
+                lo=5.0,
+                hi=3600.0,
+            ),
+            _k(
+                "idle_interval_s",
+                "float",
+                "ivcrush serve: seconds between scans outside the entry window (the first scan"
+                " of a window runs at its start whatever this is).",
+                lo=60.0,
+                hi=86400.0,
             ),
         ),
     ),

@@ -170,6 +170,14 @@ class UiSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ServeSettings:
+    """`ivcrush serve`: how often the unattended engine scans."""
+
+    scan_interval_s: float = 60.0  # seconds between scans inside the entry window
+    idle_interval_s: float = 3600.0  # seconds between scans outside it (hourly)
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     tradier: TradierSettings = dataclasses.field(default_factory=TradierSettings)
     alphavantage: AlphaVantageSettings = dataclasses.field(default_factory=AlphaVantageSettings)
@@ -179,6 +187,7 @@ class Settings:
     cache: CacheSettings = dataclasses.field(default_factory=CacheSettings)
     storage: StorageSettings = dataclasses.field(default_factory=StorageSettings)
     ui: UiSettings = dataclasses.field(default_factory=UiSettings)
+    serve: ServeSettings = dataclasses.field(default_factory=ServeSettings)
     demo: bool = True  # effective: forced, or no credential configured at all
     # Not config keys: where the settings came from.
     config_path: Path | None = None  # the file read; None when only defaults + environment

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -32,6 +34,34 @@ class FixedClock:
 
     def now(self) -> dt.datetime:
         return self.at.astimezone(dt.UTC)
+
+
+class RunningClock:
+    """A clock that starts at `start` and runs from there at the rate of `monotonic` (seconds).
+
+    `--as-of T` for the long-running modes (the console, `serve`): the entry window, countdowns,
+    schedules and ledger decisions move as they would live, from T on. It never reads the wall
+    clock: elapsed time comes from the monotonic clock (immune to wall-clock steps), injected for
+    tests."""
+
+    __slots__ = ("_monotonic", "_start", "_t0")
+
+    def __init__(
+        self, start: dt.datetime, *, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        if start.tzinfo is None:
+            raise ValueError("RunningClock needs an aware datetime")
+        self._start = start.astimezone(dt.UTC)
+        self._monotonic = monotonic
+        self._t0 = monotonic()
+
+    @property
+    def start(self) -> dt.datetime:
+        """The instant the clock started at (aware UTC)."""
+        return self._start
+
+    def now(self) -> dt.datetime:
+        return self._start + dt.timedelta(seconds=max(0.0, self._monotonic() - self._t0))
 
 
 # --as-of and --date must name a day the calendar, the cache and the demo world can represent;

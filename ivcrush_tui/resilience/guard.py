@@ -47,6 +47,11 @@ def percentile(values: Iterable[float], p: float) -> float | None:
     return data[lo] + (data[hi] - data[lo]) * (rank - lo)
 
 
+# Told of every attempt as it ends: (endpoint, latency in milliseconds, ok). `ivcrush serve`
+# feeds its Prometheus request counters and latency histograms from it.
+AttemptListener = Callable[[str, float, bool], None]
+
+
 @dataclass(frozen=True, slots=True)
 class ErrorRecord:
     """The last error seen: stable code, human message, correlation id, when (aware UTC)."""
@@ -90,6 +95,7 @@ class ProviderStats:
         self._latencies: deque[float] = deque(maxlen=max_samples)
         self._by_endpoint: dict[str, deque[float]] = {}
         self._count_by_endpoint: dict[str, int] = {}
+        self.attempt_listeners: list[AttemptListener] = []
 
     def latencies_ms(self) -> list[float]:
         """Recent attempt latencies, oldest first (milliseconds)."""
@@ -136,6 +142,8 @@ class ProviderStats:
             samples = self._by_endpoint.setdefault(endpoint, deque(maxlen=self.max_samples))
             samples.append(latency_ms)
         self._count_by_endpoint[endpoint] = self._count_by_endpoint.get(endpoint, 0) + 1
+        for listener in self.attempt_listeners:
+            listener(endpoint, latency_ms, ok)
 
     def record_error(self, exc: BaseException, at: dt.datetime) -> None:
         """Remember `exc` as the last error."""
