@@ -145,6 +145,15 @@ def warm_up_analytics(now: dt.datetime) -> threading.Thread | None:
         return _warm_up_thread
 
 
+def finish_warm_up(timeout_s: float = 3.0) -> None:
+    """Wait (at most `timeout_s` seconds) for a warm-up thread still importing. A command that
+    ends early (a bad ticker, an outage) would otherwise let the interpreter finalise while the
+    daemon thread is inside numpy's C import, which can crash the process at exit (SIGSEGV)."""
+    thread = _warm_up_thread
+    if thread is not None and thread.is_alive() and thread is not threading.current_thread():
+        thread.join(timeout_s)
+
+
 def _shared_tls_pools(tls_context: ssl.SSLContext | None, n: int) -> list[httpx.AsyncBaseTransport]:
     """`n` connection pools (one per provider, sized as `make_http_client` sizes its own) sharing
     one TLS context, `tls_context` or one built here: building one costs 20-60 ms of CPU (the CA
