@@ -36,6 +36,7 @@ from ivcrush_tui.providers.demo.faults import (
 )
 from ivcrush_tui.providers.demo.market import DemoMarket
 from ivcrush_tui.providers.demo.responses import AV_PATH, TRADIER_PREFIX, WireRequest, WireResponse
+from ivcrush_tui.providers.demo.streams import DemoStreams, StreamConfig, StreamRun, write_chunked
 
 __all__ = ["LOOPBACK", "DemoServer", "main"]
 
@@ -142,6 +143,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 params.setdefault(key, value)
         headers = {k.lower(): v for k, v in self.headers.items()}
         req = WireRequest(self.command.upper(), parts.path, params, headers)
+        if owner.streams.handles(req.path):
+            self._stream(req)
+            return
         engine = owner.engine
         plan = engine.plan(req.path)
         if plan.delay_s > 0 and owner.stopping.wait(plan.delay_s):
@@ -165,6 +169,26 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 resp = malform(resp, plan.malformed_html)
         self._send(resp)
 
+    def _stream(self, req: WireRequest) -> None:
+        """The streaming session and stream endpoints (streams.py); a stream is written as a
+        chunked body on this handler thread until it ends, and its connection then closes."""
+        streams = self.server.owner.streams
+        if req.path.endswith("/session"):
+            self._send(streams.session(req))
+            return
+        opened = streams.open(req)
+        if not isinstance(opened, StreamRun):
+            self._send(opened)
+            return
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if write_chunked(self.wfile, opened, self.server.owner.stopping):
+            self._reset()
+
     def _send(self, resp: WireResponse) -> None:
         self.send_response(resp.status)
         self.send_header("Content-Type", resp.content_type)
@@ -185,7 +209,8 @@ class DemoServer:
     """The demo market on a loopback port, served from a background thread.
 
     source: a DemoMarket or a factory `(ny_date) -> DemoMarket`; faults: see FaultConfig
-    (default: Tradier 120/min, no faults); clock: the aware "now" of the market (default: the
+    (default: Tradier 120/min, no faults); stream: the market stream's rate and faults
+    (streams.py; default 20 events/s); clock: the aware "now" of the market (default: the
     wall clock); port 0 picks a free port. Use as a context manager or start()/stop().
     """
 
@@ -199,6 +224,7 @@ class DemoServer:
         *,
         monotonic: Callable[[], float] = time.monotonic,
         max_connections: int = 256,
+        stream: StreamConfig | None = None,
     ) -> None:
         if host != LOOPBACK:
             raise ValueError(f"the demo server binds only to {LOOPBACK}, not {host!r}")
@@ -207,6 +233,8 @@ class DemoServer:
         if max_connections < 1:
             raise ValueError("max_connections must be >= 1")
         self.engine = FaultEngine(source, faults or FaultConfig(), clock or _utc_now, monotonic)
+        # The session answer names this server's origin; set once the port is known (start()).
+        self.streams = DemoStreams(self.engine, "http://127.0.0.1", stream, monotonic=monotonic)
         self.stopping = threading.Event()
         self._host = host
         self._port = port
@@ -222,6 +250,7 @@ class DemoServer:
         self.stopping.clear()
         self._httpd = _Server((self._host, self._port), self, self._max_connections)
         self._port = self._httpd.server_address[1]
+        self.streams.set_origin(self.origin)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -307,6 +336,10 @@ class DemoServer:
 
     def reset_counters(self) -> None:
         self.engine.reset_counters()
+
+    def set_stream(self, stream: StreamConfig) -> None:
+        """The market stream's rate and faults, for streams opened from now on."""
+        self.streams.set_config(stream)
 
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
