@@ -38,7 +38,7 @@ import math
 import random
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -411,7 +411,7 @@ class TradierStream:
 
     # -- the iterator --------------------------------------------------------------------------
 
-    async def events(self) -> AsyncIterator[StreamEvent]:
+    async def events(self) -> AsyncGenerator[StreamEvent, None]:
         """Every data event, in arrival order, across reconnects, until close() or a permanent
         failure (then health().state is FAILED and health().error says why)."""
         failures = 0  # consecutive connects that delivered nothing
@@ -447,7 +447,8 @@ class TradierStream:
             self._reconnects += 1
             if error is not None:
                 self._error = error
-            failures = 1 if self._events > before else failures + 1
+            # Capped: the wait stops growing long before, and 2.0**n overflows past ~1024.
+            failures = 1 if self._events > before else min(failures + 1, 32)
             wait = self._backoff.backoff_s(failures, None)
             self._state = StreamState.BACKOFF
             log.info(
