@@ -456,8 +456,21 @@ class TradierStream:
                 self._redact(str(error)) if error is not None else "closed",
                 wait,
             )
-            await self._sleep(wait)
+            await self._pause(wait)
         self._state = StreamState.CLOSED
+
+    async def _pause(self, seconds: float) -> None:
+        """The back-off wait, cut short by set_symbols() or close() (a new subscription should
+        not wait out a minute of back-off meant for a failing server)."""
+        self._changed.clear()
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        waker = asyncio.ensure_future(self._changed.wait())
+        try:
+            await asyncio.wait({sleeper, waker}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, waker):
+                task.cancel()
+            await asyncio.gather(sleeper, waker, return_exceptions=True)
 
     # -- one connection ------------------------------------------------------------------------
 

@@ -399,3 +399,39 @@ async def test_the_demo_stream_runs_at_its_configured_rate(
     assert 0.7 * rate <= measured <= 1.3 * rate
     assert len({e.symbol for e in events}) == names
     assert health.events_per_s > 0.5 * rate
+
+
+async def test_close_ends_the_iterator_and_an_empty_set_idles(market: DemoMarket) -> None:
+    async with endpoint("transport", market) as ep:
+        stream = ep.stream([])
+        got: list[StreamEvent] = []
+
+        async def consume() -> None:
+            async with contextlib.aclosing(stream.events()) as events:
+                async for event in events:
+                    got.append(event)
+
+        task = asyncio.create_task(consume())
+        await wait_until(lambda: stream.health().state is StreamState.IDLE)
+        assert ep.streams.stats().sessions == 0  # nothing to stream: no session spent
+        stream.set_symbols(["AAPL"])
+        await wait_until(lambda: len(got) >= 5)
+        stream.close()
+        async with asyncio.timeout(2.0):
+            await task
+    assert stream.health().state is StreamState.CLOSED
+    assert stream.health().mode == "POLL"
+
+
+async def test_a_new_subscription_cuts_the_back_off_short(market: DemoMarket) -> None:
+    async with endpoint("transport", market) as ep:
+        ep.set_down(True)
+        opts = StreamOptions(check_interval_s=0.05, backoff_base_s=30.0, backoff_max_s=60.0)
+        stream = ep.stream(["AAPL"], options=opts)
+        task = asyncio.create_task(collect(stream, lambda e: len(e) >= 3, timeout_s=5.0))
+        await wait_until(lambda: stream.health().state is StreamState.BACKOFF)
+        ep.set_down(False)
+        stream.set_symbols(["MSFT"])  # without the cut, the next try is 15-30 s away
+        async with asyncio.timeout(3.0):
+            events = await task
+    assert {e.symbol for e in events} == {"MSFT"}
