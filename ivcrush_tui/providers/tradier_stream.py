@@ -536,12 +536,15 @@ class TradierStream:
                 timeout=timeout,
             ) as response:
                 if response.status_code != 200:
-                    head = await _head(response)
-                    raise error_for_status(
-                        response.status_code,
+                    # The session already proved the token; a refused stream is a dead or
+                    # superseded session id (or a server fault): worth a new session later.
+                    detail = self._detail(await _head(response))
+                    raise ProviderError(
+                        ErrorCode.UNAVAILABLE,
+                        f"HTTP {response.status_code} opening the stream"
+                        + (f": {detail}" if detail else ""),
                         provider=PROVIDER,
                         endpoint=STREAM_ENDPOINT,
-                        detail=self._detail(head),
                     )
                 self._queue = queue
                 pump = asyncio.create_task(self._pump(response, queue))

@@ -435,3 +435,26 @@ async def test_a_new_subscription_cuts_the_back_off_short(market: DemoMarket) ->
         async with asyncio.timeout(3.0):
             events = await task
     assert {e.symbol for e in events} == {"MSFT"}
+
+
+async def test_a_refused_stream_is_retried_with_a_new_session(market: DemoMarket) -> None:
+    """A stream refused after a good session (here: too many symbols, which the demo answers
+    400) is not an auth failure: it backs off and tries again with a fresh session."""
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        await asyncio.sleep(0)
+
+    async with endpoint("transport", market) as ep:
+        symbols = [f"A{i:04d}" for i in range(5001)]
+        stream = ep.stream(symbols, sleep=sleep)
+        await collect(stream, lambda e: False, timeout_s=0.3)
+        health = stream.health()
+        sessions = ep.streams.stats().sessions
+    assert health.state is not StreamState.FAILED
+    assert health.error_code is ErrorCode.UNAVAILABLE
+    assert health.error is not None
+    assert "HTTP 400 opening the stream" in health.error
+    assert sessions >= 2
+    assert len(waits) >= 1
