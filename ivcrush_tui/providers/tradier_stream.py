@@ -414,6 +414,17 @@ class TradierStream:
     async def events(self) -> AsyncGenerator[StreamEvent, None]:
         """Every data event, in arrival order, across reconnects, until close() or a permanent
         failure (then health().state is FAILED and health().error says why)."""
+        try:
+            async with contextlib.aclosing(self._run()) as run:
+                async for event in run:
+                    yield event
+        finally:
+            # However the iteration ended (close(), the consumer leaving, cancellation), the
+            # stream is no longer live; FAILED stays, so the caller can read why.
+            if self._state is not StreamState.FAILED:
+                self._state = StreamState.CLOSED
+
+    async def _run(self) -> AsyncGenerator[StreamEvent, None]:
         failures = 0  # consecutive connects that delivered nothing
         while not self._closed:
             if not self._symbols:
@@ -449,7 +460,7 @@ class TradierStream:
                 self._error = error
             # Capped: the wait stops growing long before, and 2.0**n overflows past ~1024.
             failures = 1 if self._events > before else min(failures + 1, 32)
-            wait = self._backoff.backoff_s(failures, None)
+            wait = self._backoff.backoff_s(failures, error)  # honours a retry_after_s
             self._state = StreamState.BACKOFF
             log.info(
                 "tradier stream: %s; reconnecting in %.1f s",
@@ -457,7 +468,6 @@ class TradierStream:
                 wait,
             )
             await self._pause(wait)
-        self._state = StreamState.CLOSED
 
     async def _pause(self, seconds: float) -> None:
         """The back-off wait, cut short by set_symbols() or close() (a new subscription should

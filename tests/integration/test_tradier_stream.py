@@ -30,6 +30,7 @@ from ivcrush_tui.providers.tradier_events import (
     StreamTrade,
 )
 from ivcrush_tui.providers.tradier_stream import (
+    StreamHealth,
     StreamOptions,
     StreamState,
     TradierStream,
@@ -135,8 +136,15 @@ async def test_session_and_events_parse(kind: str, market: DemoMarket, options: 
     async with endpoint(kind, market) as ep:
         every_kind = StreamOptions(filters=("quote", "trade", "summary", "timesale"))
         stream = ep.stream(["AAPL", "BRK.B", "ZZZZQ", *options], options=every_kind)
-        events = await collect(stream, lambda e: len(e) >= 60)
-        health = stream.health()
+        health_inside: list[StreamHealth] = []
+
+        def until(events: list[StreamEvent]) -> bool:
+            if len(events) >= 60:
+                health_inside.append(stream.health())
+            return len(events) >= 60
+
+        events = await collect(stream, until)
+        health = health_inside[0]
     assert len(events) >= 60
     symbols = {e.symbol for e in events}
     assert symbols == {"AAPL", "BRK.B", *options}  # unknown symbols produce no events
@@ -159,6 +167,7 @@ async def test_session_and_events_parse(kind: str, market: DemoMarket, options: 
     assert health.state is StreamState.LIVE
     assert health.mode == "LIVE"
     assert health.connected
+    assert stream.health().state is StreamState.CLOSED  # the consumer left: no longer live
     assert health.events == len(events)
     assert health.malformed == 0
     assert health.reconnects == 0
@@ -305,7 +314,7 @@ async def test_malformed_events_are_skipped_and_counted(kind: str, market: DemoM
     assert len(events) >= 150
     assert health.malformed >= 40  # one line in four
     assert health.reconnects == 0
-    assert health.state is StreamState.LIVE
+    assert health.state is StreamState.CLOSED  # ended by the consumer, never failed
 
 
 @pytest.mark.parametrize("kind", KINDS)
