@@ -363,6 +363,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     ap.add_argument("--av-daily-quota", type=int, default=0, help="0 = unlimited")
     ap.add_argument("--av-burst-per-s", type=int, default=0, help="0 = unlimited")
     ap.add_argument("--fault-seed", type=int, default=0)
+    ap.add_argument(
+        "--stream-rate", type=float, default=20.0, help="market-stream events/s per connection"
+    )
     return ap.parse_args(argv)
 
 
@@ -384,6 +387,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.fault_seed,
         )
         as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+        stream = StreamConfig(rate_per_s=args.stream_rate)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -410,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         source = factory
         clock = _utc_now
-    server = DemoServer(source, faults, clock, port=args.port)
+    server = DemoServer(source, faults, clock, port=args.port, stream=stream)
     try:
         server.start()
     except OSError as exc:
