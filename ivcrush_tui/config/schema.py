@@ -71,6 +71,12 @@ SECTIONS: Final[dict[str, tuple[type[Any], tuple[KeySpec, ...]]]] = {
             ),
             _k("timeout_s", "float", "Seconds per request.", hi=300.0, **_POS),
             _INSECURE_HTTP,
+            _k(
+                "streaming",
+                "bool",
+                "Stream live quotes over Tradier market streaming (one market session per"
+                " account); false, or when streaming is unavailable, polls over REST instead.",
+            ),
         ),
     ),
     "alphavantage": (

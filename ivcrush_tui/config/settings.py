@@ -68,6 +68,7 @@ class TradierSettings:
     allow_insecure_http: bool = (
         False  # plain http to a non-loopback host (sends the token in clear)
     )
+    streaming: bool = True  # live quotes over Tradier market streaming (else polling only)
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,10 @@ def problems_of(tmp_path: Path, text: str, env: dict[str, str] | None = None) ->
 # -- defaults and values -------------------------------------------------------------------------
 
 
+def test_streaming_is_on_by_default() -> None:
+    assert Settings().tradier.streaming is True
+
+
 def test_missing_default_file_gives_defaults_in_demo_mode() -> None:
     s = load_settings(None, {})
     assert s.config_path is None
@@ -83,6 +87,7 @@ def test_a_full_file_is_read(tmp_path: Path) -> None:
         token = "{FAKE_TOKEN}"
         base_url = "https://sandbox.tradier.com/v1/"
         timeout_s = 5
+        streaming = false
         [alphavantage]
         daily_quota = 75
         max_per_second = 0.5
@@ -109,6 +114,7 @@ def test_a_full_file_is_read(tmp_path: Path) -> None:
     assert s.tradier.base_url == "https://sandbox.tradier.com/v1"  # trailing slash dropped
     assert s.tradier.timeout_s == 5.0
     assert isinstance(s.tradier.timeout_s, float)
+    assert s.tradier.streaming is False  # the default is true (streaming on)
     assert (s.alphavantage.daily_quota, s.alphavantage.max_per_second) == (75, 0.5)
     assert s.engine.concurrency == 64
     assert s.storage.path == tmp_path / "data" / "store.sqlite3"  # relative to the file

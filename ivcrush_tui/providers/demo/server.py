@@ -37,6 +37,7 @@ from ivcrush_tui.providers.demo.faults import (
 )
 from ivcrush_tui.providers.demo.market import DemoMarket
 from ivcrush_tui.providers.demo.responses import AV_PATH, TRADIER_PREFIX, WireRequest, WireResponse
+from ivcrush_tui.providers.demo.streams import DemoStreams, StreamConfig, StreamRun, write_chunked
 
 __all__ = ["LOOPBACK", "DemoServer", "main"]
 
@@ -143,6 +144,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 params.setdefault(key, value)
         headers = {k.lower(): v for k, v in self.headers.items()}
         req = WireRequest(self.command.upper(), parts.path, params, headers)
+        if owner.streams.handles(req.path):
+            self._stream(req)
+            return
         engine = owner.engine
         plan = engine.plan(req.path)
         if plan.delay_s > 0 and owner.stopping.wait(plan.delay_s):
@@ -166,6 +170,26 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 resp = malform(resp, plan.malformed_html)
         self._send(resp)
 
+    def _stream(self, req: WireRequest) -> None:
+        """The streaming session and stream endpoints (streams.py); a stream is written as a
+        chunked body on this handler thread until it ends, and its connection then closes."""
+        streams = self.server.owner.streams
+        if req.path.endswith("/session"):
+            self._send(streams.session(req))
+            return
+        opened = streams.open(req)
+        if not isinstance(opened, StreamRun):
+            self._send(opened)
+            return
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if write_chunked(self.wfile, opened, self.server.owner.stopping):
+            self._reset()
+
     def _send(self, resp: WireResponse) -> None:
         self.send_response(resp.status)
         self.send_header("Content-Type", resp.content_type)
@@ -186,7 +210,8 @@ class DemoServer:
     """The demo market on a loopback port, served from a background thread.
 
     source: a DemoMarket or a factory `(ny_date) -> DemoMarket`; faults: see FaultConfig
-    (default: Tradier 120/min, no faults); clock: the aware "now" of the market (default: the
+    (default: Tradier 120/min, no faults); stream: the market stream's rate and faults
+    (streams.py; default 20 events/s); clock: the aware "now" of the market (default: the
     wall clock); port 0 picks a free port. Use as a context manager or start()/stop().
     """
 
@@ -200,6 +225,7 @@ class DemoServer:
         *,
         monotonic: Callable[[], float] = time.monotonic,
         max_connections: int = 256,
+        stream: StreamConfig | None = None,
     ) -> None:
         if host != LOOPBACK:
             raise ValueError(f"the demo server binds only to {LOOPBACK}, not {host!r}")
@@ -208,6 +234,8 @@ class DemoServer:
         if max_connections < 1:
             raise ValueError("max_connections must be >= 1")
         self.engine = FaultEngine(source, faults or FaultConfig(), clock or _utc_now, monotonic)
+        # The session answer names this server's origin; set once the port is known (start()).
+        self.streams = DemoStreams(self.engine, "http://127.0.0.1", stream, monotonic=monotonic)
         self.stopping = threading.Event()
         self._host = host
         self._port = port
@@ -223,6 +251,7 @@ class DemoServer:
         self.stopping.clear()
         self._httpd = _Server((self._host, self._port), self, self._max_connections)
         self._port = self._httpd.server_address[1]
+        self.streams.set_origin(self.origin)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -309,6 +338,10 @@ class DemoServer:
     def reset_counters(self) -> None:
         self.engine.reset_counters()
 
+    def set_stream(self, stream: StreamConfig) -> None:
+        """The market stream's rate and faults, for streams opened from now on."""
+        self.streams.set_config(stream)
+
 
 MODULE_PROG = "python -m ivcrush_tui.providers.demo.server"
 DEFAULT_PORT = 8765
@@ -363,6 +396,9 @@ def build_parser(prog: str = MODULE_PROG) -> argparse.ArgumentParser:
     ap.add_argument("--av-daily-quota", type=int, default=0, help="0 = unlimited")
     ap.add_argument("--av-burst-per-s", type=int, default=0, help="0 = unlimited")
     ap.add_argument("--fault-seed", type=int, default=0, help="seed of the fault draws")
+    ap.add_argument(
+        "--stream-rate", type=float, default=20.0, help="market-stream events/s per connection"
+    )
     return ap
 
 
@@ -396,6 +432,7 @@ def main(argv: Sequence[str] | None = None, prog: str = MODULE_PROG) -> int:
             seed=args.fault_seed,
         )
         as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+        stream = StreamConfig(rate_per_s=args.stream_rate)
     except ValueError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
@@ -423,7 +460,7 @@ def main(argv: Sequence[str] | None = None, prog: str = MODULE_PROG) -> int:
         source = factory
         clock = _utc_now
     try:
-        server = DemoServer(source, faults, clock, port=args.port)
+        server = DemoServer(source, faults, clock, port=args.port, stream=stream)
         server.start()
     except (OSError, ValueError) as exc:
         print(f"{prog}: error: cannot listen on {LOOPBACK}:{args.port}: {exc}", file=sys.stderr)
