@@ -25,6 +25,9 @@ examples:
   ivcrush health --json                 provider, database and cache status (exit 1 if degraded)
   ivcrush watchlist add AAPL BRK.B      edit the watchlist (committed at once)
   ivcrush config init                   write a commented config file (mode 0600)
+  ivcrush ledger --summary              settle due decisions; hit rates and P&L per tier
+  ivcrush --demo ledger simulate        play the demo's last 12 weeks into the demo ledger
+  ivcrush backtest --json               walk-forward of history-based predictions
 """
 
 
@@ -99,6 +102,20 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("add", "remove"):
         x = wsub.add_parser(name, parents=[common], help=f"{name} symbols")
         x.add_argument("symbols", nargs="+", metavar="SYMBOL")
+
+    lg = sub.add_parser(
+        "ledger", parents=[common], help="settle due decisions, then print the ledger"
+    )
+    lg.add_argument(
+        "action", nargs="?", choices=["simulate"], help="simulate: play the demo's past weeks"
+    )
+    lg.add_argument("--json", action="store_true", help="JSON Lines, one decision per line")
+    lg.add_argument("--summary", action="store_true", help="per-tier and per-recommendation")
+    lg.add_argument("--weeks", type=int, default=12, help="simulate: weeks to play (default 12)")
+
+    bt = sub.add_parser("backtest", parents=[common], help="walk-forward on stored history")
+    bt.add_argument("symbols", nargs="*", metavar="SYMBOL")
+    bt.add_argument("--json", action="store_true", help="JSON Lines")
 
     c = sub.add_parser("config", parents=[common], help="configuration helpers")
     csub = c.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)

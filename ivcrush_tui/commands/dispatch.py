@@ -121,9 +121,11 @@ def run(args: argparse.Namespace) -> int:
 
         return run_console(settings, clock)
 
-    from ivcrush_tui.commands import headless
+    from ivcrush_tui.commands import evidence, headless
 
     handler = {
+        "ledger": evidence.ledger,
+        "backtest": evidence.backtest,
         "analyze": headless.analyze,
         "scan": headless.scan,
         "backfill": headless.backfill,
