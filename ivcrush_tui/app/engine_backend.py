@@ -166,7 +166,16 @@ class EngineBackend:
             stack.push_async_callback(_cancel_and_wait, refresher)
             if self.demo:
                 await self._seed_demo_watchlist()
+            # Ledger decisions whose reaction session has closed are settled on start (METHODS
+            # §12), on the side: the console does not wait for it.
+            settling = asyncio.create_task(self._settle_ledger())
+            stack.push_async_callback(_cancel_and_wait, settling)
             self._stack = stack.pop_all()
+
+    async def _settle_ledger(self) -> None:
+        from ivcrush_tui.engine.ledger import settle_in_background
+
+        await settle_in_background(self.runtime, self.now())
 
     async def _seed_demo_watchlist(self) -> None:
         """A first demo session opens on a useful screen: the watchlist is seeded once with the

@@ -405,3 +405,23 @@ async def _settle_symbol(
             report.settled += 1
         else:
             report.raced += 1
+
+
+async def settle_in_background(rt: Runtime, now: dt.datetime) -> SettleReport | None:
+    """`settle_due` for the callers that settle on the side (console start, `scan`, `serve`):
+    a store or provider failure is logged, never raised (the next pass retries)."""
+    try:
+        report = await settle_due(rt, now)
+    except IvCrushError as exc:
+        log.warning("ledger settlement failed (retried on the next pass): %s", exc)
+        return None
+    if report.due:
+        log.info(
+            "ledger: settled %d, void %d, still open %d of %d due (%d history requests)",
+            report.settled,
+            report.voided,
+            report.still_open,
+            report.due,
+            report.history_requests,
+        )
+    return report
