@@ -23,7 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks._bytecode import compile_package  # noqa: E402
+from _bytecode import compile_package  # noqa: E402 - beside this script
+
 from ivcrush_tui.calendar import NY, default_calendar  # noqa: E402
 from ivcrush_tui.config import load_settings  # noqa: E402
 from ivcrush_tui.domain import EarningsEvent, Timing  # noqa: E402

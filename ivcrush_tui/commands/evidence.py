@@ -83,9 +83,17 @@ def _group_json(g: GroupStats) -> dict[str, Any]:
     return {k: (_r(v) if isinstance(v, float) else v) for k, v in out.items()}
 
 
-def summary_json(decisions: Sequence[LedgerDecision], mode: str) -> dict[str, Any]:
+def outcomes_of_rows(rows: Sequence[tuple[Any, ...]]) -> list[Outcome]:
+    """Outcomes from `DecisionsRepo.outcome_rows` (the summary's fast path)."""
+    return [
+        Outcome(r[0], r[1], r[2], r[3], r[4], None if r[5] is None else bool(r[5]), r[6], r[7])
+        for r in rows
+    ]
+
+
+def summary_json(outcomes: Sequence[Outcome], mode: str) -> dict[str, Any]:
     """The documented `ledger --summary --json` object."""
-    s = summarize(outcome_of(d) for d in decisions)
+    s = summarize(outcomes)
     return {
         "mode": mode,
         "n_settled": s.n_settled,
@@ -191,7 +199,11 @@ async def ledger(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
     async with open_runtime(settings, clock) as rt:
         with _progress("settling", not args.json) as progress:
             report = await settle_due(rt, now, progress)
-        decisions = await DecisionsRepo(rt.db).all(mode=settings.mode)
+        repo = DecisionsRepo(rt.db)
+        if args.summary:
+            outcomes = outcomes_of_rows(await repo.outcome_rows(mode=settings.mode))
+        else:
+            decisions = await repo.all(mode=settings.mode)
     if report.due:
         print(
             f"ivcrush: settled {report.settled}, void {report.voided}, still open"
@@ -200,7 +212,7 @@ async def ledger(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
             file=sys.stderr,
         )
     if args.summary:
-        obj = summary_json(decisions, settings.mode)
+        obj = summary_json(outcomes, settings.mode)
         if args.json:
             _emit(obj)
         else:
@@ -280,9 +292,9 @@ async def backtest(args: argparse.Namespace, settings: Settings, clock: Clock) -
                 )
                 if progress is not None:
                     progress(i, len(symbols))
-        decisions = await DecisionsRepo(rt.db).all(mode=settings.mode)
+        outcomes = outcomes_of_rows(await DecisionsRepo(rt.db).outcome_rows(mode=settings.mode))
     rows.append({"kind": "overall", "symbol": None, **_stats(backtest_stats(all_points, n_all))})
-    settled = [outcome_of(d) for d in decisions if d.status == "settled"]
+    settled = [o for o in outcomes if o.status == "settled"]
     if settled:
         for p in threshold_sweep(settled):
             rows.append(

@@ -18,10 +18,8 @@ import logging
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ivcrush_tui.analytics.analysis import Analysis
-from ivcrush_tui.analytics.event_move import VarianceSplit
-from ivcrush_tui.analytics.implied_move import ImpliedMove
 from ivcrush_tui.analytics.outcomes import (
     EntryLegs,
     estimated_exit,
@@ -30,11 +28,8 @@ from ivcrush_tui.analytics.outcomes import (
     straddle_pnl,
     valid_legs,
 )
-from ivcrush_tui.analytics.vrp import VrpResult
 from ivcrush_tui.calendar import NY
 from ivcrush_tui.domain import Bar, IvCrushError, Timing
-from ivcrush_tui.engine.runtime import Runtime
-from ivcrush_tui.engine.schema import analysis_to_json
 from ivcrush_tui.store.repositories import (
     DecisionsRepo,
     LedgerDecision,
@@ -44,6 +39,13 @@ from ivcrush_tui.store.repositories import (
     Settlement,
 )
 from ivcrush_tui.store.repositories.events import events_around
+
+if TYPE_CHECKING:
+    from ivcrush_tui.analytics.analysis import Analysis
+    from ivcrush_tui.engine.runtime import Runtime
+
+# The analysis modules (numpy) are imported by the functions that record an analysis: settling
+# and `ledger --summary` need none of them.
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +73,10 @@ def in_own_entry_window(rt: Runtime, analysis: Analysis) -> bool:
 
 def snapshot_of(analysis: Analysis, *, demo: bool) -> LedgerSnapshot:
     """The ledger row of an analysis (the full JSON object rides along as payload)."""
+    from ivcrush_tui.analytics.implied_move import ImpliedMove
+    from ivcrush_tui.analytics.vrp import VrpResult
+    from ivcrush_tui.engine.schema import analysis_to_json
+
     im = analysis.implied if isinstance(analysis.implied, ImpliedMove) else None
     vr = analysis.vrp if isinstance(analysis.vrp, VrpResult) else None
     liq = analysis.liquidity
@@ -101,6 +107,10 @@ def _finite(x: float | None) -> float | None:
 
 def decision_of(analysis: Analysis, *, demo: bool) -> LedgerDecision | None:
     """The decision an in-window analysis makes (None without an event schedule)."""
+    from ivcrush_tui.analytics.event_move import VarianceSplit
+    from ivcrush_tui.analytics.implied_move import ImpliedMove
+    from ivcrush_tui.analytics.vrp import VrpResult
+
     sched = analysis.schedule
     if sched is None:
         return None

@@ -384,6 +384,18 @@ class DecisionsRepo:
         )
         return tuple(_decision(r) for r in rows)
 
+    async def outcome_rows(self, *, mode: str | None = None) -> list[tuple[Any, ...]]:
+        """The columns the summaries read, one tuple per decision (fast: no dataclass per row):
+        tier, recommendation, status, implied_move_pct, realized_close_pct, hit (0/1/None),
+        pnl_per_contract, tiering ratio (vrp_reaction_ratio, else vrp_ratio)."""
+        where, params = ("WHERE mode = ?", (mode,)) if mode else ("", ())
+        return await self._db.fetchall(
+            "SELECT tier, recommendation, status, implied_move_pct, realized_close_pct, hit,"
+            f" pnl_per_contract, COALESCE(vrp_reaction_ratio, vrp_ratio) FROM ledger_decisions"
+            f" {where}",
+            params,
+        )
+
     async def get(self, decision_id: int) -> LedgerDecision | None:
         row = await self._db.fetchone(
             f"SELECT {_DECISION_SELECT} FROM ledger_decisions WHERE id = ?", (decision_id,)
