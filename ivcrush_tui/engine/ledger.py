@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from ivcrush_tui.analytics.outcomes import (
     EntryLegs,
+    RealizedMoves,
     estimated_exit,
     is_hit,
     realized_moves,
@@ -222,6 +223,20 @@ def _outcome(rt: Runtime, d: LedgerDecision, ref: Bar, react: Bar, now: dt.datet
         legs = EntryLegs(d.atm_strike, d.call_bid, d.call_ask, d.put_bid, d.put_ask)
     exit_price = pnl = None
     reason = None
+    if legs is not None and valid_legs(legs) and d.exit_ask_sum is not None:
+        # The ATM legs' asks captured on the reaction morning: the real exit (§12).
+        exit_price = d.exit_ask_sum
+        return _settled(
+            d,
+            now,
+            ref,
+            react,
+            moves,
+            None,
+            exit_price,
+            straddle_pnl(legs.credit, exit_price),
+            estimated=False,
+        )
     if legs is not None and valid_legs(legs) and d.expiration is not None:
         sess = rt.calendar.session(d.reaction_date)
         at_open = sess.open if sess is not None else now
@@ -239,6 +254,21 @@ def _outcome(rt: Runtime, d: LedgerDecision, ref: Bar, react: Bar, now: dt.datet
             reason = "P&L n/a: no σ_o or back-month IV to price the exit"
     else:
         reason = "P&L n/a: entry legs not recorded or not priceable"
+    return _settled(d, now, ref, react, moves, reason, exit_price, pnl, estimated=True)
+
+
+def _settled(
+    d: LedgerDecision,
+    now: dt.datetime,
+    ref: Bar,
+    react: Bar,
+    moves: RealizedMoves,
+    reason: str | None,
+    exit_price: float | None,
+    pnl: float | None,
+    *,
+    estimated: bool,
+) -> Settlement:
     return Settlement(
         status="settled",
         settled_at=now,
@@ -253,7 +283,7 @@ def _outcome(rt: Runtime, d: LedgerDecision, ref: Bar, react: Bar, now: dt.datet
         hit_reaction=is_hit(moves.close_pct, d.reaction_implied_move_pct),
         exit_price=exit_price,
         pnl_per_contract=pnl,
-        pnl_estimated=True if pnl is not None else None,
+        pnl_estimated=estimated if pnl is not None else None,
     )
 
 
@@ -435,3 +465,63 @@ async def settle_in_background(rt: Runtime, now: dt.datetime) -> SettleReport | 
             report.history_requests,
         )
     return report
+
+
+# The exit capture window on the reaction session (METHODS §12), New York time.
+EXIT_CAPTURE_START = dt.time(9, 35)
+EXIT_CAPTURE_END = dt.time(10, 0)
+
+
+def in_exit_capture_window(rt: Runtime, now: dt.datetime) -> bool:
+    """True between 09:35 and 10:00 ET on a trading session."""
+    local = now.astimezone(NY)
+    return (
+        rt.calendar.is_session(local.date())
+        and EXIT_CAPTURE_START <= local.time() < EXIT_CAPTURE_END
+    )
+
+
+async def capture_exits(rt: Runtime, now: dt.datetime) -> int:
+    """Quote the ATM legs of today's reacting open decisions (one batched quotes request) and keep
+    the first valid ask sum of each as its real exit price; only between 09:35 and 10:00 ET.
+    Returns the number captured. For the console and `serve` in live mode; never raises for the
+    provider (logged, retried on the next call)."""
+    from ivcrush_tui.domain import OptionType
+    from ivcrush_tui.symbols import occ_symbol
+
+    if not in_exit_capture_window(rt, now):
+        return 0
+    repo = DecisionsRepo(rt.db)
+    waiting = await repo.awaiting_exit(now.astimezone(NY).date())
+    legs: dict[int, tuple[str, str]] = {}
+    for d in waiting:
+        if d.id is None or d.expiration is None or d.atm_strike is None:
+            continue
+        try:
+            call = occ_symbol(d.symbol, d.expiration, OptionType.CALL, d.atm_strike)
+            put = occ_symbol(d.symbol, d.expiration, OptionType.PUT, d.atm_strike)
+        except IvCrushError:
+            continue
+        legs[d.id] = (call, put)
+    if not legs:
+        return 0
+    try:
+        quotes = await rt.tradier.option_quotes([s for pair in legs.values() for s in pair])
+    except IvCrushError as exc:
+        log.warning("ledger: exit quotes unavailable (retried): %s", exc)
+        return 0
+    captured = 0
+    for decision_id, (call, put) in legs.items():
+        qc, qp = quotes.get(call), quotes.get(put)
+        if qc is None or qp is None:
+            continue
+        if not (_valid_leg(qc.bid, qc.ask) and _valid_leg(qp.bid, qp.ask)):
+            continue
+        if await repo.record_exit(decision_id, (qc.ask or 0.0) + (qp.ask or 0.0), now):
+            captured += 1
+    return captured
+
+
+def _valid_leg(bid: float | None, ask: float | None) -> bool:
+    """§2: bid > 0 and ask >= bid."""
+    return bid is not None and ask is not None and bid > 0 and ask >= bid

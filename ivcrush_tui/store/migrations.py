@@ -193,7 +193,9 @@ _V7 = (
 # to the latest of each minute, and a unique index keeps it so. Rows stored before this version are
 # `adopted = 0`: the ledger turns them into decisions once (store/repositories/ledger.py).
 # One decision per (symbol, entry date, mode), with the entry legs the P&L needs and the settled
-# outcome; `status` moves open -> settled | void exactly once (a guarded UPDATE).
+# outcome; `status` moves open -> settled | void exactly once (a guarded UPDATE). `exit_ask_sum`:
+# the ATM legs' ask sum captured between 09:35 and 10:00 ET on the reaction session (live mode),
+# the real exit price when present.
 _V8 = (
     "DELETE FROM analysis_snapshots WHERE id NOT IN (SELECT MAX(id) FROM analysis_snapshots"
     " GROUP BY symbol, mode, substr(taken_at, 1, 16))",
@@ -244,6 +246,8 @@ _V8 = (
         pnl_per_contract REAL,
         pnl_estimated INTEGER,
         settled_at TEXT,
+        exit_ask_sum REAL,
+        exit_quoted_at TEXT,
         UNIQUE (symbol, entry_date, mode)
     )""",
     "CREATE INDEX ix_decisions_status ON ledger_decisions (status, reaction_date)",

@@ -347,3 +347,54 @@ def test_decision_dataclass_round_trips_every_field() -> None:
     d = _decision("AAPL", dt.date(2026, 10, 14))
     assert dataclasses.replace(d).tiering_ratio == 1.5
     assert dataclasses.replace(d, vrp_reaction_ratio=None).tiering_ratio == 1.6
+
+
+async def test_exit_quotes_are_captured_on_the_reaction_morning_over_loopback(
+    tmp_path: Path,
+) -> None:
+    from ivcrush_tui.engine.ledger import capture_exits
+    from tests.integration.live_env import NOW, market, serving, settings_for, write_config
+
+    m = market()
+    sym = m.symbols[0]
+    day = NOW.date()  # 2026-11-23, a session: the decision reacts this morning
+    exp = next(e for e in m.expirations(sym) if e >= day)
+    spot = m.spot(sym, NOW)
+    strike = min(m.strikes(sym, exp), key=lambda k: abs(k - spot))
+    entry = CAL.previous_session(day)
+    decision = dataclasses.replace(
+        _decision(sym, entry, strike=strike), mode="live", expiration=exp, reaction_date=day
+    )
+    with serving() as server:
+        settings = settings_for(write_config(tmp_path, server))
+        async with open_runtime(settings, FixedClock(NOW)) as rt:
+            await DecisionsRepo(rt.db).adopt([], [(decision, 0)])
+            early = dt.datetime(2026, 11, 23, 9, 34, tzinfo=NY)
+            assert await capture_exits(rt, early) == 0  # before 09:35: nothing is asked
+            calls = rt.tradier_guard.stats.calls
+            assert await capture_exits(rt, early.replace(minute=40)) == 1
+            assert rt.tradier_guard.stats.calls - calls == 1  # one batched quotes request
+            # The first capture is kept; later ones in the window do not replace it.
+            assert await capture_exits(rt, early.replace(minute=50)) == 0
+            assert await capture_exits(rt, early.replace(hour=10, minute=0)) == 0
+            (stored,) = await DecisionsRepo(rt.db).all()
+    assert stored.exit_ask_sum is not None
+    assert stored.exit_ask_sum > 0
+    assert stored.exit_quoted_at == early.replace(minute=40).astimezone(dt.UTC)
+
+
+async def test_a_captured_exit_is_the_real_exit_price(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    d = _decision("AAPL", dt.date(2026, 10, 14))
+    async with open_runtime(settings, FixedClock(SIM_NOW)) as rt:
+        await _store_decisions(rt.db, [d])
+        repo = DecisionsRepo(rt.db)
+        (stored,) = await repo.all()
+        assert stored.id is not None
+        assert await repo.record_exit(stored.id, 3.1, SIM_NOW)
+        report = await settle_due(rt, SIM_NOW)
+        (done,) = await repo.all()
+    assert report.settled == 1
+    assert done.pnl_estimated is False
+    assert done.exit_price == pytest.approx(3.1)
+    assert done.pnl_per_contract == pytest.approx((4.0 - 3.1) * 100)

@@ -217,6 +217,8 @@ class LedgerDecision:
     pnl_per_contract: float | None = None
     pnl_estimated: bool | None = None
     settled_at: dt.datetime | None = None
+    exit_ask_sum: float | None = None  # captured exit: call ask + put ask, dollars per share
+    exit_quoted_at: dt.datetime | None = None
 
     @property
     def tiering_ratio(self) -> float | None:
@@ -253,7 +255,7 @@ _DECISION_INPUT_COLS = (
 _DECISION_OUTCOME_COLS = (
     "id", "status", "reason", "ref_close", "reaction_open", "reaction_close", "realized_gap_pct",
     "realized_close_pct", "hit", "hit_gap", "hit_reaction", "exit_price", "pnl_per_contract",
-    "pnl_estimated", "settled_at",
+    "pnl_estimated", "settled_at", "exit_ask_sum", "exit_quoted_at",
 )  # fmt: skip
 _DECISION_SELECT = ", ".join(_DECISION_INPUT_COLS + _DECISION_OUTCOME_COLS)
 _UPSERT_DECISION = (
@@ -353,6 +355,8 @@ def _decision(r: tuple[Any, ...]) -> LedgerDecision:
         pnl_per_contract=r[37],
         pnl_estimated=_opt_bool(r[38]),
         settled_at=None if r[39] is None else from_iso(r[39]),
+        exit_ask_sum=r[40],
+        exit_quoted_at=None if r[41] is None else from_iso(r[41]),
     )
 
 
@@ -439,6 +443,26 @@ class DecisionsRepo:
                 " pnl_per_contract = ?, pnl_estimated = ?, settled_at = ?"
                 " WHERE id = ? AND status = 'open'",
                 vals,
+            )
+        return changed == 1
+
+    async def awaiting_exit(self, reaction_day: dt.date) -> tuple[LedgerDecision, ...]:
+        """Open decisions reacting on `reaction_day` with legs to quote and no exit captured."""
+        rows = await self._db.fetchall(
+            f"SELECT {_DECISION_SELECT} FROM ledger_decisions WHERE status = 'open'"
+            " AND reaction_date = ? AND exit_quoted_at IS NULL AND atm_strike IS NOT NULL"
+            " AND expiration IS NOT NULL ORDER BY symbol",
+            (reaction_day.isoformat(),),
+        )
+        return tuple(_decision(r) for r in rows)
+
+    async def record_exit(self, decision_id: int, ask_sum: float, at: dt.datetime) -> bool:
+        """Keep the first exit quote captured for an open decision; True when stored."""
+        async with self._db.transaction() as tx:
+            changed = await tx.execute(
+                "UPDATE ledger_decisions SET exit_ask_sum = ?, exit_quoted_at = ?"
+                " WHERE id = ? AND status = 'open' AND exit_quoted_at IS NULL",
+                (checked_finite("exit_ask_sum", ask_sum), to_iso(at), decision_id),
             )
         return changed == 1
 
