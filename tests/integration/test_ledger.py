@@ -398,3 +398,36 @@ async def test_a_captured_exit_is_the_real_exit_price(tmp_path: Path) -> None:
     assert done.pnl_estimated is False
     assert done.exit_price == pytest.approx(3.1)
     assert done.pnl_per_contract == pytest.approx((4.0 - 3.1) * 100)
+
+
+async def test_v8_folds_repeated_snapshots_to_one_per_minute_and_marks_them_for_adoption(
+    tmp_path: Path,
+) -> None:
+    from ivcrush_tui.store.db import Database
+
+    path = tmp_path / "v7.sqlite3"
+    base = dt.datetime(2026, 11, 18, 20, 10, 5, tzinfo=dt.UTC)
+    async with (
+        await Database.open(path, clock=lambda: SIM_NOW, target_version=7) as db,
+        db.transaction() as tx,
+    ):
+        # 240 identical rows of one minute (a frozen --as-of), and one row a minute later.
+        for i in range(240):
+            await tx.execute(
+                "INSERT INTO analysis_snapshots (symbol, taken_at, payload_json, mode)"
+                " VALUES ('AAPL', ?, ?, 'live')",
+                (to_iso(base), json.dumps({"i": i})),
+            )
+        await tx.execute(
+            "INSERT INTO analysis_snapshots (symbol, taken_at, payload_json, mode)"
+            " VALUES ('AAPL', ?, '{}', 'live')",
+            (to_iso(base + dt.timedelta(minutes=1)),),
+        )
+    async with await Database.open(path, clock=lambda: SIM_NOW) as db:
+        rows = await db.fetchall(
+            "SELECT payload_json, minute, adopted FROM analysis_snapshots ORDER BY taken_at"
+        )
+    assert rows == [
+        (json.dumps({"i": 239}), "2026-11-18T20:10", 0),  # the latest of the minute
+        ("{}", "2026-11-18T20:11", 0),
+    ]
