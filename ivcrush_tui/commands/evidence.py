@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ivcrush_tui.analytics.outcomes import (
     GroupStats,
@@ -26,6 +26,9 @@ from ivcrush_tui.engine.clock import Clock, SteppedClock
 from ivcrush_tui.exit_codes import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
 from ivcrush_tui.store.repositories import LedgerDecision
 from ivcrush_tui.symbols import validate_symbol
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def _emit(obj: Any) -> None:
@@ -127,7 +130,6 @@ def _pct(x: float | None, digits: int = 2) -> str:
 
 
 def _print_table(decisions: Sequence[LedgerDecision]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
     t = Table(title=f"ledger: {len(decisions)} decisions")
@@ -153,14 +155,21 @@ def _print_table(decisions: Sequence[LedgerDecision]) -> None:
             "—" if d.hit is None else ("yes" if d.hit else "no"),
             pnl,
         )
-    Console().print(t)
+    _wide_console().print(t)
+
+
+def _wide_console() -> Console:
+    """The terminal's width on a terminal; 160 columns into a pipe or file (rich would otherwise
+    squeeze the table into 80)."""
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=160)
 
 
 def _print_summary(obj: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    out = Console()
+    out = _wide_console()
     out.print(
         f"{obj['mode'].upper()} ledger: {obj['n_settled']} settled, {obj['n_open']} open,"
         f" {obj['n_void']} void"
@@ -326,10 +335,9 @@ def _stats(s: Any) -> dict[str, Any]:
 
 
 def _print_backtest(rows: Sequence[dict[str, Any]]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    out = Console()
+    out = _wide_console()
     t = Table(title="walk-forward: |actual| vs mean |move| of the 12 events before")
     for col in ("symbol", "events", "predicted", "|actual|/pred", ">1x", ">1.5x", ">2x",
                 "misses", "flag rate misses", "flag rate others"):  # fmt: skip

@@ -161,6 +161,25 @@ async def record_if_in_window(rt: Runtime, analysis: Analysis) -> int | None:
     return await repo.record(snap, decision)
 
 
+async def decision_snapshot(rt: Runtime, decision: LedgerDecision) -> dict[str, object] | None:
+    """The analysis object (docs/JSON.md) as it was at decision time, for a drill-down; None when
+    the decision has no snapshot or its payload is unreadable (logged once per call, never
+    raised)."""
+    if decision.snapshot_id is None:
+        return None
+    text = await DecisionsRepo(rt.db).payload(decision.snapshot_id)
+    if text is None:
+        return None
+    try:
+        obj = json.loads(text)
+    except ValueError:
+        obj = None
+    if not isinstance(obj, dict):
+        log.warning("ledger: snapshot %d has an unreadable payload", decision.snapshot_id)
+        return None
+    return obj
+
+
 # -- settlement --------------------------------------------------------------------------------
 
 
