@@ -435,14 +435,23 @@ async def _settle_symbol(
     needed = {day for d in live for day in (d.entry_date, d.reaction_date)}
     fetch_error: str | None = None
     if not needed <= bars.keys():
+        # The engine extends a symbol's stored bars from its last stored day on, so what is
+        # stored here must continue that series: the request starts the day after the last
+        # stored bar when that is earlier, and a symbol with no stored bars keeps these in
+        # memory only (storing a lone window would hide the older history from the engine).
+        stored_last = await prices.last_day(symbol)
+        fetch_from = start
+        if stored_last is not None and stored_last < start:
+            fetch_from = stored_last + dt.timedelta(days=1)
         report.history_requests += 1
         try:
-            fetched = await rt.tradier.daily_history(symbol, start, end)
+            fetched = await rt.tradier.daily_history(symbol, fetch_from, end)
         except IvCrushError as exc:
             fetched = ()
             fetch_error = f"history request failed: {exc.code}: {exc.message}"
-        if fetched:
+        if fetched and stored_last is not None:
             await prices.upsert(symbol, fetched)
+        if fetched:
             bars.update({b.day: b for b in fetched if start <= b.day <= end})
         elif fetch_error is None:
             fetch_error = "no daily bars from the provider (history null: delisted or renamed?)"

@@ -431,3 +431,26 @@ async def test_v8_folds_repeated_snapshots_to_one_per_minute_and_marks_them_for_
         (json.dumps({"i": 239}), "2026-11-18T20:10", 0),  # the latest of the minute
         ("{}", "2026-11-18T20:11", 0),
     ]
+
+
+async def test_settlement_keeps_the_stored_bars_one_unbroken_series(tmp_path: Path) -> None:
+    from ivcrush_tui.domain import Bar
+    from ivcrush_tui.store.repositories import PricesRepo
+
+    settings = _settings(tmp_path)
+    entry = dt.date(2026, 10, 14)
+    stored_until = dt.date(2026, 9, 30)
+    async with open_runtime(settings, FixedClock(SIM_NOW)) as rt:
+        prices = PricesRepo(rt.db)
+        await prices.upsert("AAPL", [Bar(stored_until, 100.0, 101.0, 99.0, 100.0, 1000)])
+        await _store_decisions(rt.db, [_decision("AAPL", entry), _decision("MSFT", entry)])
+        report = await settle_due(rt, SIM_NOW)
+        aapl = await prices.bars("AAPL", stored_until, CAL.next_session(entry))
+        msft_last = await prices.last_day("MSFT")
+    assert report.settled == 2
+    assert report.history_requests == 2
+    # AAPL's bars continue from the last stored one (no gap for the engine to miss) ...
+    days = [b.day for b in aapl]
+    assert days == CAL.sessions_between(stored_until, CAL.next_session(entry))
+    # ... and MSFT, which had none, keeps none: a lone window would hide its older history.
+    assert msft_last is None
