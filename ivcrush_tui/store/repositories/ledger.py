@@ -86,8 +86,16 @@ def _snapshot_params(snap: LedgerSnapshot) -> tuple[Any, ...]:
     )
 
 
-_SNAPSHOT_UPDATES = ", ".join(
-    f"{c} = excluded.{c}" for c in (x.strip() for x in _LEDGER_COLS.split(",")) if c != "symbol"
+# Literal SQL text (tests/integration/test_security.py checks the store binds values only);
+# tests/unit/test_ledger_sql.py checks it matches the column tuples.
+_SNAPSHOT_UPDATES = (
+    "taken_at = excluded.taken_at, earnings_date = excluded.earnings_date, expiration = "
+    "excluded.expiration, spot = excluded.spot, straddle = excluded.straddle, "
+    "implied_move_pct = excluded.implied_move_pct, call_iv = excluded.call_iv, put_iv = "
+    "excluded.put_iv, call_spread_pct = excluded.call_spread_pct, put_spread_pct = "
+    "excluded.put_spread_pct, vrp_ratio = excluded.vrp_ratio, tier = excluded.tier, "
+    "recommendation = excluded.recommendation, payload_json = excluded.payload_json, mode = "
+    "excluded.mode"
 )
 
 
@@ -257,14 +265,33 @@ _DECISION_OUTCOME_COLS = (
     "realized_close_pct", "hit", "hit_gap", "hit_reaction", "exit_price", "pnl_per_contract",
     "pnl_estimated", "settled_at", "exit_ask_sum", "exit_quoted_at",
 )  # fmt: skip
-_DECISION_SELECT = ", ".join(_DECISION_INPUT_COLS + _DECISION_OUTCOME_COLS)
+_DECISION_SELECT = (
+    "symbol, entry_date, mode, snapshot_id, decided_at, earnings_date, timing, reaction_date,"
+    " expiration, spot, atm_strike, call_bid, call_ask, put_bid, put_ask, implied_move_pct, "
+    "reaction_implied_move_pct, vrp_ratio, vrp_reaction_ratio, tier, tier_basis, "
+    "recommendation, ordinary_vol, back_iv, proven, id, status, reason, ref_close, "
+    "reaction_open, reaction_close, realized_gap_pct, realized_close_pct, hit, hit_gap, "
+    "hit_reaction, exit_price, pnl_per_contract, pnl_estimated, settled_at, exit_ask_sum, "
+    "exit_quoted_at"
+)
 _UPSERT_DECISION = (
-    f"INSERT INTO ledger_decisions ({', '.join(_DECISION_INPUT_COLS)})"
-    f" VALUES ({', '.join('?' for _ in _DECISION_INPUT_COLS)})"
-    " ON CONFLICT (symbol, entry_date, mode) DO UPDATE SET "
-    + ", ".join(f"{c} = excluded.{c}" for c in _DECISION_INPUT_COLS[3:])
-    + " WHERE ledger_decisions.status = 'open'"
-    " AND excluded.decided_at >= ledger_decisions.decided_at"
+    "INSERT INTO ledger_decisions (symbol, entry_date, mode, snapshot_id, decided_at, "
+    "earnings_date, timing, reaction_date, expiration, spot, atm_strike, call_bid, call_ask, "
+    "put_bid, put_ask, implied_move_pct, reaction_implied_move_pct, vrp_ratio, "
+    "vrp_reaction_ratio, tier, tier_basis, recommendation, ordinary_vol, back_iv, proven) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON "
+    "CONFLICT (symbol, entry_date, mode) DO UPDATE SET snapshot_id = excluded.snapshot_id, "
+    "decided_at = excluded.decided_at, earnings_date = excluded.earnings_date, timing = "
+    "excluded.timing, reaction_date = excluded.reaction_date, expiration = "
+    "excluded.expiration, spot = excluded.spot, atm_strike = excluded.atm_strike, call_bid = "
+    "excluded.call_bid, call_ask = excluded.call_ask, put_bid = excluded.put_bid, put_ask = "
+    "excluded.put_ask, implied_move_pct = excluded.implied_move_pct, "
+    "reaction_implied_move_pct = excluded.reaction_implied_move_pct, vrp_ratio = "
+    "excluded.vrp_ratio, vrp_reaction_ratio = excluded.vrp_reaction_ratio, tier = "
+    "excluded.tier, tier_basis = excluded.tier_basis, recommendation = "
+    "excluded.recommendation, ordinary_vol = excluded.ordinary_vol, back_iv = "
+    "excluded.back_iv, proven = excluded.proven WHERE ledger_decisions.status = 'open' AND "
+    "excluded.decided_at >= ledger_decisions.decided_at"
 )
 _FLOAT_INPUTS = (
     "spot", "atm_strike", "call_bid", "call_ask", "put_bid", "put_ask", "implied_move_pct",
