@@ -454,3 +454,41 @@ async def test_settlement_keeps_the_stored_bars_one_unbroken_series(tmp_path: Pa
     assert days == CAL.sessions_between(stored_until, CAL.next_session(entry))
     # ... and MSFT, which had none, keeps none: a lone window would hide its older history.
     assert msft_last is None
+
+
+async def _count_settled(settings: Settings) -> int:
+    async with open_runtime(settings, FixedClock(SIM_NOW)) as rt:
+        return sum(1 for d in await DecisionsRepo(rt.db).all() if d.status == "settled")
+
+
+def test_a_scan_settles_what_is_due(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ivcrush_tui.cli import main
+
+    settings = _settings(tmp_path)
+    base = ["--demo", "--config", str(_config(tmp_path)), "--as-of", SIM_NOW.isoformat()]
+    assert main([*base, "ledger", "simulate", "--weeks", "1"]) == 0
+    assert asyncio.run(_reopen_all(settings)) > 0
+    assert asyncio.run(_count_settled(settings)) == 0
+    capsys.readouterr()
+    assert main([*base, "scan", "AAPL", "--json"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 1  # stdout holds the scan's JSON only
+    assert json.loads(out[0])["ticker"] == "AAPL"
+    assert asyncio.run(_count_settled(settings)) > 0
+
+
+async def test_the_console_settles_on_start(tmp_path: Path) -> None:
+    from ivcrush_tui.app.engine_backend import EngineBackend
+
+    settings = _settings(tmp_path)
+    await _simulated(settings)
+    assert await _reopen_all(settings) > 0
+    backend = EngineBackend(settings, FixedClock(SIM_NOW))
+    await backend.start()
+    try:
+        t0 = asyncio.get_running_loop().time()
+        while await _count_settled(settings) == 0:
+            assert asyncio.get_running_loop().time() - t0 < 20, "not settled on start"
+            await asyncio.sleep(0.1)
+    finally:
+        await backend.stop()
