@@ -28,6 +28,9 @@ examples:
   ivcrush config init                   write a commented config file (mode 0600)
   ivcrush demo-server --port 8765       the demo market over HTTP on loopback (try live mode)
   ivcrush --demo web --port 8000        the console in a browser at http://127.0.0.1:8000/
+  ivcrush ledger --summary              settle due decisions; hit rates and P&L per tier
+  ivcrush --demo ledger simulate        play the demo's last 12 weeks into the demo ledger
+  ivcrush backtest --json               walk-forward of history-based predictions
 """
 
 
@@ -131,6 +134,20 @@ def build_parser() -> argparse.ArgumentParser:
     wb = sub.add_parser("web", parents=[common], help="serve the console to a browser")
     wb.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     wb.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+
+    lg = sub.add_parser(
+        "ledger", parents=[common], help="settle due decisions, then print the ledger"
+    )
+    lg.add_argument(
+        "action", nargs="?", choices=["simulate"], help="simulate: play the demo's past weeks"
+    )
+    lg.add_argument("--json", action="store_true", help="JSON Lines, one decision per line")
+    lg.add_argument("--summary", action="store_true", help="per-tier and per-recommendation")
+    lg.add_argument("--weeks", type=int, default=12, help="simulate: weeks to play (default 12)")
+
+    bt = sub.add_parser("backtest", parents=[common], help="walk-forward on stored history")
+    bt.add_argument("symbols", nargs="*", metavar="SYMBOL")
+    bt.add_argument("--json", action="store_true", help="JSON Lines")
 
     c = sub.add_parser("config", parents=[common], help="configuration helpers")
     csub = c.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)

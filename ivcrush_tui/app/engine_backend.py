@@ -61,6 +61,8 @@ DEMO_SEED_MAX = 24
 # How often the engine loop refreshes the status snapshot, seconds (the status bar reads it
 # about once a second; a breaker turns half-open by time alone).
 STATUS_REFRESH_S: Final = 0.5
+# Live mode: how often the reaction-morning exit quotes are looked for (09:35-10:00 ET, §12).
+EXIT_CAPTURE_POLL_S: Final = 60.0
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -166,7 +168,24 @@ class EngineBackend:
             stack.push_async_callback(_cancel_and_wait, refresher)
             if self.demo:
                 await self._seed_demo_watchlist()
+            # Ledger decisions whose reaction session has closed are settled on start (METHODS
+            # §12), on the side: the console does not wait for it.
+            settling = asyncio.create_task(self._settle_ledger())
+            stack.push_async_callback(_cancel_and_wait, settling)
+            if not self.demo:  # live: the real exit quotes of the reaction mornings (§12)
+                capturing = asyncio.create_task(self._capture_exits_forever())
+                stack.push_async_callback(_cancel_and_wait, capturing)
             self._stack = stack.pop_all()
+
+    async def _settle_ledger(self) -> None:
+        from ivcrush_tui.engine.ledger import settle_in_background
+
+        await settle_in_background(self.runtime, self.now())
+
+    async def _capture_exits_forever(self) -> None:
+        from ivcrush_tui.engine.ledger import capture_exits_forever
+
+        await capture_exits_forever(self.runtime)
 
     async def _seed_demo_watchlist(self) -> None:
         """A first demo session opens on a useful screen: the watchlist is seeded once with the

@@ -143,9 +143,11 @@ def run(args: argparse.Namespace) -> int:
 
         return serve(args, settings, clock)
 
-    from ivcrush_tui.commands import headless
+    from ivcrush_tui.commands import evidence, headless
 
     handler = {
+        "ledger": evidence.ledger,
+        "backtest": evidence.backtest,
         "analyze": headless.analyze,
         "scan": headless.scan,
         "backfill": headless.backfill,

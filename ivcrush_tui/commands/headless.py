@@ -197,6 +197,11 @@ async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
         finally:
             await engine.aclose()
         lost = engine.lost_writes
+        # Decisions whose reaction session has closed are settled on every scan (METHODS §12);
+        # after the results, so the scan's stream is not held up.
+        from ivcrush_tui.engine.ledger import settle_in_background
+
+        await settle_in_background(rt, now)
     if not args.json:
         from ivcrush_tui.commands.render import scan_table, summary_line
 

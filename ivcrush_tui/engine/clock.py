@@ -64,6 +64,23 @@ class RunningClock:
         return self._start + dt.timedelta(seconds=max(0.0, self._monotonic() - self._t0))
 
 
+class SteppedClock:
+    """An instant set by its owner (`ledger simulate` steps it through past entry windows, so
+    the demo market, the cache and the engine all see that instant)."""
+
+    def __init__(self, at: dt.datetime) -> None:
+        self.at = at
+        self.set(at)
+
+    def set(self, at: dt.datetime) -> None:
+        if at.tzinfo is None:
+            raise ValueError("SteppedClock needs an aware datetime")
+        self.at = at.astimezone(dt.UTC)
+
+    def now(self) -> dt.datetime:
+        return self.at
+
+
 # --as-of and --date must name a day the calendar, the cache and the demo world can represent;
 # outside it the conversions overflow (year 9999 + an offset) or mean nothing (no listed options).
 MIN_YEAR = 1990

@@ -29,11 +29,11 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 async def _settle(rt: Runtime, now: dt.datetime) -> None:
-    """Settle the ledger decisions whose outcome is known at `now` (after each scan).
+    """Settle the ledger decisions whose outcome is known at `now` (after each scan; METHODS
+    §12). Never raises: a failure is logged and the next scan's pass retries."""
+    from ivcrush_tui.engine.ledger import settle_in_background
 
-    MERGE HOOK (issue 15: "it records ledger decisions and settles outcomes"): a no-op today.
-    The ledger/settlement work adds `settle_due(rt, now)` in `engine/`; wire it here at merge
-    (`await settle_due(rt, now)`), the one call site of settlement in `serve`. Returns None."""
+    await settle_in_background(rt, now)
 
 
 class ServeLoop:
@@ -104,7 +104,21 @@ class ServeLoop:
         )
 
     async def run(self, *, max_scans: int | None = None) -> None:
-        """Scan now, then on schedule; `max_scans` stops after that many (tests)."""
+        """Scan now, then on schedule; `max_scans` stops after that many (tests). In live mode the
+        reaction mornings' exit quotes are captured beside it (METHODS §12)."""
+        if self.rt.demo:
+            await self._scan_on_schedule(max_scans)
+            return
+        from ivcrush_tui.engine.ledger import capture_exits_forever
+
+        capturing = asyncio.create_task(capture_exits_forever(self.rt))
+        try:
+            await self._scan_on_schedule(max_scans)
+        finally:
+            capturing.cancel()
+            await asyncio.gather(capturing, return_exceptions=True)
+
+    async def _scan_on_schedule(self, max_scans: int | None) -> None:
         while max_scans is None or self.scans_done < max_scans:
             started = self.rt.clock.now()
             try:

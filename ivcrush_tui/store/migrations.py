@@ -187,6 +187,73 @@ _V7 = (
     )""",
 )
 
+# Version 8: ledger decisions and outcomes (METHODS §12, issue 13). The snapshots become the
+# intraday path, at most one per symbol per minute: the rows repeated within a minute (about 240
+# identical rows per window; a frozen --as-of wrote the same instant again and again) are reduced
+# to the latest of each minute, and a unique index keeps it so. Rows stored before this version are
+# `adopted = 0`: the ledger turns them into decisions once (store/repositories/ledger.py).
+# One decision per (symbol, entry date, mode), with the entry legs the P&L needs and the settled
+# outcome; `status` moves open -> settled | void exactly once (a guarded UPDATE). `exit_ask_sum`:
+# the ATM legs' ask sum captured between 09:35 and 10:00 ET on the reaction session (live mode),
+# the real exit price when present.
+_V8 = (
+    "DELETE FROM analysis_snapshots WHERE id NOT IN (SELECT MAX(id) FROM analysis_snapshots"
+    " GROUP BY symbol, mode, substr(taken_at, 1, 16))",
+    "ALTER TABLE analysis_snapshots ADD COLUMN minute TEXT",
+    "UPDATE analysis_snapshots SET minute = substr(taken_at, 1, 16)",
+    "ALTER TABLE analysis_snapshots ADD COLUMN adopted INTEGER NOT NULL DEFAULT 1"
+    " CHECK (adopted IN (0, 1))",
+    "UPDATE analysis_snapshots SET adopted = 0",
+    "CREATE UNIQUE INDEX ux_snapshots_minute ON analysis_snapshots (symbol, mode, minute)",
+    """CREATE TABLE ledger_decisions (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        symbol TEXT NOT NULL,
+        entry_date TEXT NOT NULL,
+        mode TEXT NOT NULL CHECK (mode IN ('live', 'demo')),
+        snapshot_id INTEGER,
+        decided_at TEXT NOT NULL,
+        earnings_date TEXT NOT NULL,
+        timing TEXT NOT NULL,
+        reaction_date TEXT NOT NULL,
+        expiration TEXT,
+        spot REAL,
+        atm_strike REAL,
+        call_bid REAL,
+        call_ask REAL,
+        put_bid REAL,
+        put_ask REAL,
+        implied_move_pct REAL,
+        reaction_implied_move_pct REAL,
+        vrp_ratio REAL,
+        vrp_reaction_ratio REAL,
+        tier TEXT,
+        tier_basis TEXT,
+        recommendation TEXT,
+        ordinary_vol REAL,
+        back_iv REAL,
+        proven INTEGER NOT NULL DEFAULT 1,
+        status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'settled', 'void')),
+        reason TEXT,
+        ref_close REAL,
+        reaction_open REAL,
+        reaction_close REAL,
+        realized_gap_pct REAL,
+        realized_close_pct REAL,
+        hit INTEGER,
+        hit_gap INTEGER,
+        hit_reaction INTEGER,
+        exit_price REAL,
+        pnl_per_contract REAL,
+        pnl_estimated INTEGER,
+        settled_at TEXT,
+        exit_ask_sum REAL,
+        exit_quoted_at TEXT,
+        UNIQUE (symbol, entry_date, mode)
+    )""",
+    "CREATE INDEX ix_decisions_status ON ledger_decisions (status, reaction_date)",
+    "CREATE INDEX ix_decisions_entry ON ledger_decisions (entry_date, symbol)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "ledger mode column; ledger and cache-expiry indexes", _V2),
@@ -195,6 +262,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "cache entries record when they were stored", _V5),
     Migration(6, "demo and live separated: discard data of unknown provenance", _V6),
     Migration(7, "backfill leases", _V7),
+    Migration(8, "ledger decisions and outcomes; snapshots one per symbol per minute", _V8),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

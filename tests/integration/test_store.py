@@ -91,7 +91,7 @@ async def test_open_empty_creates_latest_schema_with_pragmas(
 ) -> None:
     async with await Database.open(db_path, clock=clock) as db:
         assert db.path == db_path
-        assert await db.schema_version() == LATEST_VERSION == 7
+        assert await db.schema_version() == LATEST_VERSION == 8
         tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master")}
         for t in (
             "earnings_events",
@@ -841,7 +841,9 @@ WRITER = textwrap.dedent(
             while n < 0 or i < n:
                 await quota.add("w", "2025-07-01")
                 sid = await ledger.add(LedgerSnapshot(
-                    f"W{worker}", clock(), None, None, 1.0 + i, None, None, None, None, None,
+                    # One minute apart: the ledger path keeps one row per symbol per minute.
+                    f"W{worker}", clock() + dt.timedelta(minutes=i), None, None, 1.0 + i, None,
+                    None, None, None, None,
                     None, None, None, None, json.dumps({"i": i})))
                 print(sid, flush=True)  # only after COMMIT
                 i += 1

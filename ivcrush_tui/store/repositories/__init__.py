@@ -13,7 +13,14 @@ from ivcrush_tui.store.repositories.events import (
     UPCOMING_RECHECK_WINDOW,
     EventsRepo,
 )
-from ivcrush_tui.store.repositories.ledger import LedgerRepo, LedgerSnapshot
+from ivcrush_tui.store.repositories.ledger import (
+    DecisionsRepo,
+    LedgerDecision,
+    LedgerRepo,
+    LedgerSnapshot,
+    LegacySnapshot,
+    Settlement,
+)
 from ivcrush_tui.store.repositories.metadata import MetadataRepo, TickerMetadata
 from ivcrush_tui.store.repositories.prefs import PrefsRepo
 from ivcrush_tui.store.repositories.prices import PricesRepo
@@ -26,13 +33,17 @@ __all__ = [
     "UPCOMING_RECHECK_WINDOW",
     "BackfillProgress",
     "BackfillRepo",
+    "DecisionsRepo",
     "EventsRepo",
+    "LedgerDecision",
     "LedgerRepo",
     "LedgerSnapshot",
+    "LegacySnapshot",
     "MetadataRepo",
     "PrefsRepo",
     "PricesRepo",
     "QuotaRepo",
+    "Settlement",
     "TickerMetadata",
     "WatchlistEntry",
     "WatchlistRepo",

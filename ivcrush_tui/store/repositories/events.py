@@ -184,3 +184,16 @@ class EventsRepo:
             if days_away <= UPCOMING_RECHECK_WINDOW and now - from_iso(row[1]) > UPCOMING_MAX_AGE:
                 return True
         return now - last > RECORD_MAX_AGE
+
+
+async def events_around(
+    db: Database, symbol: str, start: dt.date, end: dt.date
+) -> tuple[EarningsEvent, ...]:
+    """`symbol`'s stored events with start <= report date <= end, by date (the ledger's check of
+    whether a decision's event happened on its recorded date)."""
+    rows = await db.fetchall(
+        f"SELECT {_EVENT_COLS} FROM earnings_events"
+        " WHERE symbol = ? AND report_date BETWEEN ? AND ? ORDER BY report_date",
+        (normalize_symbol(symbol), start.isoformat(), end.isoformat()),
+    )
+    return tuple(_event(r) for r in rows)
