@@ -24,7 +24,7 @@ from ivcrush_tui.analytics.recommendation import Action
 from ivcrush_tui.analytics.skew import SkewFit
 from ivcrush_tui.analytics.vrp import Tier, TierBasis, VrpResult
 from ivcrush_tui.calendar import NY, TradingCalendar
-from ivcrush_tui.domain import Timing
+from ivcrush_tui.domain import Timing, Unavailable
 
 DASH = "—"
 ELLIPSIS = "…"
@@ -135,6 +135,14 @@ def _price_text(v: float | None) -> str:
     if v is None:
         return DASH
     return f"{v:,.0f}" if abs(v) >= 10_000 else f"{v:.2f}"
+
+
+def fmt_na(x: object) -> str:
+    """ "n/a", with an Unavailable's reason said once: the analytics write many reasons with their
+    own "n/a: " prefix, which a caller adding its own printed twice ("Skew n/a: n/a: …")."""
+    reason = x.reason if isinstance(x, Unavailable) else x if isinstance(x, str) else ""
+    reason = reason.removeprefix("n/a:").strip()
+    return f"n/a: {reason}" if reason else "n/a"
 
 
 def fmt_interval(iv: tuple[float, float] | None, decimals: int = 2) -> str:
@@ -315,8 +323,11 @@ def analysis_cells(
         cells["vrp"] = _DASH_STALE_RIGHT
     interval = vr.tiering_interval if vr else None  # the shown ratio's own interval
     if interval:
-        lo = finite(interval[0])
-        cells["interval"] = Cell(_interval_text(lo, finite(interval[1])), None, lo, right=True)
+        lo, hi = finite(interval[0]), finite(interval[1])
+        # One format for both ends, as in the VRP cell: from 10 up one decimal, so the upper end
+        # never crops the 9-cell column and "1.85–12.4" never mixes two decimal counts.
+        digits = 1 if hi is not None and hi >= 9.995 else 2
+        cells["interval"] = Cell(_interval_text(lo, hi, digits), None, lo, right=True)
     else:
         cells["interval"] = Cell(DASH, None, None, right=True)
     if a.status is Status.ERROR or (a.error is not None and a.status is not Status.OK):
