@@ -137,6 +137,18 @@ def _price_text(v: float | None) -> str:
     return f"{v:,.0f}" if abs(v) >= 10_000 else f"{v:.2f}"
 
 
+def fmt_market_cap(x: float | None) -> str:
+    """Dollars compactly, as traders say them: $2.41T, $182.4B, $950M."""
+    v = finite(x)
+    if v is None or v <= 0:
+        return DASH
+    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
+        if v >= scale:
+            q = v / scale
+            return f"${q:.2f}{suffix}" if q < 10 else f"${q:.1f}{suffix}"
+    return f"${v:,.0f}"
+
+
 def fmt_na(x: object) -> str:
     """ "n/a", with an Unavailable's reason said once: the analytics write many reasons with their
     own "n/a: " prefix, which a caller adding its own printed twice ("Skew n/a: n/a: …")."""

@@ -39,7 +39,13 @@ from ivcrush_tui.engine.runtime import Runtime
 from ivcrush_tui.priority import BATCH_PRIORITY, PrioritySemaphore, current_priority
 from ivcrush_tui.providers.tradier import QUOTE_CHUNK
 from ivcrush_tui.resilience.correlation import correlation_scope, current_correlation_id
-from ivcrush_tui.store.repositories import EventsRepo, PricesRepo, WatchlistRepo
+from ivcrush_tui.store.repositories import (
+    EventsRepo,
+    MetadataRepo,
+    PricesRepo,
+    TickerMetadata,
+    WatchlistRepo,
+)
 from ivcrush_tui.symbols import occ_symbol
 
 if TYPE_CHECKING:
@@ -59,6 +65,8 @@ TERM_CUTOFF_DAYS = 46
 # Alpha Vantage calls in flight at once: its limiter spaces them (1/s live) anyway; a second slot
 # lets one request travel while the next waits for its turn.
 AV_IN_FLIGHT = 2
+# Company facts (market cap) are refreshed at most this often, and only by a single analysis.
+METADATA_MAX_AGE = dt.timedelta(days=30)
 # ATM option quotes of many tickers share /markets/quotes requests: a batch goes out when it has
 # QUOTE_BATCH keys, when no ticker has added to it for QUOTE_LINGER_S, or QUOTE_MAX_WAIT_S after
 # its first key; the wait overlaps with the ticker's own chain request. While requests are
@@ -106,6 +114,7 @@ class Engine:
         self._events = EventsRepo(rt.db)
         self._prices = PricesRepo(rt.db)
         self._watchlist = WatchlistRepo(rt.db)
+        self._metadata = MetadataRepo(rt.db)
         self._option_quotes: Coalescer[OptionQuote] = Coalescer(
             self._fetch_option_quotes,
             max_batch=self._quote_batch,
@@ -267,6 +276,30 @@ class Engine:
             return tuple(stored)
         return tuple(await self._events.past(symbol, before=today, limit=limit))
 
+    async def _market_cap(self, symbol: str, now: dt.datetime, *, fetch: bool) -> float | None:
+        """The company's market cap, from the store. Fetched (one Alpha Vantage OVERVIEW call,
+        response-cached) only for a single-ticker analysis and only when the stored one is older
+        than METADATA_MAX_AGE: a scan of hundreds of names must not spend the 25-a-day quota on a
+        fact that moves slowly. Never fails the analysis: without it the header leaves it out."""
+        try:
+            stored = await self._metadata.get(symbol)
+        except IvCrushError as exc:
+            log.info("%s: stored metadata unreadable: %s", symbol, exc)
+            return None
+        cap = stored.market_cap if stored is not None else None
+        at = stored.updated_at if stored is not None else None
+        if not fetch or (at is not None and now - at < METADATA_MAX_AGE):
+            return cap
+        try:
+            async with self._av_sem:
+                ov = await self.rt.alphavantage.overview(symbol)
+            meta = TickerMetadata(symbol, ov.name, ov.sector, ov.industry, ov.market_cap, now)
+            await self._metadata.upsert(meta)
+        except IvCrushError as exc:
+            log.info("%s: company overview not refreshed: %s", symbol, exc)
+            return cap
+        return ov.market_cap
+
     async def _bars(self, symbol: str, now: dt.datetime) -> tuple[Bar, ...]:
         """Daily bars of the last HISTORY_DAYS from the store; the sessions missing up to the
         previous one are fetched first (one store read when the store is current)."""
@@ -395,11 +428,13 @@ class Engine:
                 )
             assert sched is not None  # chain_fut is set
             assert sched.expiration is not None
-            chain, term, bars, past = await asyncio.gather(
+            chain, term, bars, past, cap = await asyncio.gather(
                 chain_fut,
                 self._term_chains(symbol, expirations, sched.expiration, spot, today),
                 self._bars(symbol, now),
                 self._past_events(symbol, now),
+                # A scan passes its quote batch: only a single analysis may fetch the overview.
+                self._market_cap(symbol, now, fetch=quote_batch is None),
             )
         finally:
             _discard(*(f for f in (exp_fut, quote_fut, chain_fut) if f is not None))
@@ -412,6 +447,7 @@ class Engine:
             chains=(chain, *term),
             bars=bars,
             past_events=past,
+            market_cap=cap,
         )
         return analyze(inputs, self.rt.settings.analysis_params(), self.rt.calendar)
 

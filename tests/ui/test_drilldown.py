@@ -12,11 +12,12 @@ from textual.widgets import Static
 
 from ivcrush_tui.analytics.vrp import VrpResult
 from ivcrush_tui.app.bindings import APP_BINDINGS
-from ivcrush_tui.app.formatting import analysis_cells, fmt_na
-from ivcrush_tui.app.screens.ticker import TickerScreen
+from ivcrush_tui.app.formatting import analysis_cells, fmt_market_cap, fmt_na
+from ivcrush_tui.app.screens.ticker import TickerScreen, header_text
 from ivcrush_tui.app.widgets.charts import HistoryChart, SkewChart, even_ticks
 from ivcrush_tui.calendar import TradingCalendar
 from ivcrush_tui.domain import Unavailable
+from ivcrush_tui.engine.schema import analysis_to_json
 from tests.ui.fake_backend import FIXED_NOW, SCRIPTS, build_analysis
 from tests.ui.test_app import make_app, settle, text_of
 
@@ -134,3 +135,26 @@ def test_interval_cell_keeps_one_format_past_ten(interval: tuple[float, float], 
     cell = analysis_cells(a, FIXED_NOW, CAL, stale_after_s=180)["interval"]
     assert cell.text == text
     assert len(cell.text) <= 9
+
+
+def test_header_and_json_show_expiration_cycle_settlement_and_market_cap() -> None:
+    a = build_analysis(SCRIPTS["AAPL"], FIXED_NOW, CAL)
+    assert a.schedule is not None
+    assert a.schedule.expiration is not None
+    info = CAL.expiration_info(a.schedule.expiration, FIXED_NOW, root="AAPL")
+    a = replace(a, expiration_info=info, market_cap=3.41e12)
+    text = header_text(a, "AAPL", CAL).plain
+    assert f"exp {a.schedule.expiration:%a %m-%d} {info.cycle} PM" in text
+    assert "cap $3.41T" in text
+    out = analysis_to_json(a)
+    assert out["expiration_cycle"] == info.cycle
+    assert out["expiration_settlement"] == "PM"
+    assert out["market_cap"] == 3.41e12
+
+
+@pytest.mark.parametrize(
+    ("cap", "text"),
+    [(3.41e12, "$3.41T"), (182.44e9, "$182.4B"), (950e6, "$950.0M"), (None, "—"), (0.0, "—")],
+)
+def test_market_cap_text(cap: float | None, text: str) -> None:
+    assert fmt_market_cap(cap) == text

@@ -33,6 +33,7 @@ from ivcrush_tui.app.formatting import (
     TIER_ROLE,
     fmt_clock_et,
     fmt_interval,
+    fmt_market_cap,
     fmt_na,
     fmt_num,
     fmt_pct,
@@ -59,6 +60,8 @@ def header_text(a: Analysis | None, symbol: str, cal: TradingCalendar) -> Text:
     sched = a.schedule
     if sched is not None and sched.event.name:
         t.append(f" · {sched.event.name}")
+    if a.market_cap is not None:
+        t.append(f" · cap {fmt_market_cap(a.market_cap)}")
     t.append(f" · spot {fmt_price(a.spot)}")
     if sched is not None:
         ev = sched.event
@@ -66,6 +69,10 @@ def header_text(a: Analysis | None, symbol: str, cal: TradingCalendar) -> Text:
         t.append(f" · enter {sched.entry_date:%a %m-%d}")
         if sched.expiration is not None:
             t.append(f" · exp {sched.expiration:%a %m-%d}")
+            info = a.expiration_info
+            if info is not None:
+                # Weekly or monthly, and how it settles (AM index roots settle at the open).
+                t.append(f" {info.cycle} {info.settlement}")
         if sched.timing_flagged:
             t.append(" · timing unconfirmed")
     t.append(f" · {a.status.value} · as of {fmt_clock_et(a.as_of)} ET")
