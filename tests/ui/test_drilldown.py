@@ -141,10 +141,11 @@ def test_header_and_json_show_expiration_cycle_settlement_and_market_cap() -> No
     a = build_analysis(SCRIPTS["AAPL"], FIXED_NOW, CAL)
     assert a.schedule is not None
     assert a.schedule.expiration is not None
-    info = CAL.expiration_info(a.schedule.expiration, FIXED_NOW, root="AAPL")
+    exp = a.schedule.expiration
+    info = CAL.expiration_info(exp, FIXED_NOW, root="AAPL")
     a = replace(a, expiration_info=info, market_cap=3.41e12)
     text = header_text(a, "AAPL", CAL).plain
-    assert f"exp {a.schedule.expiration:%a %m-%d} {info.cycle} PM" in text
+    assert f"exp {exp:%a %m-%d} {info.cycle} PM" in text
     assert "cap $3.41T" in text
     out = analysis_to_json(a)
     assert out["expiration_cycle"] == info.cycle
