@@ -25,6 +25,7 @@ from ivcrush_tui.analytics.skew import SkewFit
 from ivcrush_tui.analytics.vrp import Tier, TierBasis, VrpResult
 from ivcrush_tui.calendar import NY, TradingCalendar
 from ivcrush_tui.domain import Timing, Unavailable
+from ivcrush_tui.durations import compact_duration
 
 DASH = "—"
 ELLIPSIS = "…"
@@ -172,19 +173,7 @@ def _interval_text(lo: float | None, hi: float | None, decimals: int = 2) -> str
 def fmt_duration(seconds: float | None) -> str:
     """A non-negative duration compactly: 45s, 12m, 3h05m, 2d04h."""
     v = finite(seconds)
-    if v is None:
-        return DASH
-    s = max(0, int(v))
-    if s < 60:
-        return f"{s}s"
-    m = s // 60
-    if m < 60:
-        return f"{m}m"
-    h, m = divmod(m, 60)
-    if h < 24:
-        return f"{h}h{m:02d}m"
-    d, h = divmod(h, 24)
-    return f"{d}d{h:02d}h"
+    return DASH if v is None else compact_duration(v)
 
 
 def fmt_clock_et(at: dt.datetime | None, *, seconds: bool = False) -> str:
