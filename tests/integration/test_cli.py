@@ -59,8 +59,8 @@ SUB_KEYS = {
     "term": {"front_iv", "back_iv", "iv30", "rv30", "ts_slope_0_45", "iv_rv_ratio"},
     "greeks": {"delta", "gamma", "vega", "theta"},
 }
-HEALTH_COMPONENT_KEYS = {"name", "status", "detail", "latency_ms", "breaker",
-                         "seconds_to_half_open", "budget_left", "budget_total",
+HEALTH_COMPONENT_KEYS = {"name", "status", "detail", "latency_ms", "latency_age_s",
+                         "breaker", "seconds_to_half_open", "budget_left", "budget_total",
                          "budget_resets_in_s", "last_error", "operations"}  # fmt: skip
 
 

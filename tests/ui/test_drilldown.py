@@ -1,4 +1,5 @@
-"""The drill-down at small sizes: keyboard scrolling, and the small glitches of issue 15."""
+"""Issue 15 console defects: drill-down keyboard scrolling at 80x24, the small glitches, the
+expiration facts and market cap in the header, and the health latency line."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from textual.widgets import Static
 from ivcrush_tui.analytics.vrp import VrpResult
 from ivcrush_tui.app.bindings import APP_BINDINGS
 from ivcrush_tui.app.formatting import analysis_cells, fmt_market_cap, fmt_na
+from ivcrush_tui.app.screens.health import component_lines
 from ivcrush_tui.app.screens.ticker import TickerScreen, header_text
 from ivcrush_tui.app.widgets.charts import HistoryChart, SkewChart, even_ticks
 from ivcrush_tui.calendar import TradingCalendar
 from ivcrush_tui.domain import Unavailable
+from ivcrush_tui.engine.health_model import ComponentHealth, HealthStatus
 from ivcrush_tui.engine.schema import analysis_to_json
 from tests.ui.fake_backend import FIXED_NOW, SCRIPTS, build_analysis
 from tests.ui.test_app import make_app, settle, text_of
@@ -159,3 +162,12 @@ def test_header_and_json_show_expiration_cycle_settlement_and_market_cap() -> No
 )
 def test_market_cap_text(cap: float | None, text: str) -> None:
     assert fmt_market_cap(cap) == text
+
+
+def test_health_card_shows_latency_with_its_age_and_no_dash_with_a_unit() -> None:
+    av = ComponentHealth("alphavantage", HealthStatus.HEALTHY, "quota", 310.0, 250.0, "closed")
+    assert "latency 310.0 ms 4m ago" in component_lines(av, {})[0].plain
+    never = ComponentHealth("alphavantage", HealthStatus.HEALTHY, "quota", breaker="closed")
+    assert "latency no call yet" in component_lines(never, {})[0].plain
+    cache = ComponentHealth("cache", HealthStatus.HEALTHY, "ok")
+    assert "latency" not in component_lines(cache, {})[0].plain
