@@ -4,14 +4,18 @@ expiration facts and market cap in the header, and the health latency line."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 
 import plotext  # type: ignore[import-untyped]
 import pytest
 from textual.containers import ScrollableContainer
+from textual.pilot import Pilot
 from textual.widgets import Static
 
 from ivcrush_tui.analytics.vrp import VrpResult
+from ivcrush_tui.app.app import IvCrushApp
 from ivcrush_tui.app.bindings import APP_BINDINGS
 from ivcrush_tui.app.formatting import analysis_cells, fmt_market_cap, fmt_na
 from ivcrush_tui.app.screens.health import component_lines
@@ -27,6 +31,17 @@ from tests.ui.test_app import make_app, settle, text_of
 CAL = TradingCalendar()
 
 
+@asynccontextmanager
+async def drilldown(size: tuple[int, int]) -> AsyncIterator[tuple[IvCrushApp, Pilot[None]]]:
+    """The console at `size` with the top watchlist row's drill-down open and settled."""
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        yield app, pilot
+
+
 def _visible(screen: TickerScreen, widget_id: str) -> bool:
     body = screen.query_one("#ticker-body", ScrollableContainer)
     region = screen.query_one(widget_id).region
@@ -35,11 +50,7 @@ def _visible(screen: TickerScreen, widget_id: str) -> bool:
 
 @pytest.mark.parametrize("keys", [["pagedown"] * 3, ["end"], ["j"] * 30, ["down"] * 30])
 async def test_drilldown_scrolls_from_the_keyboard_at_80x24(keys: list[str]) -> None:
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("enter")
-        await settle(app, pilot)
+    async with drilldown((80, 24)) as (app, pilot):
         screen = app.screen
         assert isinstance(screen, TickerScreen)
         body = screen.query_one("#ticker-body", ScrollableContainer)
@@ -57,11 +68,7 @@ async def test_drilldown_scrolls_from_the_keyboard_at_80x24(keys: list[str]) -> 
 
 
 async def test_wide_drilldown_focuses_the_panel_column() -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("enter")
-        await settle(app, pilot)
+    async with drilldown((120, 40)) as (app, _pilot):
         screen = app.screen
         assert screen.focused is screen.query_one("#ticker-left")
         assert not screen.query_one("#ticker-body").can_focus
@@ -93,11 +100,7 @@ def test_history_ticks_step_evenly(top: float, most: int, expected: list[float])
 
 
 async def test_history_chart_has_even_ticks_no_legend_and_keeps_its_title() -> None:
-    app = make_app()
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("enter")
-        await settle(app, pilot)
+    async with drilldown((80, 24)) as (app, _pilot):
         chart = app.screen.query_one(HistoryChart)
         text = plotext.uncolorize(chart.plt.build())
         assert "|close| %" not in text.splitlines()[2]  # no legend over the first bars
@@ -113,11 +116,7 @@ def test_palette_binding_is_capitalised_like_every_other() -> None:
 
 
 async def test_skew_chart_says_n_a_once() -> None:
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(app, pilot)
-        await pilot.press("enter")
-        await settle(app, pilot)
+    async with drilldown((120, 40)) as (app, pilot):
         screen = app.screen
         assert isinstance(screen, TickerScreen)
         assert screen.analysis is not None
