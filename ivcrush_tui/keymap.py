@@ -36,6 +36,8 @@ BINDING_IDS: Final[tuple[str, ...]] = (
     "health.refresh",
     "ticker.back",
     "ticker.refresh",
+    "ticker.scroll_down",
+    "ticker.scroll_up",
     "modal.cancel",
     "modal.yes",
     "modal.no",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 import numpy as np
@@ -40,7 +40,7 @@ from ivcrush_tui.analytics.schedule import schedule_event
 from ivcrush_tui.analytics.skew import SkewFit, skew_fit
 from ivcrush_tui.analytics.term import TermPoint, TermStructure, atm_iv, term_structure
 from ivcrush_tui.analytics.vrp import Tier, TierBasis, VrpResult, cost_pct, vrp
-from ivcrush_tui.calendar import NY, TradingCalendar
+from ivcrush_tui.calendar import NY, ExpirationInfo, TradingCalendar
 from ivcrush_tui.domain import (
     Bar,
     EarningsEvent,
@@ -86,6 +86,7 @@ class AnalysisInputs:
     chains: tuple[OptionChain, ...] = ()
     bars: tuple[Bar, ...] = ()
     past_events: tuple[EarningsEvent, ...] = ()
+    market_cap: float | None = None  # dollars, as the provider last described the company
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,10 @@ class Analysis:
     put_iv: float | None = None
     recommendation: Recommendation | None = None
     notes: tuple[str, ...] = field(default=())
+    # The event expiration's cycle (weekly/monthly) and settlement (AM/PM), and the company's
+    # market cap in dollars: facts for the trader, not inputs to any figure above.
+    expiration_info: ExpirationInfo | None = None
+    market_cap: float | None = None
 
     @property
     def tier(self) -> Tier | None:
@@ -205,11 +210,22 @@ def _failure(
 def analyze(inputs: AnalysisInputs, params: AnalysisParams, calendar: TradingCalendar) -> Analysis:
     """Turn one ticker's raw inputs into a complete `Analysis`. Never raises."""
     try:
-        return _analyze(inputs, params, calendar)
+        return _with_facts(_analyze(inputs, params, calendar), inputs, calendar)
     except Exception as exc:  # a bug must cost one row, never the scan or the screen
         return _failure(
             inputs, Status.ERROR, ErrorCode.INTERNAL, f"analysis failed: {type(exc).__name__}"
         )
+
+
+def _with_facts(a: Analysis, inputs: AnalysisInputs, cal: TradingCalendar) -> Analysis:
+    """The expiration's cycle and settlement, and the market cap, on every outcome that has
+    them (one place, whichever return path `_analyze` took)."""
+    exp = a.schedule.expiration if a.schedule is not None else None
+    info = cal.expiration_info(exp, inputs.now, root=inputs.symbol) if exp is not None else None
+    cap = inputs.market_cap
+    if info is None and cap is None:
+        return a
+    return replace(a, expiration_info=info, market_cap=cap)
 
 
 def _analyze(inputs: AnalysisInputs, params: AnalysisParams, cal: TradingCalendar) -> Analysis:

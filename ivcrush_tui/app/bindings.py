@@ -47,7 +47,7 @@ APP_BINDINGS: list[Binding] = [
     Binding(
         "ctrl+p",
         "command_palette",
-        "palette",
+        "Palette",
         show=False,  # Textual's own palette binding (same look), given an id for the keymap
         priority=True,
         id="app.command_palette",
@@ -165,6 +165,22 @@ TICKER_BINDINGS: list[Binding] = [
         id="ticker.refresh",
         tooltip="Fetch this ticker again",
     ),
+    Binding(
+        "j",
+        "scroll_body('down')",
+        "Down",
+        show=False,  # listed in help; arrows, pgup/pgdn, home/end also scroll
+        id="ticker.scroll_down",
+        tooltip="Scroll the drill-down down",
+    ),
+    Binding(
+        "k",
+        "scroll_body('up')",
+        "Up",
+        show=False,
+        id="ticker.scroll_up",
+        tooltip="Scroll the drill-down up",
+    ),
 ]
 
 MODAL_BINDINGS: list[Binding] = [
@@ -200,6 +216,7 @@ ALL_BINDINGS: tuple[tuple[str, list[Binding]], ...] = (
 EXTRA_KEYS: tuple[tuple[str, str, str], ...] = (
     ("Watchlist", "click header", "Sort by that column (again: reverse)"),
     ("Watchlist", "↑ ↓ j k pgup pgdn home end", "Move the highlight"),
+    ("Drill-down", "↑ ↓ pgup pgdn home end", "Scroll the panels and charts"),
 )
 
 # Where bindings act together (a screen's own keys plus the app's), to find keymap overrides that

@@ -24,7 +24,8 @@ from ivcrush_tui.analytics.recommendation import Action
 from ivcrush_tui.analytics.skew import SkewFit
 from ivcrush_tui.analytics.vrp import Tier, TierBasis, VrpResult
 from ivcrush_tui.calendar import NY, TradingCalendar
-from ivcrush_tui.domain import Timing
+from ivcrush_tui.domain import Timing, Unavailable
+from ivcrush_tui.durations import compact_duration
 
 DASH = "—"
 ELLIPSIS = "…"
@@ -137,6 +138,26 @@ def _price_text(v: float | None) -> str:
     return f"{v:,.0f}" if abs(v) >= 10_000 else f"{v:.2f}"
 
 
+def fmt_market_cap(x: float | None) -> str:
+    """Dollars compactly, as traders say them: $2.41T, $182.4B, $950M."""
+    v = finite(x)
+    if v is None or v <= 0:
+        return DASH
+    for scale, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M")):
+        if v >= scale:
+            q = v / scale
+            return f"${q:.2f}{suffix}" if q < 10 else f"${q:.1f}{suffix}"
+    return f"${v:,.0f}"
+
+
+def fmt_na(x: object) -> str:
+    """ "n/a", with an Unavailable's reason said once: the analytics write many reasons with their
+    own "n/a: " prefix, which a caller adding its own printed twice ("Skew n/a: n/a: …")."""
+    reason = x.reason if isinstance(x, Unavailable) else x if isinstance(x, str) else ""
+    reason = reason.removeprefix("n/a:").strip()
+    return f"n/a: {reason}" if reason else "n/a"
+
+
 def fmt_interval(iv: tuple[float, float] | None, decimals: int = 2) -> str:
     if iv is None:
         return DASH
@@ -152,19 +173,7 @@ def _interval_text(lo: float | None, hi: float | None, decimals: int = 2) -> str
 def fmt_duration(seconds: float | None) -> str:
     """A non-negative duration compactly: 45s, 12m, 3h05m, 2d04h."""
     v = finite(seconds)
-    if v is None:
-        return DASH
-    s = max(0, int(v))
-    if s < 60:
-        return f"{s}s"
-    m = s // 60
-    if m < 60:
-        return f"{m}m"
-    h, m = divmod(m, 60)
-    if h < 24:
-        return f"{h}h{m:02d}m"
-    d, h = divmod(h, 24)
-    return f"{d}d{h:02d}h"
+    return DASH if v is None else compact_duration(v)
 
 
 def fmt_clock_et(at: dt.datetime | None, *, seconds: bool = False) -> str:
@@ -315,8 +324,11 @@ def analysis_cells(
         cells["vrp"] = _DASH_STALE_RIGHT
     interval = vr.tiering_interval if vr else None  # the shown ratio's own interval
     if interval:
-        lo = finite(interval[0])
-        cells["interval"] = Cell(_interval_text(lo, finite(interval[1])), None, lo, right=True)
+        lo, hi = finite(interval[0]), finite(interval[1])
+        # One format for both ends, as in the VRP cell: from 10 up one decimal, so the upper end
+        # never crops the 9-cell column and "1.85–12.4" never mixes two decimal counts.
+        digits = 1 if hi is not None and hi >= 9.995 else 2
+        cells["interval"] = Cell(_interval_text(lo, hi, digits), None, lo, right=True)
     else:
         cells["interval"] = Cell(DASH, None, None, right=True)
     if a.status is Status.ERROR or (a.error is not None and a.status is not Status.OK):

@@ -20,16 +20,19 @@ from rich.text import Text
 
 from ivcrush_tui.calendar import NY
 from ivcrush_tui.domain import ErrorCode, IvCrushError
+from ivcrush_tui.engine import last_call
 from ivcrush_tui.engine.health_model import (
     ComponentHealth,
     HealthReport,
     HealthStatus,
     LastError,
     OperationStats,
+    latency_text,
 )
 from ivcrush_tui.engine.runtime import ALPHAVANTAGE, TRADIER, Runtime
 from ivcrush_tui.resilience.breaker import HEALTH_FAILURE_CODES
 from ivcrush_tui.resilience.guard import ErrorRecord, Guard
+from ivcrush_tui.resilience.ratelimit import utc_now
 from ivcrush_tui.resilience.retry import single_attempt
 from ivcrush_tui.store.db import damaged_message
 from ivcrush_tui.store.repositories import BackfillRepo
@@ -78,14 +81,24 @@ def _breaker_status(guard: Guard) -> HealthStatus:
     return HealthStatus.HEALTHY
 
 
+async def _last_ok(rt: Runtime, name: str, guard: Guard) -> tuple[float | None, float | None]:
+    """The last successful call's latency (ms) and age (s): this process's, else the stored.
+    The age is on the wall clock the guards stamp calls with (an --as-of clock is not real)."""
+    last = await last_call.latest(rt.db, name, guard)
+    if last is None:
+        return None, None
+    return last.latency_ms, last.age_s(utc_now())
+
+
 async def _tradier(rt: Runtime, probe: bool) -> ComponentHealth:
     guard = rt.tradier_guard
     status = _breaker_status(guard)
     age = guard.seconds_since_success()
     latency: float | None
+    latency_age: float | None = None
     if not probe and status is HealthStatus.HEALTHY and age is not None and age <= RECENT_CALL_S:
         detail = f"last call ok {age:.0f} s ago (no probe sent)"
-        latency = guard.stats.last_ok_latency_ms
+        latency, latency_age = guard.stats.last_ok_latency_ms, age
     else:
         t0 = time.perf_counter()
         try:
@@ -101,13 +114,18 @@ async def _tradier(rt: Runtime, probe: bool) -> ComponentHealth:
         except TimeoutError:
             status = HealthStatus.DOWN
             detail = f"timeout: no answer to the market clock within {PROBE_DEADLINE_S:g} s"
-        latency = (time.perf_counter() - t0) * 1000
+        latency, latency_age = (time.perf_counter() - t0) * 1000, 0.0
+        if status is HealthStatus.DOWN:
+            # A refused connection fails in 0.2 ms: that is no answer time. Show the last good
+            # call's instead, with its age, or nothing.
+            latency, latency_age = await _last_ok(rt, TRADIER, guard)
     budget = rt.tradier_limiter.budget()
     return ComponentHealth(
         name=TRADIER,
         status=status,
         detail=detail,
         latency_ms=latency,
+        latency_age_s=latency_age,
         budget_left=budget.available,
         budget_total=budget.allowed,
         budget_resets_in_s=budget.resets_in_s,
@@ -141,10 +159,14 @@ async def _alphavantage(rt: Runtime) -> ComponentHealth:
         # failed one (a cut calendar, a 503) is not healthy even below the breaker's threshold.
         status = HealthStatus.DEGRADED
         detail = f"last call failed ({last.code}); {detail}"
+    # Never probed (quota): the last successful call answers, from this process or the store.
+    latency, latency_age = await _last_ok(rt, ALPHAVANTAGE, guard)
     return ComponentHealth(
         name=ALPHAVANTAGE,
         status=status,
         detail=detail,
+        latency_ms=latency,
+        latency_age_s=latency_age,
         budget_left=left,
         budget_total=total,
         **_guard_fields(guard),  # type: ignore[arg-type]
@@ -258,7 +280,7 @@ def health_table(report: HealthReport) -> Table:
         cells: list[str | Text] = [
             c.name,
             Text(c.status.value, style=STATUS_STYLE[c.status.value]),
-            f"{c.latency_ms:.1f} ms" if c.latency_ms is not None else "",
+            latency_text(c),
             c.breaker or "",
             budget,
             Text(c.detail),

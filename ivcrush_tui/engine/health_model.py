@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ivcrush_tui.durations import compact_duration
+
 
 class HealthStatus(StrEnum):
     HEALTHY = "healthy"
@@ -41,6 +43,7 @@ class ComponentHealth:
     status: HealthStatus
     detail: str
     latency_ms: float | None = None  # the check's own round trip (ms), else the last ok call's
+    latency_age_s: float | None = None  # how old the call `latency_ms` measured is (s)
     breaker: str | None = None  # closed / open / half_open
     seconds_to_half_open: float | None = None
     budget_left: int | None = None  # Tradier window requests left / AV daily quota left
@@ -56,6 +59,7 @@ class ComponentHealth:
             "status": self.status.value,
             "detail": self.detail,
             "latency_ms": _r(self.latency_ms),
+            "latency_age_s": _r(self.latency_age_s),
             "breaker": self.breaker,
             "seconds_to_half_open": _r(self.seconds_to_half_open),
             "budget_left": self.budget_left,
@@ -115,3 +119,14 @@ class HealthReport:
             "checked_at": self.checked_at.isoformat(),
             "components": [c.to_json() for c in self.components],
         }
+
+
+def latency_text(c: ComponentHealth) -> str:
+    """ "182.3 ms", with the age of the call it measured when that is not this check's own:
+    "182.3 ms 4m ago"; "" without one."""
+    if c.latency_ms is None:
+        return ""
+    text = f"{c.latency_ms:.1f} ms"
+    if c.latency_age_s is not None and c.latency_age_s >= 1:
+        text += f" {compact_duration(c.latency_age_s)} ago"
+    return text

@@ -14,7 +14,7 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,8 @@ import httpx
 from ivcrush_tui import holiday_cache
 from ivcrush_tui.calendar import NY, TradingCalendar, default_calendar
 from ivcrush_tui.config import Settings
+from ivcrush_tui.domain import IvCrushError
+from ivcrush_tui.engine import last_call
 from ivcrush_tui.engine.clock import Clock
 from ivcrush_tui.engine.writebehind import WriteBehindCache
 from ivcrush_tui.providers.alphavantage import AlphaVantageClient
@@ -224,6 +226,7 @@ async def open_runtime(
     cache_db: Database | None = None
     client_cache: WriteBehindCache | None = None
     interrupted = False
+    guards: dict[str, Guard] = {}  # kept for the close: their last calls are saved
     try:
         # The L2 cache gets its own connection (and aiosqlite thread): its reads and writes of
         # response bodies then overlap with the repositories' queries instead of queueing behind
@@ -263,6 +266,7 @@ async def open_runtime(
 
         tradier_guard = guard(TRADIER, tradier_limiter)
         av_guard = guard(ALPHAVANTAGE, av_limiter)
+        guards.update({TRADIER: tradier_guard, ALPHAVANTAGE: av_guard})
         client_cache = WriteBehindCache(cache)
         if transport is None:
             t_transport, a_transport = _shared_tls_pools(tls_context, 2)
@@ -314,6 +318,8 @@ async def open_runtime(
         raise
     finally:
         try:
+            if guards and not interrupted:
+                await _save_last_calls(db, guards)
             if client_cache is not None:
                 if interrupted:
                     await client_cache.discard()
@@ -323,3 +329,11 @@ async def open_runtime(
             if cache_db is not None:
                 await cache_db.close()
         await db.close()
+
+
+async def _save_last_calls(db: Database, guards: Mapping[str, Guard]) -> None:
+    """So that a fresh `health` process can report each provider's last call (never fatal)."""
+    try:
+        await last_call.save(db, guards)
+    except IvCrushError as exc:
+        log.warning("last provider calls not saved: %s", exc)

@@ -167,6 +167,12 @@ def analysis_to_json(a: Analysis) -> dict[str, Any]:
             reaction_date=s.reaction_date.isoformat(),
             expiration=s.expiration.isoformat() if s.expiration else None,
         )
+        ei = a.expiration_info
+        out.update(
+            expiration_cycle=ei.cycle if ei else None,
+            expiration_settlement=ei.settlement if ei else None,
+        )
+    out["market_cap"] = _num(a.market_cap, 0)
     if a.status not in (Status.OK, Status.INSUFFICIENT_HISTORY):
         if a.spot is not None:
             out["spot"] = _num(a.spot, 4)

@@ -20,10 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ivcrush_tui.analytics.quotes import spot_price
 from ivcrush_tui.analytics.schedule import schedule_event as _schedule
-from ivcrush_tui.calendar import NY
 from ivcrush_tui.domain import (
-    Bar,
-    EarningsEvent,
     ErrorCode,
     Expiration,
     IvCrushError,
@@ -32,16 +29,21 @@ from ivcrush_tui.domain import (
     OptionType,
     ProviderError,
     StockQuote,
-    Timing,
     Unavailable,
 )
 from ivcrush_tui.engine.batching import Coalescer
 from ivcrush_tui.engine.runtime import Runtime
+from ivcrush_tui.engine.sources import EngineSources
 from ivcrush_tui.priority import BATCH_PRIORITY, PrioritySemaphore, current_priority
 from ivcrush_tui.providers.tradier import QUOTE_CHUNK
 from ivcrush_tui.resilience.correlation import correlation_scope, current_correlation_id
 from ivcrush_tui.resilience.logs import FILE_FIRST
-from ivcrush_tui.store.repositories import EventsRepo, PricesRepo, WatchlistRepo
+from ivcrush_tui.store.repositories import (
+    EventsRepo,
+    MetadataRepo,
+    PricesRepo,
+    WatchlistRepo,
+)
 from ivcrush_tui.symbols import occ_symbol
 
 if TYPE_CHECKING:
@@ -53,7 +55,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HISTORY_DAYS = 3 * 365 + 120  # 12 quarters of events plus the Yang-Zhang window
 # METHODS §9: the term structure uses the expirations up to the first >= 45 calendar days out. ATM
 # quotes are fetched through the first expiration >= 46 days away (one day of margin: after the
 # close an expiration 45 days away is 44.9 days out), plus the one after the event expiration.
@@ -89,16 +90,11 @@ TICKERS_PER_SLOT = 4  # tickers a scan works on at once, per request slot (bound
 # trip, so when the first ticker's chain is ready every slot is busy with later tickers'
 # expirations, and its result waits a round trip more.
 STARTING_RESERVE = 2
-# A failed earnings-calendar load is retried after CALENDAR_RETRY_S seconds, doubling per failure
-# up to CALENDAR_RETRY_MAX_S: every ticker of a scan asks for the calendar, and each attempt
-# spends one of Alpha Vantage's 25 daily requests.
-CALENDAR_RETRY_S = 60.0
-CALENDAR_RETRY_MAX_S = 1800.0
 # A scan of a day's names also takes the watchlist names reporting within this many days.
 WATCHLIST_SOON_DAYS = 7
 
 
-class Engine:
+class Engine(EngineSources):
     """Fetch + analyze. Create one per Runtime; safe to use from one event loop."""
 
     def __init__(self, rt: Runtime) -> None:
@@ -110,6 +106,7 @@ class Engine:
         self._events = EventsRepo(rt.db)
         self._prices = PricesRepo(rt.db)
         self._watchlist = WatchlistRepo(rt.db)
+        self._metadata = MetadataRepo(rt.db)
         self._option_quotes: Coalescer[OptionQuote] = Coalescer(
             self._fetch_option_quotes,
             max_batch=self._quote_batch,
@@ -173,134 +170,6 @@ class Engine:
     async def _chain(self, symbol: str, expiration: dt.date) -> OptionChain:
         async with self._sem.slot():
             return await self.rt.tradier.chain(symbol, expiration, greeks=True)
-
-    # -- earnings calendar and history ---------------------------------------------------
-
-    def today(self, now: dt.datetime) -> dt.date:
-        return now.astimezone(NY).date()
-
-    async def upcoming_event(self, symbol: str, now: dt.datetime) -> EarningsEvent | None:
-        """The next event whose release is still ahead of `now`.
-
-        A report dated today whose release time has passed (BMO at the open, DMH at noon, AMC and
-        UNKNOWN at the close: UNKNOWN may still be AMC) is history in the making, not an
-        upcoming trade: its entry is over, so the following event is the upcoming one."""
-        today = self.today(now)
-        event = await self._events.upcoming(symbol, on_or_after=today)
-        if event is not None and event.date == today:
-            timing = Timing.AMC if event.timing is Timing.UNKNOWN else event.timing
-            if self.rt.calendar.minutes_to_event(now, event.date, timing) <= 0:
-                event = await self._events.upcoming(
-                    symbol, on_or_after=today + dt.timedelta(days=1)
-                )
-        return event
-
-    async def ensure_earnings_calendar(self, now: dt.datetime) -> None:
-        """Load the upcoming-earnings calendar into the store once per US/Eastern day.
-
-        Upcoming events the calendar no longer lists (moved or withdrawn dates) are dropped. A
-        failed load is remembered (`calendar_error`) and retried after a growing pause, not on
-        every ticker's call."""
-        today = self.today(now)
-        async with self._calendar_lock:
-            if self._calendar_day == today:
-                return
-            loop = asyncio.get_running_loop()
-            if self._calendar_error is not None and loop.time() < self._calendar_retry_at:
-                return
-            try:
-                async with self._av_sem:
-                    events = await self.rt.alphavantage.earnings_calendar()
-                moved = await self._events.replace_upcoming(events, today=today, fetched_at=now)
-            except IvCrushError as exc:
-                self._calendar_failures += 1
-                pause = CALENDAR_RETRY_S * 2.0 ** (self._calendar_failures - 1)
-                self._calendar_retry_at = loop.time() + min(pause, CALENDAR_RETRY_MAX_S)
-                self._calendar_error = exc
-                # A store that refuses writes (read-only, damaged: the quota count or the events)
-                # is not Alpha Vantage being unavailable: say which one failed.
-                where = (
-                    "not loaded: the store refused a write"
-                    if exc.code is ErrorCode.STORAGE
-                    else "unavailable"
-                )
-                log.warning("earnings calendar %s: %s", where, exc)
-                return
-            if moved:
-                shown = ", ".join(f"{sym} {day}" for sym, day in moved[:10])
-                log.info("%d upcoming events no longer in the calendar: %s", len(moved), shown)
-            self._calendar_day = today
-            self._calendar_error = None
-            self._calendar_failures = 0
-
-    def calendar_error(self, now: dt.datetime) -> IvCrushError | None:
-        """Why the store holds no fresh earnings calendar for `now`'s day, None when it does.
-
-        Fresh (docs/METHODS-NOTES.md): loaded successfully during the current US/Eastern day,
-        from Alpha Vantage or from its response cache (which keeps only bodies that parsed, for
-        at most 12 h). Only a fresh calendar that does not list a name says it has no upcoming
-        event; otherwise that is unknown, and this is the error to report."""
-        if self._calendar_day == self.today(now):
-            return None
-        exc = self._calendar_error
-        # The failed request's correlation id leads to its log lines from every ticker's row.
-        seen = f" (calendar request {exc.correlation_id})" if exc and exc.correlation_id else ""
-        if isinstance(exc, ProviderError):
-            return ProviderError(
-                exc.code,
-                f"earnings calendar unavailable: {exc.message}{seen}",
-                provider=exc.provider,
-                endpoint=exc.endpoint,
-                retry_after_s=exc.retry_after_s,
-            )
-        if exc is not None and exc.code is ErrorCode.STORAGE:
-            return IvCrushError(
-                exc.code, f"earnings calendar not loaded: the store refused a write: {exc.message}"
-            )
-        if exc is not None:
-            return IvCrushError(exc.code, f"earnings calendar unavailable: {exc.message}{seen}")
-        return IvCrushError(ErrorCode.UNAVAILABLE, "the earnings calendar has not been loaded")
-
-    async def _past_events(self, symbol: str, now: dt.datetime) -> tuple[EarningsEvent, ...]:
-        today = self.today(now)
-        limit = self.rt.settings.engine.history_quarters + 4
-        stored = await self._events.past(symbol, before=today, limit=limit)
-        if len(
-            stored
-        ) >= self.rt.settings.analysis.min_events and not await self._events.needs_refresh(
-            symbol, today, now
-        ):
-            return tuple(stored)
-        try:
-            async with self._av_sem:
-                fetched = await self.rt.alphavantage.earnings_history(symbol)
-            await self._events.upsert(fetched, fetched_at=now)
-        except IvCrushError as exc:
-            if not stored:
-                raise
-            log.info("%s: earnings history refresh failed, using stored: %s", symbol, exc)
-            return tuple(stored)
-        return tuple(await self._events.past(symbol, before=today, limit=limit))
-
-    async def _bars(self, symbol: str, now: dt.datetime) -> tuple[Bar, ...]:
-        """Daily bars of the last HISTORY_DAYS from the store; the sessions missing up to the
-        previous one are fetched first (one store read when the store is current)."""
-        today = self.today(now)
-        start = today - dt.timedelta(days=HISTORY_DAYS)
-        wanted_last = self.rt.calendar.previous_session(today)
-        # Never past the previous session: a bar of today or later, stored by a run with a later
-        # clock (--as-of), is not known yet at `now`.
-        stored = tuple(await self._prices.bars(symbol, start, wanted_last))
-        last = max((b.day for b in stored), default=None)
-        if last is not None and last >= wanted_last:
-            return stored
-        fetch_from = start if last is None else last + dt.timedelta(days=1)
-        async with self._sem.slot():
-            bars = await self.rt.tradier.daily_history(symbol, fetch_from, wanted_last)
-        if not bars:
-            return stored
-        await self._prices.upsert(symbol, bars)
-        return tuple(await self._prices.bars(symbol, start, wanted_last))
 
     # -- one ticker ----------------------------------------------------------------------
 
@@ -421,11 +290,13 @@ class Engine:
                 )
             assert sched is not None  # chain_fut is set
             assert sched.expiration is not None
-            chain, term, bars, past = await asyncio.gather(
+            chain, term, bars, past, cap = await asyncio.gather(
                 chain_fut,
                 self._term_chains(symbol, expirations, sched.expiration, spot, today),
                 self._bars(symbol, now),
                 self._past_events(symbol, now),
+                # A scan passes its quote batch: only a single analysis may fetch the overview.
+                self._market_cap(symbol, now, fetch=quote_batch is None),
             )
         finally:
             _discard(*(f for f in (exp_fut, quote_fut, chain_fut) if f is not None))
@@ -438,6 +309,7 @@ class Engine:
             chains=(chain, *term),
             bars=bars,
             past_events=past,
+            market_cap=cap,
         )
         return analyze(inputs, self.rt.settings.analysis_params(), self.rt.calendar)
 

@@ -34,12 +34,10 @@ NOT_FOUND (permanent), and any other 404 is UNAVAILABLE (transient: the guard re
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import hashlib
 import logging
 import math
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import httpx
@@ -84,6 +82,7 @@ from ivcrush_tui.providers.tradier_parse import (
     parse_stock_quote,
     parse_stock_quotes,
 )
+from ivcrush_tui.providers.tradier_support import _bounded_key, _gather_all, _key, _with_symbol
 from ivcrush_tui.resilience.protocols import CallGuard, PassThroughGuard
 from ivcrush_tui.resilience.ratelimit import expiry_epoch_s
 from ivcrush_tui.symbols import parse_occ, to_tradier, validate_symbol
@@ -114,7 +113,6 @@ GET_MAX_SYMBOLS = 50  # above this (or a long query) the quotes go as a POST for
 GET_MAX_QUERY_CHARS = 1500
 MAX_RETRY_AFTER_S = 120.0  # a window is 60 s; anything further is clock skew or garbage
 MIN_SECRET_LEN = 4  # shorter "secrets" (never real tokens) would mask ordinary words
-CACHE_KEY_MAX = 256  # longer normalised requests are keyed by their sha256
 
 # Seconds each endpoint's raw body stays in the cache (0 = never cached).
 DEFAULT_CACHE_TTLS: Mapping[str, float] = {
@@ -477,42 +475,3 @@ class TradierClient:
 
     def _excerpt(self, text: str) -> str:
         return excerpt(text, self._secrets)
-
-
-def _with_symbol(quote: StockQuote, symbol: str) -> StockQuote:
-    if quote.symbol == symbol:
-        return quote
-    return StockQuote(
-        symbol=symbol,
-        last=quote.last,
-        bid=quote.bid,
-        ask=quote.ask,
-        prev_close=quote.prev_close,
-        volume=quote.volume,
-        timestamp=quote.timestamp,
-        description=quote.description,
-    )
-
-
-def _key(params: Mapping[str, str]) -> str:
-    """A normalised request: sorted key=value pairs (never the token: it is a header)."""
-    return "&".join(f"{k}={params[k]}" for k in sorted(params))
-
-
-def _bounded_key(key: str) -> str:
-    if len(key) <= CACHE_KEY_MAX:
-        return key
-    return "sha256=" + hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-async def _gather_all(coros: list[Awaitable[T]]) -> list[T]:
-    """Await all; if any failed, raise the first failure (after all have finished)."""
-    if len(coros) == 1:
-        return [await coros[0]]
-    results = await asyncio.gather(*coros, return_exceptions=True)
-    out: list[T] = []
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-        out.append(result)
-    return out

@@ -44,9 +44,9 @@ TIERS = {"excellent", "good", "marginal", "skip"}
 LIQUIDITY = {"excellent", "good", "warning", "reject"}
 SHAPES = {"flat", "smile", "smirk", "reverse", "frown"}
 RECS = {"SELL", "WATCH", "SKIP"}
-BASE_KEYS = {"ticker", "status", "error", "as_of"}
+BASE_KEYS = {"ticker", "status", "error", "as_of", "market_cap"}
 EVENT_KEYS = {"earnings_date", "timing", "timing_inferred", "entry_date", "reaction_date",
-              "expiration"}  # fmt: skip
+              "expiration", "expiration_cycle", "expiration_settlement"}  # fmt: skip
 NUMBER_KEYS = {"spot", "straddle", "implied_move_pct", "implied_move_1sd_pct", "event_move_pct",
                "hist_mean_abs_move_pct", "hist_mean_abs_gap_pct", "vrp_ratio", "vrp_gap_ratio",
                "cost_pct", "net_vrp", "trend_pp_per_qtr", "trr", "reaction_implied_move_pct",
@@ -74,8 +74,8 @@ LEG_KEYS = {"bid", "ask", "mid", "iv", "spread_pct", "open_interest", "volume", 
 MOVE_KEYS = {"earnings_date", "timing", "timing_inferred", "reference_date", "reaction_date",
              "reference_close", "gap_pct", "close_pct", "range_pct", "max_excursion_pct",
              "volume_ratio"}  # fmt: skip
-HEALTH_COMPONENT_KEYS = {"name", "status", "detail", "latency_ms", "breaker",
-                         "seconds_to_half_open", "budget_left", "budget_total",
+HEALTH_COMPONENT_KEYS = {"name", "status", "detail", "latency_ms", "latency_age_s",
+                         "breaker", "seconds_to_half_open", "budget_left", "budget_total",
                          "budget_resets_in_s", "last_error", "operations"}  # fmt: skip
 
 

@@ -14,6 +14,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -478,3 +479,42 @@ async def test_tradier_down_fails_every_ticker_with_a_code(
     codes = {a.error.code for a in results if a.error}
     assert all(a.status is Status.ERROR for a in results)
     assert codes <= {"unavailable", "circuit_open"}
+
+
+async def test_market_cap_is_fetched_by_a_single_analysis_and_only_read_by_scans(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """OVERVIEW costs Alpha Vantage quota: one call per name per METADATA_MAX_AGE, and only from
+    a single analysis; a scan shows what the store holds. The expiration's cycle and settlement
+    come along on every analysis with an event expiration."""
+    calls: list[str] = []
+    overview = runtime.alphavantage.overview
+
+    async def spy(symbol: str) -> Any:
+        calls.append(symbol)
+        return await overview(symbol)
+
+    monkeypatch.setattr(runtime.alphavantage, "overview", spy)
+    engine = Engine(runtime)
+    try:
+        scanned = [a async for a in engine.scan(TICKERS, INSIDE)]
+        assert not calls  # a scan never spends quota on company facts
+        assert all(a.market_cap is None for a in scanned)
+        ok = [a for a in scanned if a.status is Status.OK]
+        assert ok
+        info = ok[0].expiration_info
+        assert info is not None
+        assert info.cycle in ("weekly", "monthly")
+        assert info.settlement == "PM"  # equity options
+        symbol = ok[0].symbol
+        first = await engine.analyze(symbol, INSIDE)
+        assert calls == [symbol]
+        assert first.market_cap is not None
+        assert first.market_cap > 0
+        again = await engine.analyze(symbol, INSIDE)
+        assert calls == [symbol]  # stored and fresh: no second call
+        assert again.market_cap == first.market_cap
+        rescanned = [a async for a in engine.scan([symbol], INSIDE)]
+        assert rescanned[0].market_cap == first.market_cap  # a scan reads the store
+    finally:
+        await engine.aclose()

@@ -39,6 +39,7 @@ from ivcrush_tui.providers.demo.faults import FaultConfig
 from ivcrush_tui.providers.demo.responses import TRADIER_PREFIX
 from ivcrush_tui.providers.demo.server import DemoServer
 from ivcrush_tui.resilience.baselines import LatencyBaselines
+from ivcrush_tui.resilience.ratelimit import utc_now
 from ivcrush_tui.store.db import Database
 from ivcrush_tui.store.repositories import BackfillRepo, WatchlistRepo
 from tests.integration.live_env import (
@@ -618,3 +619,45 @@ async def test_a_slow_endpoint_logs_one_warning_with_the_correlation_id(
     cid = message.split("[")[1].split("]")[0]
     assert re.fullmatch(r"[0-9a-f]{8}", cid), message  # the slow ticker analysis's id
     assert all(a.status is not Status.ERROR for a in results)
+
+
+async def test_health_reports_the_last_calls_latency_and_age_across_processes(
+    server: DemoServer, tmp_path: Path
+) -> None:
+    """Alpha Vantage is never probed (quota): health shows its last good call's latency and age,
+    also in a fresh process (the runtime stores them on close). A provider that is down shows
+    its last good call, never the fraction of a millisecond a refused connection took."""
+    settings = settings_for(write_config(tmp_path, server))
+    async with open_runtime(settings, CLOCK) as rt:
+        await scan(rt, market().symbols[:3])
+        av_ms = rt.av_guard.stats.last_ok_latency_ms
+        av_at = rt.av_guard.stats.last_success_at
+        tradier_ms = rt.tradier_guard.stats.last_ok_latency_ms
+        here = (await check_health(rt)).component("alphavantage")
+    assert av_ms is not None
+    assert av_at is not None
+    assert tradier_ms is not None
+    assert here is not None
+    assert here.latency_ms == pytest.approx(av_ms)
+    assert here.latency_age_s is not None
+
+    later = FixedClock(CLOCK.now() + dt.timedelta(minutes=10))
+    async with open_runtime(settings, later) as rt:  # a fresh `health`: no calls of its own
+        fresh = (await check_health(rt)).component("alphavantage")
+        assert rt.av_guard.stats.calls == 0
+        # Tradier is probed (no recent call): that probe is now its last good call.
+        tradier_ms = rt.tradier_guard.stats.last_ok_latency_ms
+    assert fresh is not None
+    assert fresh.latency_ms == pytest.approx(av_ms)
+    # Aged on the wall clock the guard stamped the call with (an --as-of clock is not real).
+    assert fresh.latency_age_s == pytest.approx((utc_now() - av_at).total_seconds(), abs=5)
+    assert fresh.to_json()["latency_age_s"] == pytest.approx(fresh.latency_age_s, abs=0.01)
+
+    server.stop()  # Tradier refuses connections now
+    async with open_runtime(settings, later) as rt:
+        down = (await check_health(rt, probe=True)).component("tradier")
+    assert down is not None
+    assert down.status.value == "down"
+    assert down.latency_ms == pytest.approx(tradier_ms)  # the last good call's, not the probe's
+    assert down.latency_age_s is not None
+    assert down.latency_age_s >= here.latency_age_s

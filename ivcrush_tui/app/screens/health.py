@@ -28,7 +28,12 @@ from ivcrush_tui.app.formatting import (
     fmt_num,
 )
 from ivcrush_tui.app.widgets.status_bar import StatusBar
-from ivcrush_tui.engine.health_model import ComponentHealth, HealthReport, HealthStatus
+from ivcrush_tui.engine.health_model import (
+    ComponentHealth,
+    HealthReport,
+    HealthStatus,
+    latency_text,
+)
 
 if TYPE_CHECKING:
     from ivcrush_tui.app.app import IvCrushApp
@@ -48,7 +53,12 @@ def component_lines(c: ComponentHealth, variables: dict[str, str]) -> tuple[Text
     color = variables.get(_STATUS_ROLE[c.status])
     head.append(f"{_STATUS_GLYPH[c.status]} {c.name:<13}", style=Style(color=color, bold=True))
     head.append(f"{c.status.value:<9}", style=Style(color=color))
-    head.append(f" latency {fmt_num(c.latency_ms, 1)} ms")
+    # The last good call's latency and age when no check of its own was made (Alpha Vantage is
+    # never probed); a provider (it has a breaker) with none says so rather than "— ms", and a
+    # component that has no latency (cache, backfill) shows none.
+    latency = latency_text(c) or ("no call yet" if c.breaker is not None else "")
+    if latency:
+        head.append(f" latency {latency}")
     if c.breaker is not None:
         b_color = variables.get(BREAKER_ROLE.get(c.breaker, "warning"))
         head.append("  breaker ")

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import BindingType
-from textual.containers import Container, Vertical, VerticalScroll
+from textual.containers import ScrollableContainer, Vertical, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import Footer, Static
@@ -33,6 +33,8 @@ from ivcrush_tui.app.formatting import (
     TIER_ROLE,
     fmt_clock_et,
     fmt_interval,
+    fmt_market_cap,
+    fmt_na,
     fmt_num,
     fmt_pct,
     fmt_price,
@@ -42,16 +44,11 @@ from ivcrush_tui.app.messages import AnalysisReady
 from ivcrush_tui.app.widgets.charts import HistoryChart, SkewChart, TermChart
 from ivcrush_tui.app.widgets.status_bar import StatusBar
 from ivcrush_tui.calendar import TradingCalendar, ny_date
-from ivcrush_tui.domain import Unavailable
 
 if TYPE_CHECKING:
     from ivcrush_tui.app.app import IvCrushApp
 
 NARROW_BELOW = 100  # columns: below this the panels and charts stack in one scrolling column
-
-
-def _na(x: object) -> str:
-    return f"n/a: {x.reason}" if isinstance(x, Unavailable) else "n/a"
 
 
 def header_text(a: Analysis | None, symbol: str, cal: TradingCalendar) -> Text:
@@ -63,6 +60,8 @@ def header_text(a: Analysis | None, symbol: str, cal: TradingCalendar) -> Text:
     sched = a.schedule
     if sched is not None and sched.event.name:
         t.append(f" · {sched.event.name}")
+    if a.market_cap is not None:
+        t.append(f" · cap {fmt_market_cap(a.market_cap)}")
     t.append(f" · spot {fmt_price(a.spot)}")
     if sched is not None:
         ev = sched.event
@@ -70,6 +69,10 @@ def header_text(a: Analysis | None, symbol: str, cal: TradingCalendar) -> Text:
         t.append(f" · enter {sched.entry_date:%a %m-%d}")
         if sched.expiration is not None:
             t.append(f" · exp {sched.expiration:%a %m-%d}")
+            info = a.expiration_info
+            if info is not None:
+                # Weekly or monthly, and how it settles (AM index roots settle at the open).
+                t.append(f" {info.cycle} {info.settlement}")
         if sched.timing_flagged:
             t.append(" · timing unconfirmed")
     t.append(f" · {a.status.value} · as of {fmt_clock_et(a.as_of)} ET")
@@ -80,7 +83,9 @@ def straddle_panel(a: Analysis, cal: TradingCalendar) -> RenderableType:
     """ATM quotes, straddle, implied move, 1σ/2σ ranges, breakevens, Greeks and cost."""
     imp = a.implied
     if not isinstance(imp, ImpliedMove):
-        return Text(f"Straddle {_na(imp)}" if imp is not None else "Straddle n/a", style="italic")
+        return Text(
+            f"Straddle {fmt_na(imp)}" if imp is not None else "Straddle n/a", style="italic"
+        )
     atm = imp.atm
     exp = a.schedule.expiration if a.schedule else None
     dte = f" ({(exp - ny_date(a.as_of)).days}d)" if exp is not None else ""
@@ -140,7 +145,7 @@ def straddle_panel(a: Analysis, cal: TradingCalendar) -> RenderableType:
             )
         )
     else:
-        lines.append(Text(f"Greeks {_na(g)}", style="italic"))
+        lines.append(Text(f"Greeks {fmt_na(g)}", style="italic"))
     vr = a.vrp if isinstance(a.vrp, VrpResult) else None
     cost = fmt_pct(vr.cost_pct) if vr is not None else DASH
     rv = fmt_vol(a.rv30) if isinstance(a.rv30, float) else DASH
@@ -163,7 +168,7 @@ def straddle_panel(a: Analysis, cal: TradingCalendar) -> RenderableType:
             )
         )
     elif ev is not None:
-        lines.append(Text(f"Event move {_na(ev)}", style="italic"))
+        lines.append(Text(f"Event move {fmt_na(ev)}", style="italic"))
     return Group(*lines)
 
 
@@ -191,7 +196,7 @@ def stats_panel(a: Analysis, variables: dict[str, str]) -> RenderableType:
             f"Reaction {fmt_num(vr.vrp_reaction_ratio)} · implied "
             f"{fmt_pct(vr.reaction_implied_move_pct)} · 90% {fmt_interval(vr.tiering_interval)}"
             if vr.vrp_reaction_ratio is not None
-            else f"Reaction n/a: {vr.reaction_note or 'no decomposition'}",
+            else f"Reaction {fmt_na(vr.reaction_note or 'no decomposition')}",
             style="" if vr.vrp_reaction_ratio is not None else "italic",
         )
         lines.append(reaction)
@@ -211,7 +216,7 @@ def stats_panel(a: Analysis, variables: dict[str, str]) -> RenderableType:
             )
         )
     else:
-        lines.append(Text(f"VRP {_na(vr)}", style="italic"))
+        lines.append(Text(f"VRP {fmt_na(vr)}", style="italic"))
     cs = a.consistency
     if isinstance(cs, ConsistencyStats):
         lines.append(
@@ -234,7 +239,7 @@ def stats_panel(a: Analysis, variables: dict[str, str]) -> RenderableType:
         t.append(p90 + (" ⚠ elevated" if cs.p90_elevated else ""))
         lines.append(t)
     else:
-        lines.append(Text(f"Consistency {_na(cs)}", style="italic"))
+        lines.append(Text(f"Consistency {fmt_na(cs)}", style="italic"))
     term = a.term
     if term is not None:
         prem = " · event premium" if term.event_premium else ""
@@ -251,7 +256,7 @@ def stats_panel(a: Analysis, variables: dict[str, str]) -> RenderableType:
         r2 = "" if sk.r_squared is None else f" · R² {sk.r_squared:.2f}"  # hidden when flat
         lines.append(Text(f"Skew {shape} · RR25 {rr} · BF25 {bf} vol pts{r2}"))
     elif sk is not None:
-        lines.append(Text(f"Skew {_na(sk)}", style="italic"))
+        lines.append(Text(f"Skew {fmt_na(sk)}", style="italic"))
     return Group(*lines)
 
 
@@ -296,7 +301,8 @@ class TickerScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(Text(self.symbol), id="title", classes="screen-title")
-        with Container(id="ticker-body"):
+        # Both scrollers take focus (keys scroll them); _set_narrow says which one is live.
+        with ScrollableContainer(id="ticker-body"):
             with VerticalScroll(id="ticker-left"):
                 yield Static("loading…", id="straddle", classes="panel")
                 yield Static("", id="stats", classes="panel")
@@ -315,7 +321,7 @@ class TickerScreen(Screen[None]):
         self.query_one("#skew-chart").border_title = "Skew"
         self.query_one("#history-chart").border_title = "Past earnings moves"
         self.query_one("#term-chart").border_title = "Term structure"
-        self.set_class(self.app.size.width < NARROW_BELOW, "-narrow")
+        self._set_narrow(self.app.size.width < NARROW_BELOW)
         self.ivapp.analysis_signal.subscribe(self, self._on_analysis)
         self.app.theme_changed_signal.subscribe(self, lambda _t: self.show(self.analysis))
         cached = self.ivapp.results.get(self.symbol)
@@ -326,7 +332,36 @@ class TickerScreen(Screen[None]):
         self.fetch()
 
     def on_resize(self) -> None:
-        self.set_class(self.size.width < NARROW_BELOW, "-narrow")
+        self._set_narrow(self.size.width < NARROW_BELOW)
+
+    def _scroller(self) -> ScrollableContainer:
+        """The container that scrolls in this layout: the whole body when narrow (one column),
+        else the left panel column (the charts fill their column and never overflow)."""
+        narrow = self.has_class("-narrow")
+        return self.query_one("#ticker-body" if narrow else "#ticker-left", ScrollableContainer)
+
+    def _set_narrow(self, narrow: bool) -> None:
+        # Only the live scroller may take focus: a focused container that cannot scroll would
+        # swallow PageDown/End/Tab and leave the charts and the recommendation out of reach.
+        self.set_class(narrow, "-narrow")
+        try:
+            body = self.query_one("#ticker-body", ScrollableContainer)
+            left = self.query_one("#ticker-left", ScrollableContainer)
+        except NoMatches:
+            return
+        body.can_focus = narrow
+        left.can_focus = not narrow
+        live = body if narrow else left
+        if self.focused is None or not self.focused.can_focus:
+            live.focus()
+
+    def action_scroll_body(self, direction: str) -> None:
+        """j/k: scroll the live container one line (arrows and paging are its own bindings)."""
+        scroller = self._scroller()
+        if direction == "down":
+            scroller.scroll_down()
+        else:
+            scroller.scroll_up()
 
     def _on_analysis(self, a: Analysis) -> None:
         if a.symbol == self.symbol:

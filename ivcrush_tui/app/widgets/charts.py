@@ -21,6 +21,7 @@ from ivcrush_tui.analytics.analysis import Analysis
 from ivcrush_tui.analytics.event_move import EventMove
 from ivcrush_tui.analytics.implied_move import ImpliedMove
 from ivcrush_tui.analytics.skew import SkewFit
+from ivcrush_tui.app.formatting import fmt_na
 from ivcrush_tui.domain import Unavailable
 
 RGB = tuple[int, int, int]
@@ -82,6 +83,12 @@ class AnalysisChart(PlotextPlot):
         except Exception as exc:  # a chart must never take the screen down
             self.message = f"chart unavailable ({type(exc).__name__})"
 
+    def title(self, plt: Any, text: str) -> None:
+        """Set the figure title cut to the width: plotext silently drops a title that does not
+        fit, which left a chart without one at narrower widths."""
+        room = max(1, self.content_size.width - 2)
+        plt.title(text if len(text) <= room else text[: room - 1] + "…")
+
     def draw(self, plt: Any) -> str | None:  # pragma: no cover - overridden
         """Build the figure; return a message to show instead, or None when plotted."""
         return "no chart"
@@ -100,6 +107,19 @@ def _finite(xs: list[float]) -> bool:
     return all(math.isfinite(x) for x in xs)
 
 
+def even_ticks(top: float, most: int = 6) -> list[float]:
+    """Y ticks from 0 up to `top` in one round step (1, 2, 2.5 or 5 × 10^k), at most `most` of
+    them: plotext's own ticks split the data range into unround steps, and where two land on one
+    row one is dropped, so the labels that are left step unevenly (10.2, 8.5, 6.8, 3.4)."""
+    if not math.isfinite(top) or top <= 0:
+        return [0.0]
+    raw = top / max(1, most - 1)
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw * (1 - 1e-9))
+    n = math.floor(top / step + 1e-9)
+    return [round(i * step, 10) for i in range(n + 1)]
+
+
 class SkewChart(AnalysisChart):
     """OTM IV (percent) against log-moneyness, with the fitted parabola."""
 
@@ -109,7 +129,7 @@ class SkewChart(AnalysisChart):
             return "loading…"
         sk = a.skew
         if isinstance(sk, Unavailable):
-            return f"Skew n/a: {sk.reason}"
+            return f"Skew {fmt_na(sk)}"
         if not isinstance(sk, SkewFit) or not sk.points:
             return "Skew n/a"
         ks = [p[0] for p in sk.points]
@@ -127,7 +147,7 @@ class SkewChart(AnalysisChart):
         rr = f"RR25 {100 * sk.rr25:+.1f} vol pts" if sk.rr25 is not None else "RR25 n/a"
         # No legend: it would cover the far-left points; the axis labels say what is drawn.
         r2 = "" if sk.r_squared is None else f" · R² {sk.r_squared:.2f}"  # hidden when flat
-        plt.title(f"Skew: {shape} · {rr}{r2}")
+        self.title(plt, f"Skew: {shape} · {rr}{r2}")
         plt.xlabel("k = ln(K/F) · ● OTM IV, line = fit")
         plt.ylabel("IV %")
         return None
@@ -149,27 +169,29 @@ class HistoryChart(AnalysisChart):
         if not (_finite(closes) and _finite(gaps)):
             return "Past moves n/a: non-finite values"
         xs = list(range(1, len(moves) + 1))
-        # Numeric positions with the pair side by side; the dates go on as tick labels.
-        plt.bar(
-            [x - 0.2 for x in xs],
-            closes,
-            width=0.35,
-            color=self.color("primary"),
-            label="|close| %",
-        )
-        plt.bar(
-            [x + 0.2 for x in xs], gaps, width=0.35, color=self.color("secondary"), label="|gap| %"
-        )
+        # Numeric positions with the pair side by side; the dates go on as tick labels. No legend:
+        # plotext puts it over the first bars, so the x label says which bar is which.
+        plt.bar([x - 0.2 for x in xs], closes, width=0.35, color=self.color("primary"))
+        plt.bar([x + 0.2 for x in xs], gaps, width=0.35, color=self.color("secondary"))
         plt.xticks(xs, labels)
         plt.xlim(0.4, len(moves) + 0.6)
         title = "Past moves"
+        top = max(closes + gaps)
         if isinstance(a.implied, ImpliedMove) and math.isfinite(a.implied.implied_move_pct):
             imp = a.implied.implied_move_pct
             plt.hline(imp, color=self.color("loss"))
             title += f" vs implied {imp:.2f}% (line)"
+            top = max(top, imp)
+        # Plot rows: the content less title, frame, tick labels and x label. Ticks at least 1.5
+        # rows apart, so no two round to one row (plotext would drop one).
+        rows = max(2, self.content_size.height - 5)
+        ticks = even_ticks(top, most=int(rows / 1.5) + 1)
+        plt.ylim(0, top * 1.02)
+        plt.yticks(ticks, [f"{t:g}" for t in ticks])
+        plt.xlabel("left bar |close| %, right bar |gap| %")
         if any(m.timing_inferred for m in moves):
             title += " · * timing inferred"
-        plt.title(title)
+        self.title(plt, title)
         return None
 
 
@@ -201,7 +223,7 @@ class TermChart(AnalysisChart):
             title += f" · event 1σ {ev.event_sd_pct:.2f}%"
         elif isinstance(ev, Unavailable):
             title += " · event move n/a"
-        plt.title(title)
+        self.title(plt, title)
         plt.xlabel("days to expiration (event expiration marked)")
         plt.ylabel("ATM IV %")
         return None

@@ -1,0 +1,53 @@
+"""TradierClient's helpers that need no client: cache keys of normalised requests, the
+all-or-first-failure gather of quote chunks, and a quote re-labelled with the symbol asked for."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Awaitable, Mapping
+from typing import TypeVar
+
+from ivcrush_tui.domain import StockQuote
+
+T = TypeVar("T")
+CACHE_KEY_MAX = 256  # longer normalised requests are keyed by their sha256
+
+
+def _with_symbol(quote: StockQuote, symbol: str) -> StockQuote:
+    if quote.symbol == symbol:
+        return quote
+    return StockQuote(
+        symbol=symbol,
+        last=quote.last,
+        bid=quote.bid,
+        ask=quote.ask,
+        prev_close=quote.prev_close,
+        volume=quote.volume,
+        timestamp=quote.timestamp,
+        description=quote.description,
+    )
+
+
+def _key(params: Mapping[str, str]) -> str:
+    """A normalised request: sorted key=value pairs (never the token: it is a header)."""
+    return "&".join(f"{k}={params[k]}" for k in sorted(params))
+
+
+def _bounded_key(key: str) -> str:
+    if len(key) <= CACHE_KEY_MAX:
+        return key
+    return "sha256=" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+async def _gather_all(coros: list[Awaitable[T]]) -> list[T]:
+    """Await all; if any failed, raise the first failure (after all have finished)."""
+    if len(coros) == 1:
+        return [await coros[0]]
+    results = await asyncio.gather(*coros, return_exceptions=True)
+    out: list[T] = []
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+        out.append(result)
+    return out
