@@ -404,13 +404,16 @@ async def test_an_outage_after_a_good_scan_keeps_the_last_values_dimmed_with_the
         spot_col = table.column_keys.index("spot")
         for s in names:
             row = wl.cells_for(s)
-            assert row["rec"] == "STALE" and row["tier"] == "⚠ breaker", row
+            assert row["rec"] == "STALE", row
+            assert row["tier"] == "⚠ breaker", row
             for key in ("spot", "implied", "vrp", "hist"):
                 assert row[key] == before[s][key] != "—"
             assert row["age"] == "1m"  # the age of the figures' quote, still running
             assert table.get_row(s)[spot_col].style.dim  # type: ignore[union-attr]
             mark = app.results[s].stale
-            assert mark is not None and mark.code == "circuit_open" and mark.since == fb.now()
+            assert mark is not None
+            assert mark.code == "circuit_open"
+            assert mark.since == fb.now()
         assert table_order(app) == order  # an outage does not reshuffle the rows
         # Every failure is still recorded for the health screen.
         assert len(app.recent_errors) == len(names)
@@ -425,10 +428,13 @@ async def test_an_outage_after_a_good_scan_keeps_the_last_values_dimmed_with_the
         screen = app.screen
         assert isinstance(screen, TickerScreen)
         banner = screen.query_one("#stale-banner", Static)
-        assert banner.has_class("-shown") and banner.display
+        assert banner.has_class("-shown")
+        assert banner.display
+        assert screen.has_class("-stale")
         text = text_of(banner)
         assert "[circuit_open] tradier circuit breaker open" in text
-        assert "since 14:31:00 ET" in text and "quote 2m old" in text
+        assert "since 14:31:00 ET" in text
+        assert "quote 2m old" in text
         assert "ERROR" not in text_of(screen.query_one("#recommendation", Static))
         assert "Implied move ±" in text_of(screen.query_one("#straddle", Static))
         # The provider is back: a good result clears the outage, in the drill-down and the row.
@@ -436,6 +442,7 @@ async def test_an_outage_after_a_good_scan_keeps_the_last_values_dimmed_with_the
         assert app.start_scan()
         await settle(app, pilot)
         assert not banner.has_class("-shown")
+        assert not screen.has_class("-stale")
         assert app.results["NVDA"].stale is None
         await pilot.press("escape")
         await settle(app, pilot)

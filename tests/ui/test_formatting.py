@@ -159,17 +159,22 @@ def test_a_row_kept_through_an_outage_keeps_its_values_dimmed_with_the_reason() 
     cells = analysis_cells(kept, later, CAL, stale_after_s=180)
     for key in ("spot", "implied", "hist", "vrp", "interval", "liq", "skew", "trr"):
         assert cells[key].text == fresh[key].text != DASH
-        assert cells[key].dim and not fresh[key].dim
+        assert cells[key].dim
+        assert not fresh[key].dim
         assert cells[key].raw == fresh[key].raw  # the sorted order does not move
-    assert cells["tier"].text == "⚠ breaker" and cells["tier"].raw == fresh["tier"].raw
+    assert cells["tier"].text == "⚠ breaker"
+    assert cells["tier"].raw == fresh["tier"].raw
     assert cells["rec"].text == "STALE"
     assert not cells["ticker"].dim
-    assert cells["age"].text == "2m" and cells["age"].raw == 140.0  # the quote's age
+    assert cells["age"].text == "2m"
+    assert cells["age"].raw == 140.0
     spot_style = styled(cells["spot"], {}).style
-    assert isinstance(spot_style, Style) and spot_style.dim
+    assert isinstance(spot_style, Style)
+    assert spot_style.dim
     detail = row_detail(kept, "NVDA")
     assert detail.startswith("NVDA: STALE since 14:32:00 ET: [circuit_open] breaker open")
-    assert "correlation id abc123" in detail and "the last good values of 14:30 ET" in detail
+    assert "correlation id abc123" in detail
+    assert "the last good values of 14:30 ET" in detail
 
 
 def test_age_is_the_age_of_the_quote() -> None:

@@ -39,7 +39,9 @@ def test_an_error_after_a_good_result_keeps_the_good_one_marked_stale() -> None:
     prev = good()
     now = T0 + dt.timedelta(minutes=1)
     held = hold_last_good(prev, failed(at=now), now)
-    assert held.spot == 271.5 and held.status is Status.OK and held.as_of == T0
+    assert held.spot == 271.5
+    assert held.status is Status.OK
+    assert held.as_of == T0
     assert held.quote_time == prev.quote_time  # the figures' quote, not the failed refresh's
     assert held.stale == StaleMark("circuit_open", "tradier says circuit_open", now, "c1")
 
@@ -72,7 +74,8 @@ def test_nothing_good_to_keep_leaves_the_error() -> None:
 def test_a_non_error_outcome_is_an_answer_and_is_kept_too() -> None:
     no_event = Analysis("AAPL", T0, Status.NO_EVENT, error=ErrorInfo("no_event", "none known"))
     held = hold_last_good(no_event, failed(), T0)
-    assert held.status is Status.NO_EVENT and held.stale is not None
+    assert held.status is Status.NO_EVENT
+    assert held.stale is not None
     # ... and a non-error outcome replaces a good one (it is a fresh answer).
     assert hold_last_good(good(), no_event, T0) is no_event
 
@@ -109,7 +112,9 @@ def test_json_has_quote_time_and_stale() -> None:
     assert fresh["stale"] is None
     now = T0 + dt.timedelta(minutes=1)
     kept = analysis_to_json(hold_last_good(good(), failed(at=now), now))
-    assert kept["status"] == "ok" and kept["spot"] == 271.5 and kept["error"] is None
+    assert kept["status"] == "ok"
+    assert kept["spot"] == 271.5
+    assert kept["error"] is None
     assert kept["stale"] == {
         "code": "circuit_open",
         "message": "tradier says circuit_open",

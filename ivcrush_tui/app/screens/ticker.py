@@ -430,6 +430,7 @@ class TickerScreen(Screen[None]):
             return
         shown = a is not None and a.stale is not None
         banner.set_class(shown, "-shown")
+        self.set_class(shown, "-stale")
         if a is not None and shown:
             banner.update(stale_banner_text(a, self.ivapp.backend.now()))
 
