@@ -1,5 +1,5 @@
-"""Outages keep the last good values (issue 14), over real loopback sockets: the whole engine against
-the demo market's HTTP server, which the test takes down between two scans.
+"""Outages keep the last good values (issue 14), over real loopback sockets: the whole engine
+against the demo market's HTTP server, which the test takes down between two scans.
 
 - `ivcrush serve`: after a good scan the provider goes down, the breaker opens, and `GET /analyses`
   (over HTTP) still answers each ticker's last good figures with `stale` saying why; the provider

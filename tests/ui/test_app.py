@@ -642,6 +642,7 @@ async def test_help_lists_every_key_and_closes() -> None:
         # The legend explains the VRP cell's straddle-basis mark.
         assert "1.91*" in text
         assert "straddle ratio" in text
+        assert "last good values" in text  # ... and a STALE row (issue 14)
         await pilot.press("2")  # app keys are blocked under a dialog
         await pilot.pause()
         assert showing(app, HelpScreen)
