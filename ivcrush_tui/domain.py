@@ -45,6 +45,7 @@ class StockQuote:
     volume: int | None = None
     timestamp: dt.datetime | None = None  # UTC time of the last trade, if known
     description: str | None = None
+    quote_timestamp: dt.datetime | None = None  # UTC time of the latest bid/ask, if known
 
 
 @dataclass(frozen=True, slots=True)

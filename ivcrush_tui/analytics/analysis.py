@@ -32,7 +32,7 @@ from ivcrush_tui.analytics.implied_move import (
 from ivcrush_tui.analytics.ivsolve import implied_vols
 from ivcrush_tui.analytics.liquidity import StraddleLiquidity, straddle_liquidity
 from ivcrush_tui.analytics.params import AnalysisParams
-from ivcrush_tui.analytics.quotes import spot_price
+from ivcrush_tui.analytics.quotes import quote_time, spot_price
 from ivcrush_tui.analytics.realized import iv_rv_ratio, yang_zhang
 from ivcrush_tui.analytics.recommendation import Action, Recommendation, recommend
 from ivcrush_tui.analytics.schedule import EventSchedule as EventSchedule  # re-exported
@@ -67,6 +67,18 @@ class ErrorInfo:
 
     code: str
     message: str
+    correlation_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StaleMark:
+    """Set on an analysis that is a ticker's last good result kept through failed refreshes
+    (`engine.last_good.hold_last_good`): why the latest refresh failed, and since when (aware
+    UTC: the first failed refresh of this outage)."""
+
+    code: str
+    message: str
+    since: dt.datetime
     correlation_id: str | None = None
 
 
@@ -122,6 +134,12 @@ class Analysis:
     # market cap in dollars: facts for the trader, not inputs to any figure above.
     expiration_info: ExpirationInfo | None = None
     market_cap: float | None = None
+    # Aware UTC instant of the stock quote the figures were computed from (its latest trade or
+    # bid/ask update); None when the provider did not say. The watchlist's Age is its age.
+    quote_time: dt.datetime | None = None
+    # Set when this is the last good result kept because a later refresh failed; None for a
+    # result fresh from the providers.
+    stale: StaleMark | None = None
 
     @property
     def tier(self) -> Tier | None:
@@ -218,14 +236,15 @@ def analyze(inputs: AnalysisInputs, params: AnalysisParams, calendar: TradingCal
 
 
 def _with_facts(a: Analysis, inputs: AnalysisInputs, cal: TradingCalendar) -> Analysis:
-    """The expiration's cycle and settlement, and the market cap, on every outcome that has
-    them (one place, whichever return path `_analyze` took)."""
+    """The expiration's cycle and settlement, the market cap and the quote's time, on every
+    outcome that has them (one place, whichever return path `_analyze` took)."""
     exp = a.schedule.expiration if a.schedule is not None else None
     info = cal.expiration_info(exp, inputs.now, root=inputs.symbol) if exp is not None else None
     cap = inputs.market_cap
-    if info is None and cap is None:
+    at = quote_time(inputs.quote)
+    if info is None and cap is None and at is None:
         return a
-    return replace(a, expiration_info=info, market_cap=cap)
+    return replace(a, expiration_info=info, market_cap=cap, quote_time=at)
 
 
 def _analyze(inputs: AnalysisInputs, params: AnalysisParams, cal: TradingCalendar) -> Analysis:

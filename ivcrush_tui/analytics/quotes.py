@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 from ivcrush_tui.domain import StockQuote, Unavailable
@@ -43,3 +44,12 @@ def spot_price(quote: StockQuote) -> float | Unavailable:
     if _finite(quote.prev_close) and quote.prev_close > 0:  # type: ignore[operator]
         return float(quote.prev_close)  # type: ignore[arg-type]
     return Unavailable(f"{quote.symbol}: no usable price (no last, bid/ask or previous close)")
+
+
+def quote_time(quote: StockQuote | None) -> dt.datetime | None:
+    """The instant a stock quote describes (aware UTC): its latest update, trade or bid/ask,
+    whichever is later; None when the provider gave neither."""
+    if quote is None:
+        return None
+    stamps = [t for t in (quote.timestamp, quote.quote_timestamp) if t is not None]
+    return max(stamps) if stamps else None

@@ -43,6 +43,7 @@ from ivcrush_tui.app.themes import (
 )
 from ivcrush_tui.config import UiSettings
 from ivcrush_tui.domain import IvCrushError
+from ivcrush_tui.engine.last_good import hold_last_good
 from ivcrush_tui.exit_codes import EXIT_TERMINATED
 from ivcrush_tui.symbols import validate_symbol
 
@@ -318,15 +319,27 @@ class IvCrushApp(ThemeGuard):
 
     @on(AnalysisReady)
     def _on_analysis_ready(self, message: AnalysisReady) -> None:
-        a = message.analysis
-        if self._scan_running and a.symbol in self._scan_symbols:
+        received = message.analysis
+        if self._scan_running and received.symbol in self._scan_symbols:
             self._scan_done += 1
-        prev = self.results.get(a.symbol)
+        prev = self.results.get(received.symbol)
+        if received.status is Status.ERROR and received.error is not None:
+            err = received.error
+            self._record_error(received.symbol, err.code, err.message, err.correlation_id)
+        # A failed refresh keeps the last good values, marked stale with the reason.
+        a = self.hold_last_good(prev, received)
         self.results[a.symbol] = a
-        if a.status is Status.ERROR and a.error is not None:
-            self._record_error(a.symbol, a.error.code, a.error.message, a.error.correlation_id)
         self._maybe_alert(prev, a)
         self.analysis_signal.publish(a)
+
+    def hold_last_good(self, previous: Analysis | None, received: Analysis) -> Analysis:
+        """`engine.last_good.hold_last_good` at the backend's "now" (the one entry point for
+        every result the console shows: scans, one-off analyses, the drill-down's fetch)."""
+        try:
+            now = self.backend.now()
+        except Exception:
+            now = received.as_of
+        return hold_last_good(previous, received, now)
 
     @on(ScanFinished)
     def _on_scan_finished(self, message: ScanFinished) -> None:

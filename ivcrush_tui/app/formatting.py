@@ -11,12 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.style import Style
 from rich.text import Text
 
-from ivcrush_tui.analytics.analysis import Analysis, EventSchedule, Status
+from ivcrush_tui.analytics.analysis import Analysis, EventSchedule, StaleMark, Status
 from ivcrush_tui.analytics.consistency import ConsistencyStats, TrrLevel
 from ivcrush_tui.analytics.implied_move import ImpliedMove
 from ivcrush_tui.analytics.liquidity import LiquidityTier
@@ -197,12 +197,17 @@ class Cell:
     raw: SortValue = None
     right: bool = False
     bold: bool = False
+    dim: bool = False  # a kept value (the row's refresh failed): drawn faint
 
 
 def styled(cell: Cell, variables: Mapping[str, str]) -> Text:
     """The cell as Rich Text coloured from the theme variables (unknown roles stay plain)."""
     color = variables.get(cell.role) if cell.role else None
-    style = Style(color=color, bold=cell.bold) if (color or cell.bold) else ""
+    style = (
+        Style(color=color, bold=cell.bold, dim=cell.dim or None)
+        if (color or cell.bold or cell.dim)
+        else ""
+    )
     return Text(cell.text, style=style, justify="right" if cell.right else "left", no_wrap=True)
 
 
@@ -364,17 +369,37 @@ def analysis_cells(
         cells["rec"] = Cell(act.value, ACTION_ROLE[act], _ACTION_RANK[act], bold=act is Action.SELL)
     else:
         cells["rec"] = _DASH_STALE
-    age = (now - a.as_of).total_seconds()
+    age = quote_age_s(a, now)
     cells["age"] = Cell(
         fmt_duration(age), "stale" if age > stale_after_s else None, max(0.0, age), right=True
     )
-    return cells
+    return cells if a.stale is None else _stale_cells(cells, a.stale.code)
+
+
+def quote_age_s(a: Analysis, now: dt.datetime) -> float:
+    """Seconds since the stock quote the figures were computed from (`quote_time`; the
+    analysis's own instant when the provider gave no quote time). Never negative."""
+    return max(0.0, (now - (a.quote_time or a.as_of)).total_seconds())
+
+
+def _stale_cells(cells: dict[str, Cell], code: str) -> dict[str, Cell]:
+    """A row kept through a failed refresh: every value faint, the Tier cell says why and the
+    Rec cell says STALE (a SELL on old numbers is not a signal). The raw values stay, so an
+    outage does not reshuffle the sorted rows."""
+    out = {k: replace(c, dim=True) for k, c in cells.items()}
+    out["ticker"] = cells["ticker"]
+    out["tier"] = Cell(f"⚠ {error_short(code)}", "warning", cells["tier"].raw)
+    out["rec"] = Cell("STALE", "warning", cells["rec"].raw, bold=True)
+    return out
 
 
 def row_detail(a: Analysis | None, symbol: str) -> str:
     """One line about the highlighted row: the error, or the recommendation and its reasons."""
     if a is None:
         return f"{symbol}: waiting for the first result…"
+    if a.stale is not None:
+        kept = fmt_clock_et(a.as_of)
+        return f"{symbol}: STALE {stale_reason(a.stale)}; the last good values of {kept} ET"
     if a.error is not None and a.status is not Status.OK:
         corr = f" (correlation id {a.error.correlation_id})" if a.error.correlation_id else ""
         return f"{symbol}: [{a.error.code}] {a.error.message}{corr}"
@@ -382,6 +407,13 @@ def row_detail(a: Analysis | None, symbol: str) -> str:
     if rec is None:
         return f"{symbol}: {a.status.value}"
     return f"{symbol}: {rec.action.value} — " + "; ".join(rec.reasons)
+
+
+def stale_reason(mark: StaleMark) -> str:
+    """Why a row is stale, for a line of text: "since 14:30:05 ET: [code] message (correlation
+    id …)"."""
+    corr = f" (correlation id {mark.correlation_id})" if mark.correlation_id else ""
+    return f"since {fmt_clock_et(mark.since, seconds=True)} ET: [{mark.code}] {mark.message}{corr}"
 
 
 def sort_order(keys: list[str], raws: Mapping[str, SortValue], *, reverse: bool) -> list[str]:

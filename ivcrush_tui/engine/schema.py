@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ivcrush_tui.analytics.analysis import Analysis, Status
+from ivcrush_tui.analytics.analysis import Analysis, StaleMark, Status
 from ivcrush_tui.analytics.consistency import ConsistencyStats
 from ivcrush_tui.analytics.event_move import EventMove
 from ivcrush_tui.analytics.greeks import StraddleGreeks
@@ -147,6 +147,18 @@ def _term_points(term: TermStructure | None) -> list[dict[str, Any]]:
     ]
 
 
+def _stale(mark: StaleMark | None) -> dict[str, Any] | None:
+    """Why the figures are the last good ones (`ivcrush serve` through a failed refresh)."""
+    if mark is None:
+        return None
+    return {
+        "code": mark.code,
+        "message": mark.message,
+        "correlation_id": mark.correlation_id,
+        "since": mark.since.isoformat(),
+    }
+
+
 def analysis_to_json(a: Analysis) -> dict[str, Any]:
     """The documented JSON object of one ticker's outcome (keys always present per status)."""
     out: dict[str, Any] = {
@@ -156,6 +168,8 @@ def analysis_to_json(a: Analysis) -> dict[str, Any]:
         else {"code": a.error.code, "message": a.error.message,
               "correlation_id": a.error.correlation_id},
         "as_of": a.as_of.isoformat(),
+        "quote_time": a.quote_time.isoformat() if a.quote_time else None,
+        "stale": _stale(a.stale),
     }  # fmt: skip
     s = a.schedule
     if s is not None:

@@ -197,7 +197,15 @@ def parse_stock_quote(obj: Mapping[str, Any]) -> StockQuote:
         volume=opt_int(obj, "volume"),
         timestamp=_timestamp_field(obj, "trade_date"),
         description=opt_str(obj, "description"),
+        quote_timestamp=_latest(
+            _timestamp_field(obj, "bid_date"), _timestamp_field(obj, "ask_date")
+        ),
     )
+
+
+def _latest(*stamps: dt.datetime | None) -> dt.datetime | None:
+    known = [s for s in stamps if s is not None]
+    return max(known) if known else None
 
 
 def parse_option(obj: Mapping[str, Any], *, underlying: str | None = None) -> OptionQuote:

@@ -26,6 +26,7 @@ def _with_symbol(quote: StockQuote, symbol: str) -> StockQuote:
         volume=quote.volume,
         timestamp=quote.timestamp,
         description=quote.description,
+        quote_timestamp=quote.quote_timestamp,
     )
 
 

@@ -14,8 +14,10 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ivcrush_tui.analytics.analysis import Analysis
 from ivcrush_tui.calendar import NY
 from ivcrush_tui.domain import IvCrushError
+from ivcrush_tui.engine.last_good import hold_last_good
 from ivcrush_tui.engine.runtime import Runtime
 from ivcrush_tui.engine.schema import analysis_to_json
 from ivcrush_tui.engine.service import Engine
@@ -52,13 +54,15 @@ class ServeLoop:
         self.engine = engine
         self.metrics = metrics
         self._sleep = sleep
-        self._latest: dict[str, dict[str, Any]] = {}
+        self._held: dict[str, Analysis] = {}  # what /analyses shows, per ticker
+        self._latest: dict[str, dict[str, Any]] = {}  # the same as JSON
         self.scans_done = 0
         self.last_scan_at: dt.datetime | None = None  # the instant of the last scan (UTC)
 
     def latest(self) -> list[dict[str, Any]]:
         """The latest analysis of every ticker scanned so far, as `scan --json` prints it,
-        ordered by ticker."""
+        ordered by ticker; a ticker whose latest refresh failed keeps its last good analysis,
+        with `stale` saying why (`engine.last_good`)."""
         return [self._latest[t] for t in sorted(self._latest)]
 
     async def names(self, now: dt.datetime) -> list[str]:
@@ -81,9 +85,11 @@ class ServeLoop:
         lost_before = self.engine.lost_writes
         names = await self.names(now)
         async for result in self.engine.scan(names, now):
-            row = analysis_to_json(result)
-            self._latest[result.symbol] = row
-            statuses.append(str(row["status"]))
+            statuses.append(result.status.value)
+            # A failed refresh keeps the ticker's last good analysis, marked stale (issue 14).
+            held = hold_last_good(self._held.get(result.symbol), result, now)
+            self._held[result.symbol] = held
+            self._latest[result.symbol] = analysis_to_json(held)
         lost = self.engine.lost_writes - lost_before
         if lost:
             log.error("serve: %d ledger writes failed: those decisions are lost", lost)

@@ -44,7 +44,7 @@ TIERS = {"excellent", "good", "marginal", "skip"}
 LIQUIDITY = {"excellent", "good", "warning", "reject"}
 SHAPES = {"flat", "smile", "smirk", "reverse", "frown"}
 RECS = {"SELL", "WATCH", "SKIP"}
-BASE_KEYS = {"ticker", "status", "error", "as_of", "market_cap"}
+BASE_KEYS = {"ticker", "status", "error", "as_of", "market_cap", "quote_time", "stale"}
 EVENT_KEYS = {"earnings_date", "timing", "timing_inferred", "entry_date", "reaction_date",
               "expiration", "expiration_cycle", "expiration_settlement"}  # fmt: skip
 NUMBER_KEYS = {"spot", "straddle", "implied_move_pct", "implied_move_1sd_pct", "event_move_pct",
@@ -119,6 +119,8 @@ def check_analysis(obj: dict[str, Any]) -> None:
     status = obj["status"]
     assert status in STATUSES
     assert _is_utc_instant(obj["as_of"])
+    assert obj["quote_time"] is None or _is_utc_instant(obj["quote_time"])
+    assert obj["stale"] is None  # a one-shot run has no earlier result to keep (docs/JSON.md)
     err = obj["error"]
     if status in SCORED:
         assert err is None

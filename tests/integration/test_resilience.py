@@ -5,23 +5,35 @@ httpx) against the demo market's HTTP server with injected faults.
 - provider down: the breaker opens, the rest fail fast (circuit_open), then recover half-open;
 - a stalling server: the scan ends within its timeout budget;
 - Tradier's fixed 60 s window: no 429 when the limiter knows the window; a forced 429 is waited
-  out and the request succeeds.
+  out and the request succeeds;
+- outages keep the last good values (issue 14): after a good scan the provider goes down and the
+  breaker opens; `serve`'s `GET /analyses` (over HTTP) and the console on its real backend keep
+  each ticker's last good figures with the reason (`stale`; the STALE row), and a good scan
+  clears it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import socket
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import tomli_w
 
 from ivcrush_tui.analytics.analysis import Analysis, Status
+from ivcrush_tui.app.app import IvCrushApp
+from ivcrush_tui.app.engine_backend import EngineBackend
+from ivcrush_tui.app.screens.watchlist import WatchlistScreen
+from ivcrush_tui.config import Settings
 from ivcrush_tui.domain import ErrorCode
+from ivcrush_tui.engine.clock import RunningClock
 from ivcrush_tui.engine.runtime import open_runtime
 from ivcrush_tui.engine.service import Engine
 from ivcrush_tui.providers.demo.faults import FaultConfig
@@ -29,8 +41,12 @@ from ivcrush_tui.providers.demo.server import DemoServer
 from ivcrush_tui.resilience.breaker import BreakerState, CircuitBreaker
 from ivcrush_tui.resilience.ratelimit import TradierWindowLimiter
 from ivcrush_tui.resilience.retry import RetryPolicy
+from ivcrush_tui.serve.app import ServeApp
+from ivcrush_tui.serve.app import serving as serve_http
+from ivcrush_tui.store.repositories import WatchlistRepo
 from tests.integration.live_env import (
     CLOCK,
+    NOW,
     WIDE_WINDOW,
     collect_garbage,
     market,
@@ -279,3 +295,143 @@ async def test_an_unreachable_provider_costs_no_alpha_vantage_quota(tmp_path: Pa
             assert rt.av_guard.stats.attempts >= 1
     async with open_runtime(settings, CLOCK) as rt:
         assert await rt.av_limiter.remaining() == quota
+
+
+# -- outages keep the last good values (issue 14) -------------------------------------------------
+
+OUTAGE_WATCH = ["AAPL", "MSFT", "NVDA"]
+# Past every quote and chain TTL of the first scan (and the L2 cap): the second scan must ask.
+LATER_S = 900.0
+DOWN_CODES = {"unavailable", "circuit_open"}
+
+
+def _outage_setup(
+    tmp_path: Path, server: DemoServer, *, breaker_reset_s: float
+) -> tuple[Settings, SharedMonotonic, RunningClock]:
+    """Live settings against `server` (a breaker that opens after 3 failures), and a clock that
+    runs from NOW as the test moves it: the cached quotes and chains of a first scan have expired
+    by a second one the test moves LATER_S on (a frozen clock would answer it from the cache)."""
+    settings = settings_for(
+        write_config(
+            tmp_path,
+            server,
+            resilience={
+                "breaker_failures": 3,
+                "breaker_reset_s": breaker_reset_s,
+                "retry_attempts": 2,
+            },
+        )
+    )
+    ticks = SharedMonotonic()
+    return settings, ticks, RunningClock(NOW, monotonic=ticks)
+
+
+async def _analyses(app: ServeApp) -> dict[str, dict[str, Any]]:
+    async with (
+        serve_http(app, host="127.0.0.1", port=0) as http,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{http.port}") as client,
+    ):
+        resp = await client.get("/analyses")
+    assert resp.status_code == 200
+    return {row["ticker"]: row for row in resp.json() if row["ticker"] in OUTAGE_WATCH}
+
+
+async def test_serve_keeps_the_last_good_analyses_through_an_outage(
+    server: DemoServer, tmp_path: Path
+) -> None:
+    settings, ticks, clock = _outage_setup(tmp_path, server, breaker_reset_s=0.5)
+    async with open_runtime(settings, clock) as rt:
+        await WatchlistRepo(rt.db).add(OUTAGE_WATCH)
+        engine = Engine(rt)
+        try:
+            app = ServeApp(rt, engine)
+            await app.loop.scan_once()
+            good = await _analyses(app)
+            assert set(good) == set(OUTAGE_WATCH)
+            for row in good.values():
+                assert row["status"] == "ok", row
+                assert row["stale"] is None
+                assert row["quote_time"] is not None  # the demo quote's trade/bid-ask time
+
+            server.set_down(True)
+            ticks.t += LATER_S
+            failed_at = clock.now()
+            await app.loop.scan_once()
+            assert rt.tradier_guard.breaker.state is BreakerState.OPEN
+            kept = await _analyses(app)
+            for sym in OUTAGE_WATCH:
+                row, before = kept[sym], good[sym]
+                # The figures are the last good ones, as they were ...
+                for key in ("status", "as_of", "quote_time", "spot", "vrp_ratio", "tier"):
+                    assert row[key] == before[key], (sym, key)
+                # ... and `stale` says why, since when, and which request to grep for.
+                stale = row["stale"]
+                assert stale is not None, row
+                assert stale["code"] in DOWN_CODES, stale
+                assert stale["message"]
+                assert stale["correlation_id"]
+                assert dt.datetime.fromisoformat(stale["since"]) == failed_at
+            # The scan's own outcome is still counted as the errors it was.
+            errors = app.metrics.registry.get_sample_value(
+                "ivcrush_scan_results_total", {"status": "error"}
+            )
+            assert errors is not None
+            assert errors >= len(OUTAGE_WATCH)
+
+            # The provider is back: once the breaker lets a probe through, a good scan clears it.
+            server.set_down(False)
+            await asyncio.sleep(0.6)
+            ticks.t += LATER_S
+            await app.loop.scan_once()
+            back = await _analyses(app)
+            for sym in OUTAGE_WATCH:
+                assert back[sym]["stale"] is None, back[sym]
+                assert back[sym]["status"] == "ok"
+                assert back[sym]["as_of"] > good[sym]["as_of"]
+        finally:
+            await engine.aclose()
+
+
+async def test_the_console_keeps_rows_through_an_outage_on_its_real_backend(
+    server: DemoServer, tmp_path: Path
+) -> None:
+    settings, ticks, clock = _outage_setup(tmp_path, server, breaker_reset_s=600)
+    backend = EngineBackend(settings, clock)
+    app = IvCrushApp(backend, refresh_s=3600)
+    app.animation_level = "none"
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.wait_ready()
+        app.add_symbols(OUTAGE_WATCH, checked=True)
+
+        async def until(cond: Any) -> None:
+            for _ in range(600):
+                await pilot.pause(0.05)
+                if cond():
+                    return
+            raise AssertionError("timed out")
+
+        await until(lambda: all(s in app.results for s in OUTAGE_WATCH) and not app.scan_running)
+        screen = app.screen
+        assert isinstance(screen, WatchlistScreen)
+        screen.flush()
+        before = {s: dict(screen.cells_for(s)) for s in OUTAGE_WATCH}
+        assert all(app.results[s].ok for s in OUTAGE_WATCH), [
+            app.results[s].error for s in OUTAGE_WATCH
+        ]
+
+        server.set_down(True)
+        ticks.t += LATER_S
+        app.start_scan()
+        await until(lambda: all(app.results[s].stale is not None for s in OUTAGE_WATCH))
+        await until(lambda: not app.scan_running)
+        screen.mark_all_dirty(flush=True)
+        for sym in OUTAGE_WATCH:
+            row = screen.cells_for(sym)
+            assert row["rec"] == "STALE", row
+            assert row["tier"] in {"⚠ down", "⚠ breaker"}, row
+            for key in ("spot", "implied", "vrp", "hist"):
+                assert row[key] == before[sym][key], (sym, key)
+            # The age of the quote the figures come from: the time the test moved the clock.
+            assert row["age"] == "15m", row
+        assert {r.code for r in app.recent_errors} <= DOWN_CODES
+        assert len(app.recent_errors) >= len(OUTAGE_WATCH)

@@ -387,6 +387,68 @@ async def test_provider_outage_mid_scan_marks_rows_and_health() -> None:
         assert app.backend.status().badges[0].breaker == "open"
 
 
+async def test_an_outage_after_a_good_scan_keeps_the_last_values_dimmed_with_the_reason() -> None:
+    fb = FakeBackend()
+    app = make_app(fb)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        wl = watchlist(app)
+        names = list(fb.store.watchlist)
+        before = {s: dict(wl.cells_for(s)) for s in names}
+        order = table_order(app)
+        fb.outage = True
+        fb.advance(60)
+        assert app.start_scan()
+        await settle(app, pilot)
+        table = app.screen.query_one(LiveTable)
+        spot_col = table.column_keys.index("spot")
+        for s in names:
+            row = wl.cells_for(s)
+            assert row["rec"] == "STALE", row
+            assert row["tier"] == "⚠ breaker", row
+            for key in ("spot", "implied", "vrp", "hist"):
+                assert row[key] == before[s][key] != "—"
+            assert row["age"] == "1m"  # the age of the figures' quote, still running
+            assert table.get_row(s)[spot_col].style.dim  # type: ignore[union-attr]
+            mark = app.results[s].stale
+            assert mark is not None
+            assert mark.code == "circuit_open"
+            assert mark.since == fb.now()
+        assert table_order(app) == order  # an outage does not reshuffle the rows
+        # Every failure is still recorded for the health screen.
+        assert len(app.recent_errors) == len(names)
+        table.move_cursor(row=table.get_row_index("NVDA"))
+        await pilot.pause()
+        detail = text_of(app.screen.query_one("#row-detail", Static))
+        assert detail.startswith("NVDA: STALE since 14:31:00 ET: [circuit_open]"), detail
+        # The drill-down keeps the figures too (its own refresh fails) and says why, and how old.
+        fb.advance(60)
+        app.open_ticker("NVDA")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, TickerScreen)
+        banner = screen.query_one("#stale-banner", Static)
+        assert banner.has_class("-shown")
+        assert banner.display
+        assert screen.has_class("-stale")
+        text = text_of(banner)
+        assert "[circuit_open] tradier circuit breaker open" in text
+        assert "since 14:31:00 ET" in text
+        assert "quote 2m old" in text
+        assert "ERROR" not in text_of(screen.query_one("#recommendation", Static))
+        assert "Implied move ±" in text_of(screen.query_one("#straddle", Static))
+        # The provider is back: a good result clears the outage, in the drill-down and the row.
+        fb.outage = False
+        assert app.start_scan()
+        await settle(app, pilot)
+        assert not banner.has_class("-shown")
+        assert not screen.has_class("-stale")
+        assert app.results["NVDA"].stale is None
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert watchlist(app).cells_for("NVDA")["rec"] == before["NVDA"]["rec"]
+
+
 class ExplodingBackend(FakeBackend):
     """A backend whose scan itself raises after one result (a bug in the engine, say)."""
 
@@ -580,6 +642,7 @@ async def test_help_lists_every_key_and_closes() -> None:
         # The legend explains the VRP cell's straddle-basis mark.
         assert "1.91*" in text
         assert "straddle ratio" in text
+        assert "last good values" in text  # ... and a STALE row (issue 14)
         await pilot.press("2")  # app keys are blocked under a dialog
         await pilot.pause()
         assert showing(app, HelpScreen)

@@ -7,6 +7,7 @@ import math
 from dataclasses import replace
 
 import pytest
+from rich.style import Style
 from rich.text import Text
 
 from ivcrush_tui.analytics.analysis import Status
@@ -32,6 +33,7 @@ from ivcrush_tui.app.formatting import (
 )
 from ivcrush_tui.app.widgets.live_table import ColumnSpec, fit_columns
 from ivcrush_tui.calendar import TradingCalendar
+from ivcrush_tui.engine.last_good import hold_last_good
 from tests.ui.fake_backend import FIXED_NOW, SCRIPTS, FakeBackend, build_analysis, error_analysis
 
 CAL = TradingCalendar()
@@ -143,6 +145,44 @@ def test_error_analysis_cells_name_the_code_and_show_no_numbers() -> None:
     assert cells["rec"].text == "ERR"
     assert all(cells[k].text == DASH for k in ("spot", "implied", "hist", "vrp", "interval"))
     assert row_detail(a, "MSFT") == "MSFT: [circuit_open] breaker open (correlation id abc123)"
+
+
+def test_a_row_kept_through_an_outage_keeps_its_values_dimmed_with_the_reason() -> None:
+    good = replace(
+        build_analysis(SCRIPTS["NVDA"], FIXED_NOW, CAL),
+        quote_time=FIXED_NOW - dt.timedelta(seconds=20),
+    )
+    later = FIXED_NOW + dt.timedelta(minutes=2)
+    err = error_analysis("NVDA", later, "circuit_open", "breaker open", "abc123")
+    kept = hold_last_good(good, err, later)
+    fresh = analysis_cells(good, later, CAL, stale_after_s=180)
+    cells = analysis_cells(kept, later, CAL, stale_after_s=180)
+    for key in ("spot", "implied", "hist", "vrp", "interval", "liq", "skew", "trr"):
+        assert cells[key].text == fresh[key].text != DASH
+        assert cells[key].dim
+        assert not fresh[key].dim
+        assert cells[key].raw == fresh[key].raw  # the sorted order does not move
+    assert cells["tier"].text == "⚠ breaker"
+    assert cells["tier"].raw == fresh["tier"].raw
+    assert cells["rec"].text == "STALE"
+    assert not cells["ticker"].dim
+    assert cells["age"].text == "2m"
+    assert cells["age"].raw == 140.0
+    spot_style = styled(cells["spot"], {}).style
+    assert isinstance(spot_style, Style)
+    assert spot_style.dim
+    detail = row_detail(kept, "NVDA")
+    assert detail.startswith("NVDA: STALE since 14:32:00 ET: [circuit_open] breaker open")
+    assert "correlation id abc123" in detail
+    assert "the last good values of 14:30 ET" in detail
+
+
+def test_age_is_the_age_of_the_quote() -> None:
+    a = build_analysis(SCRIPTS["NVDA"], FIXED_NOW, CAL)
+    assert analysis_cells(a, FIXED_NOW, CAL, stale_after_s=180)["age"].text == "0s"  # as_of
+    old = replace(a, quote_time=FIXED_NOW - dt.timedelta(minutes=5))
+    cell = analysis_cells(old, FIXED_NOW, CAL, stale_after_s=180)["age"]
+    assert (cell.text, cell.raw, cell.role) == ("5m", 300.0, "stale")
 
 
 def test_no_event_and_placeholder_rows() -> None:

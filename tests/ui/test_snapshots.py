@@ -7,11 +7,13 @@ worker finished and every message handled before the screenshot. Regenerate deli
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+
+from textual.pilot import Pilot
 
 from ivcrush_tui.app.app import IvCrushApp
 from tests.ui.fake_backend import FakeBackend
-from tests.ui.snapshot_steps import then
+from tests.ui.snapshot_steps import settle, then
 
 SIZE = (120, 40)
 SnapCompare = Callable[..., bool]
@@ -37,3 +39,47 @@ def test_health_view_during_an_outage(snap_compare: SnapCompare) -> None:
 
 def test_drilldown_view(snap_compare: SnapCompare) -> None:
     assert snap_compare(_app(), terminal_size=SIZE, run_before=then("enter"))
+
+
+def _refresh_fails_for_two(fb: FakeBackend) -> Callable[[Pilot[None]], Awaitable[None]]:
+    """After a good first scan, 90 s later a rescan in which NVDA and TSLA fail (issue 14)."""
+
+    async def run(pilot: Pilot[None]) -> None:
+        await settle(pilot)
+        fb.failures = {
+            "NVDA": ("circuit_open", "tradier circuit breaker open (5 consecutive failures)"),
+            "TSLA": ("timeout", "chain request timed out"),
+        }
+        fb.advance(90)
+        app = pilot.app
+        assert isinstance(app, IvCrushApp)
+        assert app.start_scan()
+        await settle(pilot)
+
+    return run
+
+
+def test_watchlist_rows_kept_through_an_outage(snap_compare: SnapCompare) -> None:
+    fb = FakeBackend()
+    keep = _refresh_fails_for_two(fb)
+
+    async def run(pilot: Pilot[None]) -> None:
+        await keep(pilot)
+        await pilot.press("down")  # the detail line of the second row (NVDA: highest VRP first)
+        await settle(pilot)
+
+    assert snap_compare(_app(fb), terminal_size=SIZE, run_before=run)
+
+
+def test_drilldown_of_a_row_kept_through_an_outage(snap_compare: SnapCompare) -> None:
+    fb = FakeBackend()
+    keep = _refresh_fails_for_two(fb)
+
+    async def run(pilot: Pilot[None]) -> None:
+        await keep(pilot)
+        app = pilot.app
+        assert isinstance(app, IvCrushApp)
+        app.open_ticker("NVDA")
+        await settle(pilot)
+
+    assert snap_compare(_app(fb), terminal_size=SIZE, run_before=run)

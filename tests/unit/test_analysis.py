@@ -347,3 +347,14 @@ def test_json_lists_each_past_move_signed_and_why_events_were_skipped() -> None:
     beyond = [why for _, why in few.history.skipped]  # type: ignore[union-attr]
     assert any(why.startswith("older than the 3") for why in beyond)
     assert analysis_to_json(few)["skipped_events"] == []
+
+
+def test_the_analysis_carries_the_time_of_its_quote() -> None:
+    trade, book = NOW - dt.timedelta(minutes=3), NOW - dt.timedelta(seconds=20)
+    quote = StockQuote("TEST", SPOT, 99.99, 100.01, 99.5, timestamp=trade, quote_timestamp=book)
+    a = analyze(_inputs(quote=quote), AnalysisParams(), CAL)
+    assert a.ok
+    assert a.quote_time == book
+    no_event = analyze(_inputs(quote=quote, upcoming=None), AnalysisParams(), CAL)
+    assert no_event.quote_time == book  # every outcome with a quote says how old it is
+    assert analyze(_inputs(), AnalysisParams(), CAL).quote_time is None  # none given

@@ -181,8 +181,9 @@ class CalendarScreen(Screen[None]):
         entry_text = "today" if entry == today else _day_label(entry)
         imp = implied_pct(a)
         tier = a.tier if a is not None else None
+        kept = a is not None and a.stale is not None  # last good values: faint, as in the watchlist
         if tier is not None:
-            tier_cell = Cell(f"{TIER_GLYPH[tier]} {tier.value}", TIER_ROLE[tier])
+            tier_cell = Cell(f"{TIER_GLYPH[tier]} {tier.value}", TIER_ROLE[tier], dim=kept)
         elif a is not None and a.error is not None and not a.ok:
             tier_cell = Cell(a.error.code[:11], "loss" if a.status.value == "error" else "stale")
         else:
@@ -201,7 +202,9 @@ class CalendarScreen(Screen[None]):
             ),
             "name": Cell((e.name or "")[:18]),
             "entry": Cell(entry_text, "gain" if entry == today else None),
-            "implied": Cell(fmt_num(imp), None if imp is not None else "stale", right=True),
+            "implied": Cell(
+                fmt_num(imp), None if imp is not None else "stale", right=True, dim=kept
+            ),
             "tier": tier_cell,
             "wl": Cell("✓" if on_list else "·", "gain" if on_list else "stale"),
         }

@@ -45,6 +45,12 @@ def help_table(
         "VRP tiered on the straddle ratio (implied to expiration / hist): no term-structure "
         "split, so the horizon is not matched. Unmarked: the reaction-session ratio.",
     )
+    table.add_row(
+        "STALE",
+        "The row's refresh failed: its last good values, faint; Tier says why (⚠ breaker, "
+        "⚠ timeout, …), the line below the table since when.",
+    )
+    table.add_row("Age", "How old the stock quote behind the row's figures is.")
     return table
 
 

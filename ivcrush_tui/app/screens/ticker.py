@@ -3,6 +3,7 @@ moves, term structure). Its fetch is a worker on this screen, so closing it canc
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import TYPE_CHECKING, ClassVar, cast
 
@@ -32,6 +33,7 @@ from ivcrush_tui.app.formatting import (
     TIER_GLYPH,
     TIER_ROLE,
     fmt_clock_et,
+    fmt_duration,
     fmt_interval,
     fmt_market_cap,
     fmt_na,
@@ -39,6 +41,8 @@ from ivcrush_tui.app.formatting import (
     fmt_pct,
     fmt_price,
     fmt_vol,
+    quote_age_s,
+    stale_reason,
 )
 from ivcrush_tui.app.messages import AnalysisReady
 from ivcrush_tui.app.widgets.charts import HistoryChart, SkewChart, TermChart
@@ -49,6 +53,7 @@ if TYPE_CHECKING:
     from ivcrush_tui.app.app import IvCrushApp
 
 NARROW_BELOW = 100  # columns: below this the panels and charts stack in one scrolling column
+BANNER_REFRESH_S = 1.0  # the stale banner's quote age, seconds
 
 
 def header_text(a: Analysis | None, symbol: str, cal: TradingCalendar) -> Text:
@@ -286,6 +291,18 @@ def recommendation_panel(a: Analysis, variables: dict[str, str]) -> RenderableTy
     return Group(*lines)
 
 
+def stale_banner_text(a: Analysis, now: dt.datetime) -> Text:
+    """The banner of a drill-down whose figures are the last good ones: why the refresh
+    fails, since when, and how old the quote behind the figures is."""
+    t = Text(no_wrap=False)
+    t.append("⚠ STALE ", style=Style(bold=True))
+    if a.stale is not None:
+        t.append(f"refresh failing {stale_reason(a.stale)}")
+    age = fmt_duration(quote_age_s(a, now))
+    t.append(f" · showing the last good values of {fmt_clock_et(a.as_of)} ET, quote {age} old")
+    return t
+
+
 class TickerScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = list(TICKER_BINDINGS)
 
@@ -301,6 +318,7 @@ class TickerScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static(Text(self.symbol), id="title", classes="screen-title")
+        yield Static("", id="stale-banner")
         # Both scrollers take focus (keys scroll them); _set_narrow says which one is live.
         with ScrollableContainer(id="ticker-body"):
             with VerticalScroll(id="ticker-left"):
@@ -322,6 +340,7 @@ class TickerScreen(Screen[None]):
         self.query_one("#history-chart").border_title = "Past earnings moves"
         self.query_one("#term-chart").border_title = "Term structure"
         self._set_narrow(self.app.size.width < NARROW_BELOW)
+        self.set_interval(BANNER_REFRESH_S, self._update_banner)  # the quote's age ticks
         self.ivapp.analysis_signal.subscribe(self, self._on_analysis)
         self.app.theme_changed_signal.subscribe(self, lambda _t: self.show(self.analysis))
         cached = self.ivapp.results.get(self.symbol)
@@ -376,6 +395,8 @@ class TickerScreen(Screen[None]):
             self.notify(f"{self.symbol}: {exc}", severity="error")
             return
         self.fetches += 1
+        # A failed refresh keeps what is shown (or the watchlist's last good result), stale.
+        a = self.ivapp.hold_last_good(self.analysis or self.ivapp.results.get(self.symbol), a)
         self.show(a)
         if self.symbol in self.ivapp.watchlist_symbols:
             self.app.post_message(AnalysisReady(a))  # fresher data for the watchlist row too
@@ -388,6 +409,7 @@ class TickerScreen(Screen[None]):
         variables = dict(self.app.theme_variables)
         try:
             self.query_one("#title", Static).update(header_text(a, self.symbol, cal))
+            self._update_banner()
             if a is None:
                 return
             self.query_one("#straddle", Static).update(straddle_panel(a, cal))
@@ -398,6 +420,19 @@ class TickerScreen(Screen[None]):
                     chart.show(a)
         except NoMatches:
             return
+
+    def _update_banner(self) -> None:
+        """Shown while the analysis is the last good one kept through a failed refresh."""
+        a = self.analysis
+        try:
+            banner = self.query_one("#stale-banner", Static)
+        except NoMatches:
+            return
+        shown = a is not None and a.stale is not None
+        banner.set_class(shown, "-shown")
+        self.set_class(shown, "-stale")
+        if a is not None and shown:
+            banner.update(stale_banner_text(a, self.ivapp.backend.now()))
 
     def action_back(self) -> None:
         self.dismiss()

@@ -324,7 +324,13 @@ class WatchlistScreen(Screen[None]):
             return
         a = self.ivapp.results.get(key)
         text = row_detail(a, key)
-        role = "loss" if a is not None and a.error is not None and not a.ok else None
+        role = (
+            "warning"
+            if a is not None and a.stale is not None
+            else "loss"
+            if a is not None and a.error is not None and not a.ok
+            else None
+        )
         color = self.app.theme_variables.get(role) if role else None
         update_line(detail, Text(text, style=color or "", no_wrap=True, overflow="ellipsis"))
 
