@@ -162,6 +162,10 @@ async def test_keys_never_reach_logs_errors_json_or_the_database(
         assert TOKEN not in repr(settings)
         for round_no, mode in enumerate(("pass", "auth", "echo")):
             gw.mode = mode
+            if mode == "echo":
+                # No random faults here: a malformed-body fault turns the echoing 500 into a 200
+                # with half a body, and the echo this round exists for never reaches us (a flake).
+                server.set_faults(FaultConfig(tradier_limit_per_min=WIDE_WINDOW))
             await _run_everything(rt, outputs, round_no)
 
     # An unexpected exception whose text carries both keys: logged with its traceback.
