@@ -29,7 +29,7 @@ from ivcrush_tui.calendar import NY, default_calendar  # noqa: E402
 from ivcrush_tui.config import load_settings  # noqa: E402
 from ivcrush_tui.domain import EarningsEvent, Timing  # noqa: E402
 from ivcrush_tui.engine.clock import FixedClock  # noqa: E402
-from ivcrush_tui.engine.ledger import settle_due  # noqa: E402
+from ivcrush_tui.engine.ledger_settle import settle_due  # noqa: E402
 from ivcrush_tui.engine.runtime import open_runtime  # noqa: E402
 from ivcrush_tui.store.repositories import DecisionsRepo, EventsRepo, LedgerDecision  # noqa: E402
 

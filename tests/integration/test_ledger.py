@@ -22,7 +22,7 @@ from ivcrush_tui.calendar import NY, default_calendar
 from ivcrush_tui.config import Settings, load_settings
 from ivcrush_tui.domain import EarningsEvent, Timing
 from ivcrush_tui.engine.clock import FixedClock, SteppedClock
-from ivcrush_tui.engine.ledger import settle_due
+from ivcrush_tui.engine.ledger_settle import settle_due
 from ivcrush_tui.engine.runtime import open_runtime
 from ivcrush_tui.engine.simulate import simulate
 from ivcrush_tui.store.db import to_iso
@@ -255,7 +255,7 @@ async def test_a_corrupt_payload_row_is_skipped_with_one_warning(
                     " adopted) VALUES (?, ?, ?, 'demo', ?, 0)",
                     (sym, to_iso(at), payload, to_iso(at)[:16]),
                 )
-        with caplog.at_level(logging.WARNING, logger="ivcrush_tui.engine.ledger"):
+        with caplog.at_level(logging.WARNING, logger="ivcrush_tui.engine.ledger_settle"):
             report = await settle_due(rt, SIM_NOW)
             second = await settle_due(rt, SIM_NOW)
         decisions = await DecisionsRepo(rt.db).all()
@@ -352,7 +352,7 @@ def test_decision_dataclass_round_trips_every_field() -> None:
 async def test_exit_quotes_are_captured_on_the_reaction_morning_over_loopback(
     tmp_path: Path,
 ) -> None:
-    from ivcrush_tui.engine.ledger import capture_exits
+    from ivcrush_tui.engine.ledger_exits import capture_exits
     from tests.integration.live_env import NOW, market, serving, settings_for, write_config
 
     m = market()
