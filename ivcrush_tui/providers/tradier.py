@@ -82,7 +82,13 @@ from ivcrush_tui.providers.tradier_parse import (
     parse_stock_quote,
     parse_stock_quotes,
 )
-from ivcrush_tui.providers.tradier_support import _bounded_key, _gather_all, _key, _with_symbol
+from ivcrush_tui.providers.tradier_support import (
+    _bounded_key,
+    _gather_all,
+    _key,
+    _with_symbol,
+    error_detail,
+)
 from ivcrush_tui.resilience.protocols import CallGuard, PassThroughGuard
 from ivcrush_tui.resilience.ratelimit import expiry_epoch_s
 from ivcrush_tui.symbols import parse_occ, to_tradier, validate_symbol
@@ -419,12 +425,7 @@ class TradierClient:
         status = response.status_code
         if 200 <= status <= 299:
             return
-        text = body_text(response.content)
-        try:
-            detail = fault_text(decode_json(response.content, provider=PROVIDER, endpoint=endpoint))
-        except ProviderError:
-            detail = None
-        detail = self._excerpt(detail if detail is not None else text)
+        detail = error_detail(response.content, self._secrets, endpoint=endpoint)
         if status in (401, 403):
             raise ProviderError(
                 ErrorCode.AUTH,

@@ -56,18 +56,19 @@ from ivcrush_tui.providers.tradier_stream_session import (
     StreamSession,
     check_stream_url,
     create_session,
-    error_detail,
     retryable,
 )
 from ivcrush_tui.providers.tradier_stream_types import (
     DEFAULT_FILTERS,
     PROVIDER,
+    SESSION_ENDPOINT,
     SESSION_PATH,
     STREAM_ENDPOINT,
     StreamHealth,
     StreamOptions,
     StreamState,
 )
+from ivcrush_tui.providers.tradier_support import error_detail
 from ivcrush_tui.resilience.retry import RetryPolicy
 from ivcrush_tui.symbols import is_occ_symbol, to_tradier, validate_symbol
 
@@ -449,7 +450,7 @@ class TradierStream:
         return redact_text(text, self._secrets())
 
     def _detail(self, body: bytes) -> str:
-        return error_detail(body, self._secrets())
+        return error_detail(body, self._secrets(), endpoint=SESSION_ENDPOINT)
 
 
 async def _head(response: httpx.Response) -> bytes:

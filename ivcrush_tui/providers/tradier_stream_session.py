@@ -13,7 +13,6 @@ import httpx
 from ivcrush_tui.domain import ErrorCode, ProviderError
 from ivcrush_tui.providers.http import (
     PayloadError,
-    body_text,
     decode_json,
     error_for_status,
     excerpt,
@@ -24,12 +23,12 @@ from ivcrush_tui.providers.http import (
 )
 from ivcrush_tui.providers.tradier_parse import classify_text, fault_text
 from ivcrush_tui.providers.tradier_stream_types import PROVIDER, SESSION_ENDPOINT, SESSION_PATH
+from ivcrush_tui.providers.tradier_support import error_detail
 
 __all__ = [
     "StreamSession",
     "check_stream_url",
     "create_session",
-    "error_detail",
     "parse_session",
     "retryable",
 ]
@@ -110,7 +109,7 @@ async def create_session(
     )
     status = response.status_code
     if not 200 <= status <= 299:
-        detail = error_detail(response.content, secrets)
+        detail = error_detail(response.content, secrets, endpoint=SESSION_ENDPOINT)
         if status in (401, 403):
             raise ProviderError(
                 ErrorCode.AUTH,
@@ -133,17 +132,6 @@ async def create_session(
         lambda: parse_session(data), provider=PROVIDER, endpoint=SESSION_ENDPOINT
     )
     return StreamSession(check_stream_url(url), session_id)
-
-
-def error_detail(body: bytes, secrets: tuple[str, ...]) -> str:
-    """A refused answer's message for an error: its Tradier fault if it has one, else an excerpt
-    of the body; secrets redacted."""
-    text = body_text(body)
-    try:
-        fault = fault_text(decode_json(body, provider=PROVIDER, endpoint=SESSION_ENDPOINT))
-    except ProviderError:
-        fault = None
-    return excerpt(fault if fault is not None else text, secrets)
 
 
 def retryable(exc: ProviderError) -> bool:
