@@ -3,7 +3,6 @@ a named theme exists."""
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -12,19 +11,9 @@ from ivcrush_tui.analytics.params import TIER_PROFILES
 from ivcrush_tui.config.problems import Problems
 from ivcrush_tui.config.schema import DEFAULTS
 from ivcrush_tui.config.values import suggest
+from ivcrush_tui.loopback import is_loopback
 
-__all__ = ["check_theme", "cross_checks", "is_loopback_host"]
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for `localhost` and addresses in 127.0.0.0/8 or ::1 (traffic that never leaves the
-    machine, where plain http exposes nothing)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+__all__ = ["check_theme", "cross_checks"]
 
 
 def cross_checks(
@@ -40,7 +29,7 @@ def cross_checks(
 
     for provider, what in (("tradier", "token"), ("alphavantage", "API key")):
         parts = urlsplit(get(provider, "base_url"))
-        if parts.scheme != "http" or is_loopback_host(parts.hostname or ""):
+        if parts.scheme != "http" or is_loopback(parts.hostname or ""):
             continue
         if get(provider, "allow_insecure_http"):
             warnings.append(

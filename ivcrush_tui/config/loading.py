@@ -16,7 +16,7 @@ from ivcrush_tui.config.config_file import (
     read_config_file,
     toml_problem,
 )
-from ivcrush_tui.config.cross_checks import check_theme, cross_checks, is_loopback_host
+from ivcrush_tui.config.cross_checks import check_theme, cross_checks
 from ivcrush_tui.config.problems import ConfigError, ConfigProblem, Problems
 from ivcrush_tui.config.schema import SECTIONS
 from ivcrush_tui.config.settings import (
@@ -36,7 +36,6 @@ __all__ = [
     "MAX_CONFIG_BYTES",
     "ConfigError",
     "ConfigProblem",
-    "is_loopback_host",
     "load_settings",
     "resolve_config_path",
 ]

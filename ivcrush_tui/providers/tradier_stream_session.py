@@ -4,13 +4,12 @@ travel to it; failures are ProviderErrors with the token and session id redacted
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
-from typing import Final
 
 import httpx
 
 from ivcrush_tui.domain import ErrorCode, ProviderError
+from ivcrush_tui.loopback import is_loopback
 from ivcrush_tui.providers.http import (
     PayloadError,
     decode_json,
@@ -32,8 +31,6 @@ __all__ = [
     "parse_session",
     "retryable",
 ]
-
-_LOOPBACK_NAMES: Final = frozenset({"localhost", "localhost.", "ip6-localhost"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +62,7 @@ def check_stream_url(url: str) -> httpx.URL:
             provider=PROVIDER,
             endpoint=SESSION_ENDPOINT,
         )
-    if parsed.scheme == "http" and not _is_loopback(parsed.host):
+    if parsed.scheme == "http" and not is_loopback(parsed.host):
         raise ProviderError(
             ErrorCode.CONFIG,
             f"the session named a plain-http stream URL on {parsed.host} (refused: only https, or"
@@ -74,15 +71,6 @@ def check_stream_url(url: str) -> httpx.URL:
             endpoint=SESSION_ENDPOINT,
         )
     return parsed
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def parse_session(data: object) -> tuple[str, str]:
