@@ -4,6 +4,7 @@ settled exactly once; the snapshots stored before decisions existed are adopted 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -12,20 +13,44 @@ from ivcrush_tui.store.db import Database, Transaction, from_iso, to_iso
 from ivcrush_tui.store.repositories._common import (
     checked_finite,
     normalize_symbol,
+    opt_bool,
+    opt_time,
     parse_day,
+    row_fields,
 )
 
 __all__ = [
     "DecisionsRepo",
     "LedgerDecision",
     "LegacySnapshot",
+    "Outcome",
     "Settlement",
     "upsert_decision",
 ]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """What settling a decision writes beside its status and time; all None while it is open.
+    Percentages are percent numbers, prices dollars per share, `pnl_per_contract` dollars per
+    contract (x100). Keyword-only, so the decision and the settlement can both carry it."""
+
+    reason: str | None = None
+    ref_close: float | None = None
+    reaction_open: float | None = None
+    reaction_close: float | None = None
+    realized_gap_pct: float | None = None
+    realized_close_pct: float | None = None
+    hit: bool | None = None
+    hit_gap: bool | None = None
+    hit_reaction: bool | None = None
+    exit_price: float | None = None
+    pnl_per_contract: float | None = None
+    pnl_estimated: bool | None = None
+
+
 @dataclass(frozen=True, slots=True)
-class LedgerDecision:
+class LedgerDecision(Outcome):
     """One decision per (symbol, entry date, mode): the latest ok analysis of the entry window.
 
     Percentages are percent numbers; prices dollars per share; vols fractions per year
@@ -60,18 +85,6 @@ class LedgerDecision:
     snapshot_id: int | None = None
     id: int | None = None
     status: Literal["open", "settled", "void"] = "open"
-    reason: str | None = None
-    ref_close: float | None = None
-    reaction_open: float | None = None
-    reaction_close: float | None = None
-    realized_gap_pct: float | None = None
-    realized_close_pct: float | None = None
-    hit: bool | None = None
-    hit_gap: bool | None = None
-    hit_reaction: bool | None = None
-    exit_price: float | None = None
-    pnl_per_contract: float | None = None
-    pnl_estimated: bool | None = None
     settled_at: dt.datetime | None = None
     exit_ask_sum: float | None = None  # captured exit: call ask + put ask, dollars per share
     exit_quoted_at: dt.datetime | None = None
@@ -83,23 +96,11 @@ class LedgerDecision:
 
 
 @dataclass(frozen=True, slots=True)
-class Settlement:
+class Settlement(Outcome):
     """What settling a decision writes (status `settled` or `void`)."""
 
     status: Literal["settled", "void"]
     settled_at: dt.datetime
-    reason: str | None = None
-    ref_close: float | None = None
-    reaction_open: float | None = None
-    reaction_close: float | None = None
-    realized_gap_pct: float | None = None
-    realized_close_pct: float | None = None
-    hit: bool | None = None
-    hit_gap: bool | None = None
-    hit_reaction: bool | None = None
-    exit_price: float | None = None
-    pnl_per_contract: float | None = None
-    pnl_estimated: bool | None = None
 
 
 _DECISION_INPUT_COLS = (
@@ -190,55 +191,26 @@ async def upsert_decision(tx: Transaction, d: LedgerDecision, snapshot_id: int |
     await tx.execute(_UPSERT_DECISION, _decision_params(d, snapshot_id))
 
 
-def _opt_bool(v: Any) -> bool | None:
-    return None if v is None else bool(v)
+# How a stored column becomes its LedgerDecision field (the others are read as stored).
+_FROM_ROW: dict[str, Callable[[Any], Any]] = {
+    "entry_date": dt.date.fromisoformat,
+    "decided_at": from_iso,
+    "earnings_date": dt.date.fromisoformat,
+    "reaction_date": dt.date.fromisoformat,
+    "expiration": parse_day,
+    "proven": bool,
+    "hit": opt_bool,
+    "hit_gap": opt_bool,
+    "hit_reaction": opt_bool,
+    "pnl_estimated": opt_bool,
+    "settled_at": opt_time,
+    "exit_quoted_at": opt_time,
+}
 
 
 def _decision(r: tuple[Any, ...]) -> LedgerDecision:
-    return LedgerDecision(
-        symbol=r[0],
-        entry_date=dt.date.fromisoformat(r[1]),
-        mode=r[2],
-        snapshot_id=r[3],
-        decided_at=from_iso(r[4]),
-        earnings_date=dt.date.fromisoformat(r[5]),
-        timing=r[6],
-        reaction_date=dt.date.fromisoformat(r[7]),
-        expiration=parse_day(r[8]),
-        spot=r[9],
-        atm_strike=r[10],
-        call_bid=r[11],
-        call_ask=r[12],
-        put_bid=r[13],
-        put_ask=r[14],
-        implied_move_pct=r[15],
-        reaction_implied_move_pct=r[16],
-        vrp_ratio=r[17],
-        vrp_reaction_ratio=r[18],
-        tier=r[19],
-        tier_basis=r[20],
-        recommendation=r[21],
-        ordinary_vol=r[22],
-        back_iv=r[23],
-        proven=bool(r[24]),
-        id=r[25],
-        status=r[26],
-        reason=r[27],
-        ref_close=r[28],
-        reaction_open=r[29],
-        reaction_close=r[30],
-        realized_gap_pct=r[31],
-        realized_close_pct=r[32],
-        hit=_opt_bool(r[33]),
-        hit_gap=_opt_bool(r[34]),
-        hit_reaction=_opt_bool(r[35]),
-        exit_price=r[36],
-        pnl_per_contract=r[37],
-        pnl_estimated=_opt_bool(r[38]),
-        settled_at=None if r[39] is None else from_iso(r[39]),
-        exit_ask_sum=r[40],
-        exit_quoted_at=None if r[41] is None else from_iso(r[41]),
-    )
+    """A row of `SELECT {_DECISION_SELECT}` as a decision."""
+    return LedgerDecision(**row_fields(_DECISION_INPUT_COLS + _DECISION_OUTCOME_COLS, r, _FROM_ROW))
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -14,6 +15,7 @@ from ivcrush_tui.store.repositories._common import (
     checked_finite,
     normalize_symbol,
     parse_day,
+    row_fields,
 )
 from ivcrush_tui.store.repositories.decisions import (
     DecisionsRepo,
@@ -64,6 +66,15 @@ _LEDGER_COLS = (
     "symbol, taken_at, earnings_date, expiration, spot, straddle, implied_move_pct, call_iv,"
     " put_iv, call_spread_pct, put_spread_pct, vrp_ratio, tier, recommendation, payload_json, mode"
 )
+
+
+# How a stored column becomes its LedgerSnapshot field (the others are read as stored).
+_FROM_ROW: dict[str, Callable[[Any], Any]] = {
+    "taken_at": from_iso,
+    "earnings_date": parse_day,
+    "expiration": parse_day,
+    "proven": bool,
+}
 
 
 def _reject_constant(name: str) -> Any:
@@ -166,26 +177,5 @@ class LedgerRepo:
             " ORDER BY taken_at DESC, id DESC LIMIT ?",
             (*params, max(limit, 0)),
         )
-        return tuple(
-            LedgerSnapshot(
-                symbol=r[0],
-                taken_at=from_iso(r[1]),
-                earnings_date=parse_day(r[2]),
-                expiration=parse_day(r[3]),
-                spot=r[4],
-                straddle=r[5],
-                implied_move_pct=r[6],
-                call_iv=r[7],
-                put_iv=r[8],
-                call_spread_pct=r[9],
-                put_spread_pct=r[10],
-                vrp_ratio=r[11],
-                tier=r[12],
-                recommendation=r[13],
-                payload_json=r[14],
-                mode=r[15],
-                id=r[16],
-                proven=bool(r[17]),
-            )
-            for r in rows
-        )
+        cols = (*(c.strip() for c in _LEDGER_COLS.split(",")), "id", "proven")
+        return tuple(LedgerSnapshot(**row_fields(cols, r, _FROM_ROW)) for r in rows)
