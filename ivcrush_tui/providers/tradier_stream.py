@@ -68,7 +68,7 @@ from ivcrush_tui.providers.tradier_stream_types import (
     StreamOptions,
     StreamState,
 )
-from ivcrush_tui.providers.tradier_support import error_detail
+from ivcrush_tui.providers.tradier_support import checked_base_and_token, error_detail
 from ivcrush_tui.resilience.retry import RetryPolicy
 from ivcrush_tui.symbols import is_occ_symbol, to_tradier, validate_symbol
 
@@ -123,16 +123,8 @@ class TradierStream:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        base = base_url.strip().rstrip("/")
-        if not base.startswith(("http://", "https://")) or not base.endswith("/v1"):
-            raise IvCrushError(
-                ErrorCode.CONFIG, f"Tradier base_url must be an http(s) URL ending in /v1: {base!r}"
-            )
-        if not isinstance(token, str) or not token.strip():
-            raise IvCrushError(ErrorCode.CONFIG, "the Tradier token is empty")
         self._http = http
-        self._base = base
-        self._token = token.strip()
+        self._base, self._token = checked_base_and_token(base_url, token)
         self._opts = options or StreamOptions()
         self._mono = monotonic
         self._market_open = market_open
