@@ -31,6 +31,7 @@ from ivcrush_tui.store.repositories import (
     EventsRepo,
     LedgerDecision,
 )
+from tests.ledger_support import sample_decision, storage_config
 
 REPO = Path(__file__).resolve().parents[2]
 CAL = default_calendar()
@@ -40,12 +41,7 @@ SYMBOLS = ("AAPL", "MSFT", "NVDA", "JPM", "XOM")
 
 
 def _config(tmp_path: Path) -> Path:
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(
-        f'[storage]\npath = "{tmp_path / "ivcrush.sqlite3"}"\nlog_dir = "{tmp_path / "log"}"\n',
-        encoding="utf-8",
-    )
-    return cfg
+    return storage_config(tmp_path, db="ivcrush.sqlite3")
 
 
 def _settings(tmp_path: Path) -> Settings:
@@ -138,33 +134,8 @@ async def test_as_of_before_the_reaction_close_never_settles(tmp_path: Path) -> 
 def _decision(
     symbol: str, entry: dt.date, *, earnings: dt.date | None = None, strike: float = 100.0
 ) -> LedgerDecision:
-    reaction = CAL.next_session(entry)
-    window = CAL.entry_window(entry)
-    assert window is not None
-    return LedgerDecision(
-        symbol=symbol,
-        entry_date=entry,
-        mode="demo",
-        decided_at=window[1] - dt.timedelta(minutes=5),
-        earnings_date=earnings or entry,
-        timing="AMC",
-        reaction_date=reaction,
-        expiration=reaction + dt.timedelta(days=7),
-        spot=strike,
-        atm_strike=strike,
-        call_bid=2.0,
-        call_ask=2.2,
-        put_bid=2.0,
-        put_ask=2.2,
-        implied_move_pct=4.0,
-        reaction_implied_move_pct=3.8,
-        vrp_ratio=1.6,
-        vrp_reaction_ratio=1.5,
-        tier="good",
-        tier_basis="reaction",
-        recommendation="SELL",
-        ordinary_vol=0.3,
-        back_iv=0.3,
+    return sample_decision(
+        symbol, entry, earnings_date=earnings or entry, spot=strike, atm_strike=strike
     )
 
 
