@@ -29,53 +29,29 @@ from ivcrush_tui.calendar import NY, default_calendar  # noqa: E402
 from ivcrush_tui.config import load_settings  # noqa: E402
 from ivcrush_tui.domain import EarningsEvent, Timing  # noqa: E402
 from ivcrush_tui.engine.clock import FixedClock  # noqa: E402
-from ivcrush_tui.engine.ledger import settle_due  # noqa: E402
+from ivcrush_tui.engine.ledger_settle import settle_due  # noqa: E402
 from ivcrush_tui.engine.runtime import open_runtime  # noqa: E402
 from ivcrush_tui.store.repositories import DecisionsRepo, EventsRepo, LedgerDecision  # noqa: E402
+from tests.ledger_support import sample_decision, storage_config  # noqa: E402
 
 NOW = dt.datetime(2026, 11, 20, 18, 0, tzinfo=NY).astimezone(dt.UTC)
 CAL = default_calendar()
 
 
 def _config(folder: Path) -> Path:
-    cfg = folder / "config.toml"
-    cfg.write_text(
-        f'[storage]\npath = "{folder / "ivcrush.sqlite3"}"\nlog_dir = "{folder / "log"}"\n',
-        encoding="utf-8",
-    )
-    return cfg
+    return storage_config(folder, db="ivcrush.sqlite3")
 
 
-def _decision(symbol: str, entry: dt.date, i: int, status_open: bool = True) -> LedgerDecision:
-    reaction = CAL.next_session(entry)
-    window = CAL.entry_window(entry)
-    assert window is not None
-    tiers = ("excellent", "good", "marginal", "skip")
-    recs = ("SELL", "SELL", "WATCH", "SKIP")
-    return LedgerDecision(
-        symbol=symbol,
-        entry_date=entry,
-        mode="demo",
-        decided_at=window[1] - dt.timedelta(minutes=5),
-        earnings_date=entry,
-        timing="AMC",
-        reaction_date=reaction,
-        expiration=reaction + dt.timedelta(days=7),
-        spot=100.0,
-        atm_strike=100.0,
-        call_bid=2.0,
-        call_ask=2.2,
-        put_bid=2.0,
-        put_ask=2.2,
+def _decision(symbol: str, entry: dt.date, i: int) -> LedgerDecision:
+    """A decision of a realistic mix (tiers, recommendations, ratios vary with i)."""
+    return sample_decision(
+        symbol,
+        entry,
         implied_move_pct=4.0 + i % 5,
-        reaction_implied_move_pct=3.8,
         vrp_ratio=1.0 + (i % 16) / 10,
         vrp_reaction_ratio=1.0 + (i % 15) / 10,
-        tier=tiers[i % 4],
-        tier_basis="reaction",
-        recommendation=recs[i % 4],
-        ordinary_vol=0.3,
-        back_iv=0.3,
+        tier=("excellent", "good", "marginal", "skip")[i % 4],
+        recommendation=("SELL", "SELL", "WATCH", "SKIP")[i % 4],
     )
 
 

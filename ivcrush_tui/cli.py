@@ -85,6 +85,15 @@ def _port(text: str) -> int:
     return port
 
 
+def _listen(p: argparse.ArgumentParser, *, port: int, zero: str = "") -> None:
+    """--host (loopback by default) and --port (checked as a TCP port) of a command that
+    listens; `zero` says what port 0 means, if anything."""
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, loopback)"
+    )
+    p.add_argument("--port", type=_port, default=port, help=f"TCP port (default {port}{zero})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common(suppress=True)
     p = _Parser(
@@ -117,10 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     sv = sub.add_parser(
         "serve", parents=[common], help="run unattended: scheduled scans, /health /metrics"
     )
-    sv.add_argument(
-        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, loopback)"
-    )
-    sv.add_argument("--port", type=_port, default=8787, help="TCP port (default 8787; 0: any)")
+    _listen(sv, port=8787, zero="; 0: any")
 
     w = sub.add_parser("watchlist", parents=[common], help="list, add or remove symbols")
     wsub = w.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)
@@ -132,8 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
         x.add_argument("--json", action="store_true", help="print the resulting list as JSON")
 
     wb = sub.add_parser("web", parents=[common], help="serve the console to a browser")
-    wb.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    wb.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    _listen(wb, port=8000)
 
     lg = sub.add_parser(
         "ledger", parents=[common], help="settle due decisions, then print the ledger"

@@ -178,12 +178,12 @@ class EngineBackend:
             self._stack = stack.pop_all()
 
     async def _settle_ledger(self) -> None:
-        from ivcrush_tui.engine.ledger import settle_in_background
+        from ivcrush_tui.engine.ledger_settle import settle_in_background
 
         await settle_in_background(self.runtime, self.now())
 
     async def _capture_exits_forever(self) -> None:
-        from ivcrush_tui.engine.ledger import capture_exits_forever
+        from ivcrush_tui.engine.ledger_exits import capture_exits_forever
 
         await capture_exits_forever(self.runtime)
 

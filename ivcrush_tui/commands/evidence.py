@@ -198,7 +198,7 @@ def _print_summary(obj: dict[str, Any]) -> None:
 
 
 async def ledger(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    from ivcrush_tui.engine.ledger import settle_due
+    from ivcrush_tui.engine.ledger_settle import settle_due
     from ivcrush_tui.engine.runtime import open_runtime
     from ivcrush_tui.store.repositories import DecisionsRepo
 

@@ -199,7 +199,7 @@ async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
         lost = engine.lost_writes
         # Decisions whose reaction session has closed are settled on every scan (METHODS §12);
         # after the results, so the scan's stream is not held up.
-        from ivcrush_tui.engine.ledger import settle_in_background
+        from ivcrush_tui.engine.ledger_settle import settle_in_background
 
         await settle_in_background(rt, now)
     if not args.json:

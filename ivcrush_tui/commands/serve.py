@@ -13,17 +13,17 @@ import signal
 import sys
 
 from ivcrush_tui.config import Settings
-from ivcrush_tui.config.loading import is_loopback_host
 from ivcrush_tui.domain import IvCrushError
 from ivcrush_tui.engine.clock import Clock
 from ivcrush_tui.exit_codes import EXIT_FAILURES, EXIT_OK, EXIT_USAGE
+from ivcrush_tui.loopback import is_loopback
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 def bind_warning(host: str) -> str | None:
     """The warning printed when `host` is not loopback: the endpoints have no authentication."""
-    if is_loopback_host(host):
+    if is_loopback(host):
         return None
     return (
         f"serving on {host}, not loopback: /health, /metrics and /analyses have no"

@@ -13,8 +13,9 @@ import shlex
 import sys
 from pathlib import Path
 
-from ivcrush_tui.commands.web_server import ConsoleServer, is_loopback
+from ivcrush_tui.commands.web_server import ConsoleServer
 from ivcrush_tui.exit_codes import EXIT_OK, EXIT_USAGE
+from ivcrush_tui.loopback import is_loopback
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000

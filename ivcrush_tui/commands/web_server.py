@@ -20,7 +20,6 @@ terminal bytes. This subclass changes four things and keeps the rest:
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import re
 from typing import Any
@@ -31,13 +30,13 @@ from aiohttp import web
 from textual_serve.server import Server
 
 from ivcrush_tui.commands.children import child_pids, is_running
+from ivcrush_tui.loopback import is_loopback
 
 log = logging.getLogger(__name__)
 
 # A Host header as a browser sends it: a name or IPv4 address, or a bracketed IPv6 address, and an
 # optional port. Anything else is refused before it is written into the page.
 _HOST_HEADER = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 _WILDCARDS = frozenset({"0.0.0.0", "::", ""})
 # How long a stop waits for the open consoles to exit (one quits in a second or two; longer on a
 # busy machine).
@@ -47,17 +46,6 @@ SHUTDOWN_TIMEOUT_S = 8.0
 def host_name(host_header: str) -> str:
     """The host part of a Host header or URL netloc, lower-case, without brackets and port."""
     return urlsplit(f"//{host_header}").hostname or ""
-
-
-def is_loopback(host: str) -> bool:
-    """True for a loopback name or address (127.0.0.0/8, ::1, localhost)."""
-    name = host.strip("[]").lower()
-    if name in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def url_host(host: str) -> str:

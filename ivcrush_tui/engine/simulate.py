@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from ivcrush_tui.calendar import NY
 from ivcrush_tui.domain import ErrorCode, IvCrushError
 from ivcrush_tui.engine.clock import SteppedClock
-from ivcrush_tui.engine.ledger import SettleReport, settle_due
+from ivcrush_tui.engine.ledger_settle import SettleReport, settle_due
 from ivcrush_tui.engine.runtime import Runtime
 
 # Two looks per entry window: the first becomes the path, the second the decision (the latest).

@@ -82,7 +82,14 @@ from ivcrush_tui.providers.tradier_parse import (
     parse_stock_quote,
     parse_stock_quotes,
 )
-from ivcrush_tui.providers.tradier_support import _bounded_key, _gather_all, _key, _with_symbol
+from ivcrush_tui.providers.tradier_support import (
+    _bounded_key,
+    _gather_all,
+    _key,
+    _with_symbol,
+    checked_base_and_token,
+    error_detail,
+)
 from ivcrush_tui.resilience.protocols import CallGuard, PassThroughGuard
 from ivcrush_tui.resilience.ratelimit import expiry_epoch_s
 from ivcrush_tui.symbols import parse_occ, to_tradier, validate_symbol
@@ -160,18 +167,7 @@ class TradierClient:
         cache_ttls: Mapping[str, float] | None = None,
         clock: Callable[[], dt.datetime] = _utc_now,
     ) -> None:
-        base = base_url.strip().rstrip("/")
-        if not base.startswith(("http://", "https://")) or not base.endswith("/v1"):
-            raise IvCrushError(
-                ErrorCode.CONFIG, f"Tradier base_url must be an http(s) URL ending in /v1: {base!r}"
-            )
-        if not isinstance(token, str) or not token.strip():
-            raise IvCrushError(ErrorCode.CONFIG, "the Tradier token is empty")
-        token = token.strip()
-        if any(c.isspace() or ord(c) < 32 or ord(c) > 126 for c in token):
-            raise IvCrushError(
-                ErrorCode.CONFIG, "the Tradier token contains spaces or non-printable characters"
-            )
+        base, token = checked_base_and_token(base_url, token)
         ttls = merge_cache_ttls(DEFAULT_CACHE_TTLS, cache_ttls, "Tradier")
         self._http = http
         self._base = base
@@ -419,12 +415,7 @@ class TradierClient:
         status = response.status_code
         if 200 <= status <= 299:
             return
-        text = body_text(response.content)
-        try:
-            detail = fault_text(decode_json(response.content, provider=PROVIDER, endpoint=endpoint))
-        except ProviderError:
-            detail = None
-        detail = self._excerpt(detail if detail is not None else text)
+        detail = error_detail(response.content, self._secrets, endpoint=endpoint)
         if status in (401, 403):
             raise ProviderError(
                 ErrorCode.AUTH,

@@ -163,60 +163,67 @@ def _price(data: dict[str, Any], field: str) -> float | None:
     return value
 
 
+# Each event's fields as (field, reader, wire key); every parser reads the symbol first.
+_Field = tuple[str, Callable[[dict[str, Any], str], Any], str]
+_QUOTE_FIELDS: Final[tuple[_Field, ...]] = (
+    ("bid", _price, "bid"),
+    ("ask", _price, "ask"),
+    ("bid_size", opt_int, "bidsz"),
+    ("ask_size", opt_int, "asksz"),
+    ("bid_exchange", opt_str, "bidexch"),
+    ("ask_exchange", opt_str, "askexch"),
+    ("bid_at", _instant, "biddate"),
+    ("ask_at", _instant, "askdate"),
+)
+_TRADE_FIELDS: Final[tuple[_Field, ...]] = (
+    ("size", opt_int, "size"),
+    ("cum_volume", opt_int, "cvol"),
+    ("last", _price, "last"),
+    ("exchange", opt_str, "exch"),
+    ("at", _instant, "date"),
+)
+_SUMMARY_FIELDS: Final[tuple[_Field, ...]] = (
+    ("open", _price, "open"),
+    ("high", _price, "high"),
+    ("low", _price, "low"),
+    ("prev_close", _price, "prevClose"),
+    ("close", _price, "close"),
+)
+_TIMESALE_FIELDS: Final[tuple[_Field, ...]] = (
+    ("last", _price, "last"),
+    ("bid", _price, "bid"),
+    ("ask", _price, "ask"),
+    ("size", opt_int, "size"),
+    ("at", _instant, "date"),
+    ("seq", opt_int, "seq"),
+    ("flag", opt_str, "flag"),
+    ("cancel", _flag, "cancel"),
+    ("correction", _flag, "correction"),
+    ("session", opt_str, "session"),
+)
+
+
+def _fields(data: dict[str, Any], spec: tuple[_Field, ...]) -> dict[str, Any]:
+    return {name: read(data, key) for name, read, key in spec}
+
+
 def _quote(data: dict[str, Any]) -> StreamQuote:
-    return StreamQuote(
-        symbol=_symbol(data),
-        bid=_price(data, "bid"),
-        ask=_price(data, "ask"),
-        bid_size=opt_int(data, "bidsz"),
-        ask_size=opt_int(data, "asksz"),
-        bid_exchange=opt_str(data, "bidexch"),
-        ask_exchange=opt_str(data, "askexch"),
-        bid_at=_instant(data, "biddate"),
-        ask_at=_instant(data, "askdate"),
-    )
+    return StreamQuote(symbol=_symbol(data), **_fields(data, _QUOTE_FIELDS))
 
 
 def _trade(data: dict[str, Any]) -> StreamTrade:
     price = _price(data, "price")
     if price is None:
         raise PayloadError("trade without a price")
-    return StreamTrade(
-        symbol=_symbol(data),
-        price=price,
-        size=opt_int(data, "size"),
-        cum_volume=opt_int(data, "cvol"),
-        last=_price(data, "last"),
-        exchange=opt_str(data, "exch"),
-        at=_instant(data, "date"),
-    )
+    return StreamTrade(symbol=_symbol(data), price=price, **_fields(data, _TRADE_FIELDS))
 
 
 def _summary(data: dict[str, Any]) -> StreamSummary:
-    return StreamSummary(
-        symbol=_symbol(data),
-        open=_price(data, "open"),
-        high=_price(data, "high"),
-        low=_price(data, "low"),
-        prev_close=_price(data, "prevClose"),
-        close=_price(data, "close"),
-    )
+    return StreamSummary(symbol=_symbol(data), **_fields(data, _SUMMARY_FIELDS))
 
 
 def _timesale(data: dict[str, Any]) -> StreamTimesale:
-    return StreamTimesale(
-        symbol=_symbol(data),
-        last=_price(data, "last"),
-        bid=_price(data, "bid"),
-        ask=_price(data, "ask"),
-        size=opt_int(data, "size"),
-        at=_instant(data, "date"),
-        seq=opt_int(data, "seq"),
-        flag=opt_str(data, "flag"),
-        cancel=_flag(data, "cancel"),
-        correction=_flag(data, "correction"),
-        session=opt_str(data, "session"),
-    )
+    return StreamTimesale(symbol=_symbol(data), **_fields(data, _TIMESALE_FIELDS))
 
 
 _PARSERS: Final[dict[str, Callable[[dict[str, Any]], StreamEvent]]] = {

@@ -15,6 +15,10 @@ session id; POST <stream url> with sessionid, symbols, filter and linebreak=true
 body of one JSON object per line, bare lines being keep-alives. The token goes only to the REST
 host; the stream host gets the session id, which is redacted like the token.
 
+Parts: the settings, states and health snapshot in tradier_stream_types.py, the session handshake
+and the stream URL check in tradier_stream_session.py (both re-exported here), the line splitter
+and the rate meter in stream_buffers.py.
+
 Robustness: every drop, timeout or 5xx reconnects with a NEW session after an exponential back-off
 with equal jitter (resilience/retry.py's schedule, bounded by backoff_max_s), reset once a
 connection delivered an event. A connection with no byte at all for `stale_after_s`, or (while
@@ -32,15 +36,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
-import math
 import random
 import time
-from collections import deque
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from enum import StrEnum
 from typing import Final
 
 import httpx
@@ -48,23 +47,28 @@ import httpx
 from ivcrush_tui.domain import ErrorCode, IvCrushError, ProviderError
 from ivcrush_tui.providers.http import (
     PayloadError,
-    body_text,
-    decode_json,
-    error_for_status,
-    excerpt,
     provider_error_from_httpx,
     redact_text,
-    req_str,
-    run_parser,
-    send,
 )
-from ivcrush_tui.providers.tradier_events import (
-    EVENT_TYPES,
-    Keepalive,
-    StreamEvent,
-    parse_event_line,
+from ivcrush_tui.providers.stream_buffers import LineSplitter, RateMeter
+from ivcrush_tui.providers.tradier_events import Keepalive, StreamEvent, parse_event_line
+from ivcrush_tui.providers.tradier_stream_session import (
+    StreamSession,
+    check_stream_url,
+    create_session,
+    retryable,
 )
-from ivcrush_tui.providers.tradier_parse import classify_text, fault_text
+from ivcrush_tui.providers.tradier_stream_types import (
+    DEFAULT_FILTERS,
+    PROVIDER,
+    SESSION_ENDPOINT,
+    SESSION_PATH,
+    STREAM_ENDPOINT,
+    StreamHealth,
+    StreamOptions,
+    StreamState,
+)
+from ivcrush_tui.providers.tradier_support import checked_base_and_token, error_detail
 from ivcrush_tui.resilience.retry import RetryPolicy
 from ivcrush_tui.symbols import is_occ_symbol, to_tradier, validate_symbol
 
@@ -80,205 +84,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-PROVIDER: Final = "tradier"
-SESSION_ENDPOINT: Final = "stream_session"
-STREAM_ENDPOINT: Final = "stream"
-SESSION_PATH: Final = "/markets/events/session"
-DEFAULT_FILTERS: Final = ("quote", "trade", "summary")
 MIN_SECRET_LEN: Final = 4
 ERROR_BODY_BYTES: Final = 4096  # of a refused stream's body, for its message
 QUEUE_CHUNKS: Final = 256  # chunks read ahead of the consumer (then TCP pushes back)
-_LOOPBACK_NAMES: Final = frozenset({"localhost", "localhost.", "ip6-localhost"})
-
-
-class StreamState(StrEnum):
-    IDLE = "idle"  # not started, or no symbols to stream
-    CONNECTING = "connecting"  # creating a session / opening the stream
-    LIVE = "live"  # connected; events (or keep-alives) arriving
-    BACKOFF = "backoff"  # waiting before the next connect
-    FAILED = "failed"  # permanent failure (auth, sandbox, config): poll instead
-    CLOSED = "closed"  # close() was called
-
-
-@dataclass(frozen=True, slots=True)
-class StreamOptions:
-    """Tunables. Seconds everywhere; rates per second.
-
-    filters: event types asked for. stale_after_s: the keep-alive rule (30 s at Tradier).
-    check_interval_s: how often a silent connection is examined (real seconds). backoff_*:
-    the reconnect back-off (equal jitter). max_line_bytes: a longer line is malformed.
-    rate_window_s: events/s is averaged over this window."""
-
-    filters: tuple[str, ...] = DEFAULT_FILTERS
-    stale_after_s: float = 30.0
-    check_interval_s: float = 1.0
-    backoff_base_s: float = 1.0
-    backoff_max_s: float = 60.0
-    max_line_bytes: int = 64 * 1024
-    rate_window_s: float = 10.0
-
-    def __post_init__(self) -> None:
-        for name in ("stale_after_s", "check_interval_s", "rate_window_s"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                raise IvCrushError(ErrorCode.CONFIG, f"{name} must be > 0 seconds, got {value}")
-        if not (0 <= self.backoff_base_s <= self.backoff_max_s < math.inf):
-            raise IvCrushError(ErrorCode.CONFIG, "stream back-off must be 0 <= base <= max")
-        unknown = [f for f in self.filters if f not in EVENT_TYPES]
-        if unknown or not self.filters:
-            raise IvCrushError(ErrorCode.CONFIG, f"stream filters must be among {EVENT_TYPES}")
-        if self.max_line_bytes < 256:
-            raise IvCrushError(ErrorCode.CONFIG, "max_line_bytes must be >= 256")
-
-
-@dataclass(frozen=True, slots=True)
-class StreamHealth:
-    """A snapshot for the status bar and `health`. events_per_s: data events (not keep-alives)
-    per second over the rate window; last_event_age_s: seconds since the last data event (None
-    before the first); reconnects: connections replaced after a drop, a stale stream or an error
-    (not subscription changes); malformed: lines skipped; error: the last failure's message
-    (redacted), error_code its code."""
-
-    state: StreamState
-    connected: bool
-    symbols: int
-    events: int
-    events_per_s: float
-    last_event_age_s: float | None
-    keepalives: int
-    malformed: int
-    reconnects: int
-    resubscribes: int
-    error_code: ErrorCode | None = None
-    error: str | None = None
-
-    @property
-    def mode(self) -> str:
-        """`LIVE` while the stream is connected, else `POLL` (the caller's REST refresh rules)."""
-        return "LIVE" if self.state is StreamState.LIVE else "POLL"
-
-
-def check_stream_url(url: str) -> httpx.URL:
-    """The stream URL a session named, if it may be used: https, or http on a loopback host (the
-    demo server). Else ProviderError(CONFIG): the session id would cross the network in clear."""
-    try:
-        parsed = httpx.URL(url)
-    except (httpx.InvalidURL, TypeError, ValueError):
-        parsed = None
-    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
-        raise ProviderError(
-            ErrorCode.CONFIG,
-            f"the session named an unusable stream URL {redact_text(str(url))[:120]!r}",
-            provider=PROVIDER,
-            endpoint=SESSION_ENDPOINT,
-        )
-    if parsed.userinfo:
-        raise ProviderError(
-            ErrorCode.CONFIG,
-            "the session named a stream URL with credentials in it (refused)",
-            provider=PROVIDER,
-            endpoint=SESSION_ENDPOINT,
-        )
-    if parsed.scheme == "http" and not _is_loopback(parsed.host):
-        raise ProviderError(
-            ErrorCode.CONFIG,
-            f"the session named a plain-http stream URL on {parsed.host} (refused: only https, or"
-            " http on this machine's loopback, may carry the session id)",
-            provider=PROVIDER,
-            endpoint=SESSION_ENDPOINT,
-        )
-    return parsed
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-@dataclass(frozen=True, slots=True)
-class _Session:
-    url: httpx.URL
-    session_id: str
-
-
-class _LineSplitter:
-    """Bytes -> complete lines. A line longer than `limit` is dropped (counted in `overflows`)
-    up to its newline, so a server that never sends one cannot grow memory."""
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._buf = bytearray()
-        self._skipping = False
-        self.overflows = 0
-
-    def feed(self, chunk: bytes) -> list[bytes]:
-        lines: list[bytes] = []
-        start = 0
-        while True:
-            nl = chunk.find(b"\n", start)
-            if nl < 0:
-                break
-            piece = chunk[start:nl]
-            if self._skipping:
-                self._skipping = False
-            elif len(self._buf) + len(piece) > self._limit:
-                self.overflows += 1
-            elif self._buf:
-                self._buf += piece
-                lines.append(bytes(self._buf))
-            else:
-                lines.append(piece)
-            self._buf.clear()
-            start = nl + 1
-        rest = chunk[start:]
-        if rest and not self._skipping:
-            if len(self._buf) + len(rest) > self._limit:
-                self.overflows += 1
-                self._buf.clear()
-                self._skipping = True
-            else:
-                self._buf += rest
-        return lines
-
-    def pending(self) -> bool:
-        """True when a partial line is buffered (a drop then cut an event in half)."""
-        return bool(self._buf)
-
-
-class _RateMeter:
-    """Events per second over a window, from per-second buckets (bounded: window/1 s entries).
-    Until a whole window has passed since the first event, the rate is over the time elapsed
-    (at least 1 s), so a fresh stream does not read as slow."""
-
-    def __init__(self, window_s: float) -> None:
-        self._window = window_s
-        self._buckets: deque[list[int]] = deque()
-        self._first: float | None = None
-
-    def add(self, now: float) -> None:
-        if self._first is None:
-            self._first = now
-        second = math.floor(now)
-        if self._buckets and self._buckets[-1][0] == second:
-            self._buckets[-1][1] += 1
-        else:
-            self._buckets.append([second, 1])
-        self._prune(now)
-
-    def rate(self, now: float) -> float:
-        self._prune(now)
-        if self._first is None:
-            return 0.0
-        span = min(self._window, max(1.0, now - self._first))
-        return sum(count for _, count in self._buckets) / span
-
-    def _prune(self, now: float) -> None:
-        while self._buckets and self._buckets[0][0] <= now - self._window:
-            self._buckets.popleft()
 
 
 class _Wake:
@@ -315,16 +123,8 @@ class TradierStream:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        base = base_url.strip().rstrip("/")
-        if not base.startswith(("http://", "https://")) or not base.endswith("/v1"):
-            raise IvCrushError(
-                ErrorCode.CONFIG, f"Tradier base_url must be an http(s) URL ending in /v1: {base!r}"
-            )
-        if not isinstance(token, str) or not token.strip():
-            raise IvCrushError(ErrorCode.CONFIG, "the Tradier token is empty")
         self._http = http
-        self._base = base
-        self._token = token.strip()
+        self._base, self._token = checked_base_and_token(base_url, token)
         self._opts = options or StreamOptions()
         self._mono = monotonic
         self._market_open = market_open
@@ -348,7 +148,7 @@ class TradierStream:
         self._reconnects = 0
         self._resubscribes = 0
         self._last_event: float | None = None
-        self._rate = _RateMeter(self._opts.rate_window_s)
+        self._rate = RateMeter(self._opts.rate_window_s)
         self._error: ProviderError | None = None
         self.set_symbols(symbols)
 
@@ -447,7 +247,7 @@ class TradierStream:
                 self._queue = None
             if self._stopping():
                 break
-            if error is not None and not _retryable(error):
+            if error is not None and not retryable(error):
                 self._error = error
                 self._state = StreamState.FAILED
                 log.warning("tradier stream: %s; polling instead", self._redact(str(error)))
@@ -484,48 +284,13 @@ class TradierStream:
 
     # -- one connection ------------------------------------------------------------------------
 
-    async def _create_session(self) -> _Session:
-        """POST /markets/events/session -> the stream URL and a fresh session id."""
-        response = await send(
-            self._http,
-            "POST",
-            self._base + SESSION_PATH,
-            provider=PROVIDER,
-            endpoint=SESSION_ENDPOINT,
-            headers={"Accept": "application/json", "Authorization": f"Bearer {self._token}"},
-            secrets=self._secrets(),
-        )
-        status = response.status_code
-        if not 200 <= status <= 299:
-            detail = self._detail(response.content)
-            if status in (401, 403):
-                raise ProviderError(
-                    ErrorCode.AUTH,
-                    f"HTTP {status}: {detail or 'unauthorized'} (market streaming needs a"
-                    " production token with market data; polling instead)",
-                    provider=PROVIDER,
-                    endpoint=SESSION_ENDPOINT,
-                )
-            raise error_for_status(
-                status, provider=PROVIDER, endpoint=SESSION_ENDPOINT, detail=detail
-            )
-        data = decode_json(response.content, provider=PROVIDER, endpoint=SESSION_ENDPOINT)
-        fault = fault_text(data) if isinstance(data, dict) else None
-        if fault is not None:
-            raise ProviderError(
-                classify_text(fault),
-                f"error body: {excerpt(fault, self._secrets())}",
-                provider=PROVIDER,
-                endpoint=SESSION_ENDPOINT,
-            )
-        url, session_id = run_parser(
-            lambda: _parse_session(data), provider=PROVIDER, endpoint=SESSION_ENDPOINT
-        )
-        checked = check_stream_url(url)
-        self._session_id = session_id
-        return _Session(checked, session_id)
+    async def _create_session(self) -> StreamSession:
+        """A new session (the previous session id stays redacted in its messages)."""
+        session = await create_session(self._http, self._base, self._token, secrets=self._secrets())
+        self._session_id = session.session_id
+        return session
 
-    async def _connection(self, session: _Session) -> AsyncGenerator[StreamEvent, None]:
+    async def _connection(self, session: StreamSession) -> AsyncGenerator[StreamEvent, None]:
         """Open the stream and yield its events until it drops, goes stale or is woken."""
         form = {
             "sessionid": session.session_id,
@@ -587,7 +352,7 @@ class TradierStream:
 
     async def _read(self, queue: asyncio.Queue[_QueueItem]) -> AsyncGenerator[StreamEvent, None]:
         opts = self._opts
-        splitter = _LineSplitter(opts.max_line_bytes)
+        splitter = LineSplitter(opts.max_line_bytes)
         opened = last_byte = last_check = self._mono()
         last_data = opened
         self._state = StreamState.LIVE
@@ -677,25 +442,7 @@ class TradierStream:
         return redact_text(text, self._secrets())
 
     def _detail(self, body: bytes) -> str:
-        text = body_text(body)
-        try:
-            fault = fault_text(decode_json(body, provider=PROVIDER, endpoint=SESSION_ENDPOINT))
-        except ProviderError:
-            fault = None
-        return excerpt(fault if fault is not None else text, self._secrets())
-
-
-def _retryable(exc: ProviderError) -> bool:
-    """Worth a new session later: transient failures and a garbled answer; not auth, sandbox
-    (400), a refused stream URL or a wrong base URL."""
-    return exc.transient or exc.code is ErrorCode.BAD_PAYLOAD
-
-
-def _parse_session(data: object) -> tuple[str, str]:
-    if not isinstance(data, dict) or not isinstance(data.get("stream"), dict):
-        raise PayloadError("no 'stream' object in the session answer")
-    stream = data["stream"]
-    return req_str(stream, "url"), req_str(stream, "sessionid")
+        return error_detail(body, self._secrets(), endpoint=SESSION_ENDPOINT)
 
 
 async def _head(response: httpx.Response) -> bytes:

@@ -1,14 +1,18 @@
 """TradierClient's helpers that need no client: cache keys of normalised requests, the
-all-or-first-failure gather of quote chunks, and a quote re-labelled with the symbol asked for."""
+all-or-first-failure gather of quote chunks, a quote re-labelled with the symbol asked for, and
+the message of a refused answer and the check of the base URL and token (both shared with the
+market stream)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from typing import TypeVar
 
-from ivcrush_tui.domain import StockQuote
+from ivcrush_tui.domain import ErrorCode, IvCrushError, ProviderError, StockQuote
+from ivcrush_tui.providers.http import body_text, decode_json, excerpt
+from ivcrush_tui.providers.tradier_parse import fault_text
 
 T = TypeVar("T")
 CACHE_KEY_MAX = 256  # longer normalised requests are keyed by their sha256
@@ -52,3 +56,33 @@ async def _gather_all(coros: list[Awaitable[T]]) -> list[T]:
             raise result
         out.append(result)
     return out
+
+
+def error_detail(body: bytes, secrets: Iterable[str], *, endpoint: str) -> str:
+    """A refused answer's message for an error: its Tradier fault (an Apigee fault or an `errors`
+    body) when it has one, else an excerpt of the body; secrets redacted, length bounded."""
+    text = body_text(body)
+    try:
+        fault = fault_text(decode_json(body, provider="tradier", endpoint=endpoint))
+    except ProviderError:
+        fault = None
+    return excerpt(fault if fault is not None else text, secrets)
+
+
+def checked_base_and_token(base_url: str, token: str) -> tuple[str, str]:
+    """The REST base without its trailing slash and the token stripped; IvCrushError(CONFIG)
+    unless the base is an http(s) URL ending in /v1 and the token non-empty printable ASCII
+    without spaces (it goes into a header)."""
+    base = base_url.strip().rstrip("/")
+    if not base.startswith(("http://", "https://")) or not base.endswith("/v1"):
+        raise IvCrushError(
+            ErrorCode.CONFIG, f"Tradier base_url must be an http(s) URL ending in /v1: {base!r}"
+        )
+    if not isinstance(token, str) or not token.strip():
+        raise IvCrushError(ErrorCode.CONFIG, "the Tradier token is empty")
+    token = token.strip()
+    if any(c.isspace() or ord(c) < 32 or ord(c) > 126 for c in token):
+        raise IvCrushError(
+            ErrorCode.CONFIG, "the Tradier token contains spaces or non-printable characters"
+        )
+    return base, token

@@ -33,7 +33,7 @@ Sleep = Callable[[float], Awaitable[None]]
 async def _settle(rt: Runtime, now: dt.datetime) -> None:
     """Settle the ledger decisions whose outcome is known at `now` (after each scan; METHODS
     §12). Never raises: a failure is logged and the next scan's pass retries."""
-    from ivcrush_tui.engine.ledger import settle_in_background
+    from ivcrush_tui.engine.ledger_settle import settle_in_background
 
     await settle_in_background(rt, now)
 
@@ -115,7 +115,7 @@ class ServeLoop:
         if self.rt.demo:
             await self._scan_on_schedule(max_scans)
             return
-        from ivcrush_tui.engine.ledger import capture_exits_forever
+        from ivcrush_tui.engine.ledger_exits import capture_exits_forever
 
         capturing = asyncio.create_task(capture_exits_forever(self.rt))
         try:

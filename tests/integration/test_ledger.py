@@ -22,7 +22,7 @@ from ivcrush_tui.calendar import NY, default_calendar
 from ivcrush_tui.config import Settings, load_settings
 from ivcrush_tui.domain import EarningsEvent, Timing
 from ivcrush_tui.engine.clock import FixedClock, SteppedClock
-from ivcrush_tui.engine.ledger import settle_due
+from ivcrush_tui.engine.ledger_settle import settle_due
 from ivcrush_tui.engine.runtime import open_runtime
 from ivcrush_tui.engine.simulate import simulate
 from ivcrush_tui.store.db import to_iso
@@ -31,6 +31,7 @@ from ivcrush_tui.store.repositories import (
     EventsRepo,
     LedgerDecision,
 )
+from tests.ledger_support import sample_decision, storage_config
 
 REPO = Path(__file__).resolve().parents[2]
 CAL = default_calendar()
@@ -40,12 +41,7 @@ SYMBOLS = ("AAPL", "MSFT", "NVDA", "JPM", "XOM")
 
 
 def _config(tmp_path: Path) -> Path:
-    cfg = tmp_path / "config.toml"
-    cfg.write_text(
-        f'[storage]\npath = "{tmp_path / "ivcrush.sqlite3"}"\nlog_dir = "{tmp_path / "log"}"\n',
-        encoding="utf-8",
-    )
-    return cfg
+    return storage_config(tmp_path, db="ivcrush.sqlite3")
 
 
 def _settings(tmp_path: Path) -> Settings:
@@ -138,33 +134,8 @@ async def test_as_of_before_the_reaction_close_never_settles(tmp_path: Path) -> 
 def _decision(
     symbol: str, entry: dt.date, *, earnings: dt.date | None = None, strike: float = 100.0
 ) -> LedgerDecision:
-    reaction = CAL.next_session(entry)
-    window = CAL.entry_window(entry)
-    assert window is not None
-    return LedgerDecision(
-        symbol=symbol,
-        entry_date=entry,
-        mode="demo",
-        decided_at=window[1] - dt.timedelta(minutes=5),
-        earnings_date=earnings or entry,
-        timing="AMC",
-        reaction_date=reaction,
-        expiration=reaction + dt.timedelta(days=7),
-        spot=strike,
-        atm_strike=strike,
-        call_bid=2.0,
-        call_ask=2.2,
-        put_bid=2.0,
-        put_ask=2.2,
-        implied_move_pct=4.0,
-        reaction_implied_move_pct=3.8,
-        vrp_ratio=1.6,
-        vrp_reaction_ratio=1.5,
-        tier="good",
-        tier_basis="reaction",
-        recommendation="SELL",
-        ordinary_vol=0.3,
-        back_iv=0.3,
+    return sample_decision(
+        symbol, entry, earnings_date=earnings or entry, spot=strike, atm_strike=strike
     )
 
 
@@ -255,7 +226,7 @@ async def test_a_corrupt_payload_row_is_skipped_with_one_warning(
                     " adopted) VALUES (?, ?, ?, 'demo', ?, 0)",
                     (sym, to_iso(at), payload, to_iso(at)[:16]),
                 )
-        with caplog.at_level(logging.WARNING, logger="ivcrush_tui.engine.ledger"):
+        with caplog.at_level(logging.WARNING, logger="ivcrush_tui.engine.ledger_settle"):
             report = await settle_due(rt, SIM_NOW)
             second = await settle_due(rt, SIM_NOW)
         decisions = await DecisionsRepo(rt.db).all()
@@ -352,7 +323,7 @@ def test_decision_dataclass_round_trips_every_field() -> None:
 async def test_exit_quotes_are_captured_on_the_reaction_morning_over_loopback(
     tmp_path: Path,
 ) -> None:
-    from ivcrush_tui.engine.ledger import capture_exits
+    from ivcrush_tui.engine.ledger_exits import capture_exits
     from tests.integration.live_env import NOW, market, serving, settings_for, write_config
 
     m = market()

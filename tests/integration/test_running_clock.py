@@ -16,6 +16,7 @@ from ivcrush_tui.engine.clock import Clock, FixedClock, RunningClock
 from ivcrush_tui.engine.runtime import open_runtime
 from ivcrush_tui.engine.service import Engine
 from ivcrush_tui.store.repositories import LedgerRepo
+from tests.ledger_support import storage_config
 
 AS_OF = "2026-11-23T15:30-05:00"  # inside the entry window of a demo day with names
 START = dt.datetime(2026, 11, 23, 15, 30, tzinfo=NY).astimezone(UTC)
@@ -38,11 +39,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
         monkeypatch.setenv(var, str(tmp_path / var.lower()))
     monkeypatch.setenv("HOME", str(tmp_path))
-    cfg = tmp_path / "demo.toml"
-    cfg.write_text(
-        f'[storage]\npath = "{tmp_path / "db.sqlite3"}"\nlog_dir = "{tmp_path / "log"}"\n',
-        encoding="utf-8",
-    )
+    storage_config(tmp_path, name="demo.toml")
     return tmp_path
 
 

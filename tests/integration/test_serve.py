@@ -34,6 +34,7 @@ from ivcrush_tui.engine.service import Engine
 from ivcrush_tui.serve.app import ServeApp, serving
 from ivcrush_tui.serve.loop import ServeLoop
 from ivcrush_tui.store.repositories import LedgerRepo, WatchlistRepo
+from tests.ledger_support import storage_config
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = "2026-11-23T15:30-05:00"  # inside the entry window of a demo day with names
@@ -59,12 +60,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def demo_cfg(home: Path) -> Path:
-    path = home / "demo.toml"
-    path.write_text(
-        f'[storage]\npath = "{home / "db.sqlite3"}"\nlog_dir = "{home / "log"}"\n',
-        encoding="utf-8",
-    )
-    return path
+    return storage_config(home, name="demo.toml")
 
 
 def demo_settings(home: Path) -> Settings:

@@ -3,7 +3,8 @@ it in step with the column tuples the parameters are built from."""
 
 from __future__ import annotations
 
-from ivcrush_tui.store.repositories import ledger as repo
+from ivcrush_tui.store.repositories import decisions as repo
+from ivcrush_tui.store.repositories import ledger
 
 
 def test_the_select_lists_every_input_then_outcome_column_in_order() -> None:
@@ -26,5 +27,7 @@ def test_the_decision_upsert_inserts_the_inputs_and_updates_all_but_the_key() ->
 
 
 def test_the_snapshot_upsert_updates_every_column_but_the_symbol() -> None:
-    cols = [c.strip() for c in repo._LEDGER_COLS.split(",")]
-    assert ", ".join(f"{c} = excluded.{c}" for c in cols if c != "symbol") == repo._SNAPSHOT_UPDATES
+    cols = [c.strip() for c in ledger._LEDGER_COLS.split(",")]
+    assert (
+        ", ".join(f"{c} = excluded.{c}" for c in cols if c != "symbol") == ledger._SNAPSHOT_UPDATES
+    )

@@ -18,6 +18,7 @@ from ivcrush_tui.domain import ErrorCode, IvCrushError, OptionType, ProviderErro
 from ivcrush_tui.providers.base import DayStatus
 from ivcrush_tui.providers.http import make_http_client
 from ivcrush_tui.providers.tradier import TradierClient, as_list
+from ivcrush_tui.providers.tradier_stream import TradierStream
 
 T = TypeVar("T")
 
@@ -1056,6 +1057,24 @@ def test_bad_configuration_is_a_config_error(kw: dict[str, Any], fragment: str) 
     args: dict[str, Any] = {"base_url": BASE, "token": TOKEN, **kw}
     with pytest.raises(IvCrushError) as info:
         TradierClient(httpx.AsyncClient(), **args)
+    assert info.value.code is ErrorCode.CONFIG
+    assert fragment in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("kw", "fragment"),
+    [
+        ({"base_url": "https://api.tradier.com"}, "/v1"),
+        ({"token": "  "}, "empty"),
+        ({"token": "abc def"}, "spaces"),
+    ],
+)
+def test_the_stream_checks_base_url_and_token_as_the_client_does(
+    kw: dict[str, Any], fragment: str
+) -> None:
+    args: dict[str, Any] = {"base_url": BASE, "token": TOKEN, **kw}
+    with pytest.raises(IvCrushError) as info:
+        TradierStream(httpx.AsyncClient(), **args)
     assert info.value.code is ErrorCode.CONFIG
     assert fragment in info.value.message
 

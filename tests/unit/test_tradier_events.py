@@ -10,6 +10,7 @@ import pytest
 from ivcrush_tui.calendar import UTC
 from ivcrush_tui.domain import ErrorCode, IvCrushError, ProviderError
 from ivcrush_tui.providers.http import PayloadError
+from ivcrush_tui.providers.stream_buffers import LineSplitter, RateMeter
 from ivcrush_tui.providers.tradier_events import (
     KEEPALIVE,
     StreamQuote,
@@ -18,12 +19,7 @@ from ivcrush_tui.providers.tradier_events import (
     StreamTrade,
     parse_event_line,
 )
-from ivcrush_tui.providers.tradier_stream import (
-    StreamOptions,
-    _LineSplitter,
-    _RateMeter,
-    check_stream_url,
-)
+from ivcrush_tui.providers.tradier_stream import StreamOptions, check_stream_url
 
 AT = dt.datetime.fromtimestamp(1557757189, UTC)
 
@@ -93,7 +89,7 @@ def test_malformed_lines_raise_payload_error(line: bytes) -> None:
 
 
 def test_the_splitter_joins_partial_lines_and_drops_oversized_ones() -> None:
-    s = _LineSplitter(limit=300)
+    s = LineSplitter(limit=300)
     assert s.feed(b'{"a":1}\n{"b"') == [b'{"a":1}']
     assert s.pending()
     assert s.feed(b":2}\n\n") == [b'{"b":2}', b""]
@@ -104,7 +100,7 @@ def test_the_splitter_joins_partial_lines_and_drops_oversized_ones() -> None:
 
 
 def test_the_rate_meter_averages_over_its_window() -> None:
-    meter = _RateMeter(window_s=10.0)
+    meter = RateMeter(window_s=10.0)
     assert meter.rate(100.0) == 0.0
     for i in range(50):
         meter.add(100.0 + i * 0.1)  # 10 events/s for 5 s

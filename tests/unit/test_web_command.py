@@ -15,7 +15,8 @@ import pytest
 from ivcrush_tui.cli import build_parser
 from ivcrush_tui.commands.children import child_pids, is_running
 from ivcrush_tui.commands.web import console_command, no_auth_warning
-from ivcrush_tui.commands.web_server import host_name, is_loopback, url_host
+from ivcrush_tui.commands.web_server import host_name, url_host
+from ivcrush_tui.loopback import is_loopback
 
 
 def _args(*argv: str) -> argparse.Namespace:

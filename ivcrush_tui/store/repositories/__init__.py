@@ -7,20 +7,19 @@ Every write is one transaction. Times in and out are timezone-aware UTC datetime
 
 from ivcrush_tui.store.repositories._common import normalize_symbol
 from ivcrush_tui.store.repositories.backfill import BackfillProgress, BackfillRepo
+from ivcrush_tui.store.repositories.decisions import (
+    DecisionsRepo,
+    LedgerDecision,
+    LegacySnapshot,
+    Settlement,
+)
 from ivcrush_tui.store.repositories.events import (
     RECORD_MAX_AGE,
     UPCOMING_MAX_AGE,
     UPCOMING_RECHECK_WINDOW,
     EventsRepo,
 )
-from ivcrush_tui.store.repositories.ledger import (
-    DecisionsRepo,
-    LedgerDecision,
-    LedgerRepo,
-    LedgerSnapshot,
-    LegacySnapshot,
-    Settlement,
-)
+from ivcrush_tui.store.repositories.ledger import LedgerRepo, LedgerSnapshot
 from ivcrush_tui.store.repositories.metadata import MetadataRepo, TickerMetadata
 from ivcrush_tui.store.repositories.prefs import PrefsRepo
 from ivcrush_tui.store.repositories.prices import PricesRepo
