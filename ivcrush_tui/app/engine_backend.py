@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     import httpx
 
     from ivcrush_tui.analytics.analysis import Analysis
+    from ivcrush_tui.app.results_model import ResultsData
     from ivcrush_tui.engine.health_model import HealthReport
     from ivcrush_tui.engine.runtime import Runtime
     from ivcrush_tui.engine.service import Engine
@@ -302,6 +303,22 @@ class EngineBackend:
         from ivcrush_tui.store.repositories import PrefsRepo
 
         await PrefsRepo(self.runtime.db).set(key, value)
+
+    @_on_engine
+    async def results(self) -> ResultsData:
+        # On the engine thread: the query, the parsing and the summary of up to tens of
+        # thousands of decisions never hold up the console's loop.
+        from ivcrush_tui.app.results_model import build_results
+        from ivcrush_tui.store.repositories.ledger_rows import decision_rows
+
+        rows, skipped = await decision_rows(self.runtime.db, self.settings.mode)
+        return build_results(rows, self.settings.mode, skipped)
+
+    @_on_engine
+    async def decision_snapshot(self, snapshot_id: int) -> dict[str, object] | None:
+        from ivcrush_tui.engine.ledger import decision_snapshot
+
+        return await decision_snapshot(self.runtime, snapshot_id)
 
     # -- status ----------------------------------------------------------------------------------
 

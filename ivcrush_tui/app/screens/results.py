@@ -1,0 +1,292 @@
+"""Results (mode 4): the forward test's decisions and verdict (METHODS §12).
+
+The ledger is read by `backend.results()` off the console's loop (the engine thread for the real
+backend): the rows, the per-tier and per-recommendation summary (`summarize`, as `ivcrush ledger
+--summary`) and the chart series arrive together. The table is a `LazyTable`: a sort or a reload
+replaces a list of keys, and only the rows drawn are built, so 10,000 decisions show their
+first page at once. The charts are drawn after that first frame. The ledger is read again each
+time the screen is shown and on `r` (settlement runs in the background on start, on every scan
+and in `serve`). The sort is persisted like the watchlist's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, cast
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import BindingType
+from textual.containers import ScrollableContainer
+from textual.css.query import NoMatches
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from ivcrush_tui.app.backend import PREF_RESULTS_SORT_COLUMN, PREF_RESULTS_SORT_DIR
+from ivcrush_tui.app.bindings import RESULTS_BINDINGS
+from ivcrush_tui.app.formatting import sort_order, styled
+from ivcrush_tui.app.results_model import ResultsData
+from ivcrush_tui.app.results_view import (
+    ASCENDING_FIRST,
+    COLUMNS,
+    DEFAULT_SORT,
+    SORT_VALUE,
+    SPEC_BY_KEY,
+    empty_text,
+    row_cells,
+    row_detail,
+    summary_renderable,
+    title_text,
+)
+from ivcrush_tui.app.widgets.lazy_table import LazyTable
+from ivcrush_tui.app.widgets.live_table import LiveTable, fit_columns, update_line
+from ivcrush_tui.app.widgets.results_charts import CalibrationChart, PnlChart
+from ivcrush_tui.app.widgets.status_bar import StatusBar
+from ivcrush_tui.store.repositories.ledger_rows import DecisionRow
+
+if TYPE_CHECKING:
+    from ivcrush_tui.app.app import IvCrushApp
+
+NARROW_BELOW = 100  # columns: below this the summary and the charts stack and scroll
+
+
+class ResultsScreen(Screen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = list(RESULTS_BINDINGS)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data: ResultsData | None = None
+        self.rows: dict[str, DecisionRow] = {}
+        self.sort_column, self.sort_desc = DEFAULT_SORT
+        self.loads = 0  # ledger reads applied (tests)
+        self.load_error: str | None = None
+        self._loading = False
+        self._sort_loaded = False
+
+    @property
+    def ivapp(self) -> IvCrushApp:
+        return cast("IvCrushApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Static("Results · loading the ledger…", id="title", classes="screen-title")
+        yield LazyTable(id="results-table")
+        yield Static("", id="results-empty")
+        yield Static("", id="row-detail", classes="row-detail")
+        with ScrollableContainer(id="results-bottom"):
+            yield Static("", id="results-summary", classes="panel")
+            yield CalibrationChart(id="calibration-chart", classes="chart")
+            yield PnlChart(id="pnl-chart", classes="chart")
+        yield StatusBar()
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#results-summary").border_title = "Settled: by tier · by recommendation"
+        self.query_one("#calibration-chart").border_title = "Calibration: |close| vs implied"
+        self.query_one("#pnl-chart").border_title = "Cumulative P&L $/contract"
+        self.query_one("#results-empty").display = False
+        self.app.theme_changed_signal.subscribe(self, lambda _t: self._restyle())
+        self._set_narrow(self.app.size.width < NARROW_BELOW)
+        self._configure_columns()
+        self.query_one(LazyTable).focus()
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        if self.loads:  # shown again: settlements may have happened meanwhile
+            self.reload()
+
+    def on_resize(self) -> None:
+        self._set_narrow(self.size.width < NARROW_BELOW)
+        self._configure_columns()
+
+    def _set_narrow(self, narrow: bool) -> None:
+        self.set_class(narrow, "-narrow")
+        try:
+            self.query_one("#results-bottom", ScrollableContainer).can_focus = narrow
+        except NoMatches:
+            return
+
+    def _configure_columns(self) -> None:
+        try:
+            table = self.query_one(LazyTable)
+        except NoMatches:
+            return
+        width = self.size.width or self.app.size.width
+        specs = fit_columns(COLUMNS, max(20, width - 2), table.cell_padding)
+        table.configure(specs, self._labels())
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Read the ledger again (and the saved sort, the first time)."""
+        self._loading = True
+        self._update_title()
+        self._load()
+
+    @work(group="results", exclusive=True, exit_on_error=False)
+    async def _load(self) -> None:
+        app = self.ivapp
+        await app.wait_ready()
+        backend = app.backend
+        if not self._sort_loaded:
+            self._sort_loaded = True
+            try:
+                col = await backend.get_pref(PREF_RESULTS_SORT_COLUMN)
+                direction = await backend.get_pref(PREF_RESULTS_SORT_DIR)
+            except Exception:
+                col = direction = None
+            if col in SPEC_BY_KEY:
+                self.sort_column, self.sort_desc = col, direction != "asc"
+        try:
+            data = await backend.results()
+        except Exception as exc:  # the store is unreadable: say so, keep the screen
+            self._loading = False
+            self.load_error = str(exc)
+            self.notify(f"Could not read the ledger: {exc}", severity="error")
+            self._update_title()
+            return
+        self.load_error = None
+        self.apply(data)
+
+    def apply(self, data: ResultsData) -> None:
+        """Show `data`: the table's rows in the current sort, the summary, the title; the charts
+        after the frame that shows the table."""
+        self.data = data
+        self.loads += 1
+        self._loading = False
+        self.rows = {str(r.id): r for r in data.rows}
+        try:
+            table = self.query_one(LazyTable)
+            empty = self.query_one("#results-empty", Static)
+        except NoMatches:
+            return
+        table.display = not data.empty
+        empty.display = data.empty
+        if data.empty:
+            empty.update(Text(empty_text(self.ivapp.backend.demo), style="italic"))
+        table.set_labels(self._labels())
+        table.set_source(self._sorted_keys(), self._cells_of)
+        self.query_one("#results-summary", Static).update(
+            summary_renderable(data, dict(self.app.theme_variables))
+        )
+        self._update_title()
+        self._update_detail()
+        self.call_after_refresh(self._draw_charts)
+
+    def _draw_charts(self) -> None:
+        for chart in self.query(".chart").results():
+            if isinstance(chart, CalibrationChart | PnlChart):
+                chart.show_results(self.data)
+
+    def _cells_of(self, key: str) -> dict[str, Text]:
+        variables = self.app.theme_variables
+        return {k: styled(c, variables) for k, c in row_cells(self.rows[key]).items()}
+
+    def _restyle(self) -> None:
+        if self.data is not None:
+            self.apply(self.data)
+
+    # -- sorting ---------------------------------------------------------------------------------
+
+    def _sorted_keys(self) -> list[str]:
+        value = SORT_VALUE[self.sort_column]
+        keys = list(self.rows)
+        raws = {k: value(r) for k, r in self.rows.items()}
+        return sort_order(keys, raws, reverse=self.sort_desc)
+
+    def _labels(self) -> dict[str, str]:
+        arrow = "▼" if self.sort_desc else "▲"
+        return {self.sort_column: SPEC_BY_KEY[self.sort_column].label + arrow}
+
+    def set_sort(self, column: str, desc: bool, *, persist: bool = True) -> None:
+        if column not in SPEC_BY_KEY:
+            return
+        self.sort_column, self.sort_desc = column, desc
+        if persist:
+            self.ivapp.save_pref(PREF_RESULTS_SORT_COLUMN, column)
+            self.ivapp.save_pref(PREF_RESULTS_SORT_DIR, "desc" if desc else "asc")
+        try:
+            table = self.query_one(LazyTable)
+        except NoMatches:
+            return
+        table.set_labels(self._labels())
+        table.reorder(self._sorted_keys())
+        self._update_title()
+
+    def action_cycle_sort(self) -> None:
+        try:
+            keys = list(self.query_one(LazyTable).column_keys)
+        except NoMatches:
+            return
+        if not keys:
+            return
+        i = keys.index(self.sort_column) if self.sort_column in keys else -1
+        col = keys[(i + 1) % len(keys)]
+        self.set_sort(col, col not in ASCENDING_FIRST)
+
+    def action_reverse_sort(self) -> None:
+        self.set_sort(self.sort_column, not self.sort_desc)
+
+    @on(LiveTable.HeaderSelected)
+    def _on_header(self, event: LiveTable.HeaderSelected) -> None:
+        event.stop()
+        col = event.column
+        if col == self.sort_column:
+            self.set_sort(col, not self.sort_desc)
+        else:
+            self.set_sort(col, col not in ASCENDING_FIRST)
+
+    # -- title, detail, actions ------------------------------------------------------------------
+
+    def _update_title(self) -> None:
+        try:
+            title = self.query_one("#title", Static)
+        except NoMatches:
+            return
+        arrow = "▼" if self.sort_desc else "▲"
+        text = title_text(
+            self.data, f"{SPEC_BY_KEY[self.sort_column].label} {arrow}", self._loading
+        )
+        if self.load_error is not None:
+            text += f" · ledger unreadable: {self.load_error}"
+        update_line(title, text)
+
+    def highlighted(self) -> DecisionRow | None:
+        try:
+            key = self.query_one(LazyTable).cursor_key()
+        except NoMatches:
+            return None
+        return None if key is None else self.rows.get(key)
+
+    def _update_detail(self) -> None:
+        try:
+            detail = self.query_one("#row-detail", Static)
+        except NoMatches:
+            return
+        row = self.highlighted()
+        update_line(
+            detail,
+            Text(row_detail(row), no_wrap=True, overflow="ellipsis") if row is not None else "",
+        )
+
+    @on(LiveTable.RowHighlighted)
+    def _on_highlight(self) -> None:
+        self._update_detail()
+
+    @on(LiveTable.RowSelected)
+    def _on_row_selected(self, event: LiveTable.RowSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    def action_open(self) -> None:
+        row = self.highlighted()
+        if row is None:
+            return
+        if row.snapshot_id is None:
+            self.notify(f"{row.symbol} {row.entry_date}: no snapshot was stored for this decision")
+            return
+        from ivcrush_tui.app.screens.snapshot import SnapshotScreen
+
+        self.app.push_screen(SnapshotScreen(row))
+
+    def action_reload(self) -> None:
+        self.reload()
