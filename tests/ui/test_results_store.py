@@ -126,3 +126,24 @@ async def test_the_screen_lists_every_decision_of_the_store(simulated: Settings)
         assert screen.query_one(LazyTable).row_count == len(ids)
         assert screen.data is not None
         assert screen.data.summary == summary
+
+
+async def test_results_are_kept_until_the_ledger_changes(
+    simulated: Settings, backend: EngineBackend
+) -> None:
+    first = await backend.results()
+    again = await backend.results()
+    assert again is first  # prepared once (after the start-up settlement), then kept
+    assert backend.results_builds == 1
+    # Another process settles (here: voids) a decision: the next read sees it.
+    target = next(r for r in first.rows if r.status != "void")
+    async with open_runtime(simulated, FixedClock(NOW)) as rt, rt.db.transaction() as tx:
+        await tx.execute(
+            "UPDATE ledger_decisions SET status = 'void', reason = 'test' WHERE id = ?",
+            (target.id,),
+        )
+    changed = await backend.results()
+    assert changed is not first
+    assert backend.results_builds == 2
+    assert next(r for r in changed.rows if r.id == target.id).status == "void"
+    assert changed.summary.n_void == first.summary.n_void + 1

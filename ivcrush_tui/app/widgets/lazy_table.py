@@ -56,8 +56,19 @@ class LazyTable(LiveTable):
         self._announce()
 
     def reorder(self, keys: Sequence[str]) -> None:
-        """The same rows in another order (built rows are kept)."""
-        self.apply_order(keys)
+        """The same rows (`keys` is a permutation of them) in another order; built rows are
+        kept. The highlight follows its row once moved, else stays on the top row."""
+        if len(keys) != len(self._order):
+            self.set_source(keys, self._cells_of)
+            return
+        keep = self.cursor_key()
+        before = self._visible_keys()
+        self._order = list(keys)
+        self._index = {k: i for i, k in enumerate(self._order)}
+        if keep is not None and self._cursor_moved:
+            self._cursor = self._index[keep]
+        self._refresh_moved(before)
+        self._announce()
 
     def _built(self, key: str) -> _Row:
         row = self._rows.get(key)

@@ -128,3 +128,20 @@ async def decision_rows(db: Database, mode: str) -> tuple[tuple[DecisionRow, ...
             "" if skipped == 1 else "s",
         )
     return tuple(rows), skipped
+
+
+# Changes whenever a decision is added or replaced (count, latest decision), settled or voided
+# (status counts, latest settlement), gets its exit quote, or a new reason (total reason length).
+_FINGERPRINT_SQL = (
+    "SELECT COUNT(*), TOTAL(status = 'open'), TOTAL(status = 'void'), MAX(id), MAX(decided_at),"
+    " MAX(settled_at), MAX(exit_quoted_at), TOTAL(LENGTH(reason)) FROM ledger_decisions"
+    " WHERE mode = ?"
+)
+
+
+async def ledger_fingerprint(db: Database, mode: str) -> tuple[Any, ...]:
+    """A cheap summary of `mode`'s decisions (one aggregate query, a few ms for 10,000 rows)
+    that changes when the ledger's writes change what `decision_rows` returns: a reader keeps
+    its rows while the fingerprint is the same."""
+    row = await db.fetchone(_FINGERPRINT_SQL, (mode,))
+    return tuple(row or ())
