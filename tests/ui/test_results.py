@@ -285,3 +285,15 @@ async def test_help_and_footer_list_the_results_keys() -> None:
         text = _render_text(app, app.screen.query_one("#help-table", Static))
         assert "Results" in text
         assert "drill-down as it was at decision time" in text
+
+
+def test_next_sort_and_header_sort_pick_the_column_and_its_first_direction() -> None:
+    from ivcrush_tui.app.widgets.table_parts import header_sort, next_sort
+
+    asc = frozenset({"entry"})
+    assert next_sort(("entry", "pnl"), "entry", asc) == ("pnl", True)
+    assert next_sort(("entry", "pnl"), "pnl", asc) == ("entry", False)  # wraps round
+    assert next_sort(("entry", "pnl"), "gone", asc) == ("entry", False)
+    assert next_sort((), "entry", asc) is None
+    assert header_sort("pnl", "pnl", True, asc) == ("pnl", False)  # same column: reversed
+    assert header_sort("entry", "pnl", True, asc) == ("entry", False)

@@ -44,6 +44,7 @@ from ivcrush_tui.app.widgets.lazy_table import LazyTable
 from ivcrush_tui.app.widgets.live_table import LiveTable, fit_columns, update_line
 from ivcrush_tui.app.widgets.results_charts import CalibrationChart, PnlChart
 from ivcrush_tui.app.widgets.status_bar import StatusBar
+from ivcrush_tui.app.widgets.table_parts import header_sort, next_sort
 from ivcrush_tui.store.repositories.ledger_rows import DecisionRow
 
 if TYPE_CHECKING:
@@ -234,14 +235,12 @@ class ResultsScreen(Screen[None]):
 
     def action_cycle_sort(self) -> None:
         try:
-            keys = list(self.query_one(LazyTable).column_keys)
+            keys = self.query_one(LazyTable).column_keys
         except NoMatches:
             return
-        if not keys:
-            return
-        i = keys.index(self.sort_column) if self.sort_column in keys else -1
-        col = keys[(i + 1) % len(keys)]
-        self.set_sort(col, col not in ASCENDING_FIRST)
+        choice = next_sort(keys, self.sort_column, ASCENDING_FIRST)
+        if choice is not None:
+            self.set_sort(*choice)
 
     def action_reverse_sort(self) -> None:
         self.set_sort(self.sort_column, not self.sort_desc)
@@ -249,11 +248,7 @@ class ResultsScreen(Screen[None]):
     @on(LiveTable.HeaderSelected)
     def _on_header(self, event: LiveTable.HeaderSelected) -> None:
         event.stop()
-        col = event.column
-        if col == self.sort_column:
-            self.set_sort(col, not self.sort_desc)
-        else:
-            self.set_sort(col, col not in ASCENDING_FIRST)
+        self.set_sort(*header_sort(event.column, self.sort_column, self.sort_desc, ASCENDING_FIRST))
 
     # -- title, detail, actions ------------------------------------------------------------------
 
