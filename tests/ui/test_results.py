@@ -9,6 +9,7 @@ import dataclasses
 import datetime as dt
 import io
 
+import pytest
 from rich.console import Console
 from rich.text import Text
 from textual.widgets import Static
@@ -297,3 +298,62 @@ def test_next_sort_and_header_sort_pick_the_column_and_its_first_direction() -> 
     assert next_sort((), "entry", asc) is None
     assert header_sort("pnl", "pnl", True, asc) == ("pnl", False)  # same column: reversed
     assert header_sort("entry", "pnl", True, asc) == ("entry", False)
+
+
+async def test_the_screen_reads_the_ledger_again_while_shown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ivcrush_tui.app.screens.results as results_module
+
+    monkeypatch.setattr(results_module, "POLL_S", 0.1)
+    backend = FakeBackend()
+    app = _app(backend)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        screen = _screen(app)
+        backend.ledger.settle("CRM", -1.0, 90.0)  # settled in the background meanwhile
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if _cells(screen, "CRM")["status"] == "settled":
+                break
+        assert _cells(screen, "CRM")["pnl"] == "+90~"
+        assert "refreshing" not in _plain(screen.query_one("#title", Static))
+
+
+async def test_the_highlight_follows_its_row_through_a_sort_once_moved() -> None:
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        screen = _screen(app)
+        table = screen.query_one(LazyTable)
+        # Newest first: CRM NVDA XOM AAPL AMZN MSFT TSLA JPM.
+        await pilot.press("down", "down", "down", "down", "down")
+        await settle(pilot)
+        picked = screen.highlighted()
+        assert picked is not None
+        assert picked.symbol == "MSFT"
+        screen.set_sort("symbol", False)  # AAPL AMZN CRM JPM MSFT ...
+        await settle(pilot)
+        assert table.cursor_row == _order(screen).index("MSFT") == 4
+        still = screen.highlighted()
+        assert still is not None
+        assert still.symbol == "MSFT"
+
+
+async def test_a_theme_change_restyles_the_rows() -> None:
+    app = _app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("4")
+        await settle(pilot)
+        screen = _screen(app)
+        table = screen.query_one(LazyTable)
+        key = next(k for k, r in screen.rows.items() if r.symbol == "NVDA")
+        pnl_index = table.column_keys.index("pnl")
+        before = str(table.get_row(key)[pnl_index].style)
+        app.theme = "ivcrush-light"
+        await settle(pilot)
+        after = str(table.get_row(key)[pnl_index].style)
+        assert before != after
+        assert app.theme_variables["gain"].lower() in after.lower()

@@ -5,8 +5,8 @@ backend): the rows, the per-tier and per-recommendation summary (`summarize`, as
 --summary`) and the chart series arrive together. The table is a `LazyTable`: a sort or a reload
 replaces a list of keys, and only the rows drawn are built, so 10,000 decisions show their
 first page at once. The charts are drawn after that first frame. The ledger is read again each
-time the screen is shown and on `r` (settlement runs in the background on start, on every scan
-and in `serve`). The sort is persisted like the watchlist's.
+time the screen is shown, on `r` and every POLL_S seconds while shown (settlement runs in the
+background on start, on every `scan` and in `serve`). The sort is persisted like the watchlist's.
 """
 
 from __future__ import annotations
@@ -51,6 +51,10 @@ if TYPE_CHECKING:
     from ivcrush_tui.app.app import IvCrushApp
 
 NARROW_BELOW = 100  # columns: below this the summary and the charts stack and scroll
+# While the screen is shown the ledger is read again this often, seconds: a settlement or a
+# decision recorded meanwhile appears without a key (the backend answers from its prepared data
+# while the ledger is unchanged, so a poll costs one aggregate query).
+POLL_S = 30.0
 
 
 class ResultsScreen(Screen[None]):
@@ -92,7 +96,12 @@ class ResultsScreen(Screen[None]):
         self._set_narrow(self.app.size.width < NARROW_BELOW)
         self._configure_columns()
         self.query_one(LazyTable).focus()
+        self.set_interval(POLL_S, self._poll)
         self.reload()
+
+    def _poll(self) -> None:
+        if self.is_current and not self._loading:
+            self._load()  # quietly: the title does not say "refreshing"
 
     def on_screen_resume(self) -> None:
         if self.loads:  # shown again: settlements may have happened meanwhile
