@@ -19,6 +19,8 @@ backend has started and the first watchlist scan has finished, then:
   keys     `--presses` keys (down, pagedown, up, s, S, end, home, pageup), 0-30 ms apart;
            per key, key posted -> end of the first frame after its action (bench_console.py's
            FrameProbe, which also renders the frame to terminal bytes as a real driver would).
+           With --cold the backend's prepared data is dropped first, so the open includes the
+           ledger read and summary on the engine thread (a `4` right after start-up).
   reopen   `1` then `4` again: the screen is kept, the ledger is read again; same end condition
            (a frame showing the reloaded data).
 
@@ -76,7 +78,7 @@ async def _until(cond: Callable[[], bool], limit_s: float = 60.0) -> None:
         await asyncio.sleep(0.005)
 
 
-async def child(folder: Path, n: int, presses: int, seed: int) -> dict[str, Any]:
+async def child(folder: Path, n: int, presses: int, seed: int, cold: bool) -> dict[str, Any]:
     from bench_ledger import NOW, _config
     from textual import events
 
@@ -139,6 +141,8 @@ async def child(folder: Path, n: int, presses: int, seed: int) -> dict[str, Any]
         # -- open (cold: the screen's modules are imported on first use) --
         backend = app.backend
         assert isinstance(backend, EngineBackend)
+        if cold:  # as if `4` came before the data was prepared (right after start-up)
+            backend._results = None
         builds = backend.results_builds
         want.update(loads=1, open="open", charts="charts")
         gc_pauses.clear()  # from the open on
@@ -204,7 +208,7 @@ def run_child(folder: Path, opts: argparse.Namespace, seed: int) -> dict[str, An
         env[var] = str(path)
     args = [sys.executable, str(Path(__file__).resolve()), "--child", str(folder)]
     args += ["--decisions", str(opts.decisions), "--presses", str(opts.presses)]
-    args += ["--seed", str(seed)]
+    args += ["--seed", str(seed)] + (["--cold"] if opts.cold else [])
     proc = subprocess.run(
         args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S
     )
@@ -290,10 +294,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--presses", type=int, default=150)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="one JSON object per run")
+    ap.add_argument(
+        "--cold",
+        action="store_true",
+        help="drop the backend's prepared data before the open (the ledger is read on `4`)",
+    )
     ap.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     opts = ap.parse_args(argv)
     if opts.child is not None:
-        res = asyncio.run(child(opts.child, opts.decisions, opts.presses, opts.seed))
+        res = asyncio.run(child(opts.child, opts.decisions, opts.presses, opts.seed, opts.cold))
         print(RESULT_TAG + json.dumps(res), flush=True)
         return 0
     compile_package()
