@@ -10,13 +10,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ivcrush_tui.analytics.analysis import Analysis
-from ivcrush_tui.app.results_model import ResultsData
 from ivcrush_tui.calendar import TradingCalendar
 from ivcrush_tui.domain import EarningsEvent
 from ivcrush_tui.engine.health_model import HealthReport
+
+if TYPE_CHECKING:
+    # The store layer (aiosqlite) is not imported to build the app: the engine opens it.
+    from ivcrush_tui.app.results_model import ResultsData
 
 # Breaker states as the engine reports them.
 BREAKER_CLOSED = "closed"

@@ -10,9 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ivcrush_tui.analytics.outcomes import LedgerSummary, Outcome, summarize
-from ivcrush_tui.store.repositories.ledger_rows import DecisionRow
+
+if TYPE_CHECKING:
+    from ivcrush_tui.store.repositories.ledger_rows import DecisionRow
 
 # The charts are a few dozen cells wide: more points than this only cost drawing time. The
 # series are thinned evenly (first and last kept), never re-ordered.

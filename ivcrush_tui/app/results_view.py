@@ -10,6 +10,7 @@ contract; an estimated exit price (no captured quote, METHODS §12) is marked wi
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from rich.console import Group, RenderableType
 from rich.style import Style
@@ -31,7 +32,9 @@ from ivcrush_tui.app.formatting import (
 )
 from ivcrush_tui.app.results_model import ResultsData
 from ivcrush_tui.app.widgets.table_parts import ColumnSpec
-from ivcrush_tui.store.repositories.ledger_rows import DecisionRow
+
+if TYPE_CHECKING:
+    from ivcrush_tui.store.repositories.ledger_rows import DecisionRow
 
 EST_MARK = "~"  # trails a P&L whose exit price is estimated, not a captured quote
 HIT_MARK = {True: "✓", False: "✗", None: DASH}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group, RenderableType
 from rich.style import Style
@@ -20,7 +20,9 @@ from rich.text import Text
 
 from ivcrush_tui.app.formatting import DASH, fmt_clock_et, fmt_num, fmt_pct, fmt_price, fmt_vol
 from ivcrush_tui.app.results_view import HIT_MARK, fmt_pnl
-from ivcrush_tui.store.repositories.ledger_rows import DecisionRow
+
+if TYPE_CHECKING:
+    from ivcrush_tui.store.repositories.ledger_rows import DecisionRow
 
 Payload = Mapping[str, Any]
 

@@ -45,10 +45,10 @@ from ivcrush_tui.app.widgets.live_table import LiveTable, fit_columns, update_li
 from ivcrush_tui.app.widgets.results_charts import CalibrationChart, PnlChart
 from ivcrush_tui.app.widgets.status_bar import StatusBar
 from ivcrush_tui.app.widgets.table_parts import header_sort, next_sort
-from ivcrush_tui.store.repositories.ledger_rows import DecisionRow
 
 if TYPE_CHECKING:
     from ivcrush_tui.app.app import IvCrushApp
+    from ivcrush_tui.store.repositories.ledger_rows import DecisionRow
 
 NARROW_BELOW = 100  # columns: below this the summary and the charts stack and scroll
 # While the screen is shown the ledger is read again this often, seconds: a settlement or a

@@ -25,10 +25,10 @@ from ivcrush_tui.app.snapshot_view import (
     straddle_panel,
 )
 from ivcrush_tui.app.widgets.status_bar import StatusBar
-from ivcrush_tui.store.repositories.ledger_rows import DecisionRow
 
 if TYPE_CHECKING:
     from ivcrush_tui.app.app import IvCrushApp
+    from ivcrush_tui.store.repositories.ledger_rows import DecisionRow
 
 NARROW_BELOW = 100  # columns: below this the two columns stack
 
