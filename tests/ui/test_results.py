@@ -357,3 +357,37 @@ async def test_a_theme_change_restyles_the_rows() -> None:
         after = str(table.get_row(key)[pnl_index].style)
         assert before != after
         assert app.theme_variables["gain"].lower() in after.lower()
+
+
+def test_a_damaged_or_old_payload_renders_with_dashes_not_an_exception() -> None:
+    from ivcrush_tui.app import snapshot_view as sv
+
+    row = default_rows()[0]
+    odd: dict[str, object] = {
+        "as_of": "not a time",
+        "atm": 5,
+        "term": {"rv30": "fast"},
+        "skew": None,
+        "past_moves": ["x", {"earnings_date": 3, "close_pct": float("nan")}],
+        "reasons": [1, "kept"],
+        "recommendation": "SELL",
+        "vrp_interval": [None, "a"],
+        "n_events": True,
+        "greeks_short_contract": [],
+    }
+    console = Console(width=200, color_system=None, file=io.StringIO())
+    with console.capture() as cap:
+        console.print(sv.header_text(odd, row))
+        for panel in (
+            sv.straddle_panel(odd),
+            sv.stats_panel(odd),
+            sv.recommendation_panel(odd, {}),
+            sv.past_moves_panel(odd),
+            sv.outcome_panel(row),
+        ):
+            console.print(panel)
+    text = cap.get()
+    assert "decided" in text
+    assert "ATM strike —" in text
+    assert "• kept" in text
+    assert "P&L +118 $/contract" in text
