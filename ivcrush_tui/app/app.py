@@ -1,4 +1,4 @@
-"""IvCrushApp: modes (watchlist, calendar, health), the engine bridge and app-wide state.
+"""IvCrushApp: modes (watchlist, calendar, health, results), the engine bridge and app-wide state.
 
 The app talks only to a `Backend`. One scan worker on the App (group "engine", exclusive) iterates
 `backend.scan(...)` and posts an `AnalysisReady` per result; when it completes the next scan is
@@ -68,6 +68,12 @@ def _health_screen() -> Screen[Any]:
     return HealthScreen()
 
 
+def _results_screen() -> Screen[Any]:
+    from ivcrush_tui.app.screens.results import ResultsScreen
+
+    return ResultsScreen()
+
+
 class IvCrushApp(ThemeGuard):
     """The console. `IvCrushApp()` builds the default backend from the user's config."""
 
@@ -77,6 +83,7 @@ class IvCrushApp(ThemeGuard):
         "watchlist": WatchlistScreen,
         "calendar": _calendar_screen,
         "health": _health_screen,
+        "results": _results_screen,
     }
     DEFAULT_MODE = "watchlist"
     BINDINGS: ClassVar[list[BindingType]] = list(APP_BINDINGS)

@@ -10,12 +10,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from ivcrush_tui.analytics.analysis import Analysis
 from ivcrush_tui.calendar import TradingCalendar
 from ivcrush_tui.domain import EarningsEvent
 from ivcrush_tui.engine.health_model import HealthReport
+
+if TYPE_CHECKING:
+    # The store layer (aiosqlite) is not imported to build the app: the engine opens it.
+    from ivcrush_tui.app.results_model import ResultsData
 
 # Breaker states as the engine reports them.
 BREAKER_CLOSED = "closed"
@@ -26,6 +30,8 @@ BREAKER_HALF_OPEN = "half_open"
 PREF_THEME = "ui.theme"
 PREF_SORT_COLUMN = "ui.watchlist.sort_column"
 PREF_SORT_DIR = "ui.watchlist.sort_dir"  # "asc" | "desc"
+PREF_RESULTS_SORT_COLUMN = "ui.results.sort_column"
+PREF_RESULTS_SORT_DIR = "ui.results.sort_dir"  # "asc" | "desc"
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +101,16 @@ class Backend(Protocol):
         ...
 
     def status(self) -> StatusSnapshot: ...
+
+    async def results(self) -> ResultsData:
+        """The ledger of this mode (live or demo): its decisions, the per-tier and
+        per-recommendation summary and the chart series, computed off the console's loop."""
+        ...
+
+    async def decision_snapshot(self, snapshot_id: int) -> dict[str, object] | None:
+        """The analysis object (docs/JSON.md) a decision was made from, as stored at decision
+        time; None when it is missing or unreadable (never raised for a bad payload)."""
+        ...
 
     async def get_pref(self, key: str) -> str | None: ...
 

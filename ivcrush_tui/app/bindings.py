@@ -35,6 +35,14 @@ APP_BINDINGS: list[Binding] = [
         tooltip="Show provider and component health",
         group=SCREENS_GROUP,
     ),
+    Binding(
+        "4",
+        "switch_mode('results')",
+        "Results",
+        id="app.mode.results",
+        tooltip="Show the ledger's decisions and how each tier has done",
+        group=SCREENS_GROUP,
+    ),
     Binding("r", "rescan", "Rescan", id="app.rescan", tooltip="Scan the watchlist now"),
     Binding(
         "question_mark",
@@ -156,6 +164,37 @@ HEALTH_BINDINGS: list[Binding] = [
     ),
 ]
 
+RESULTS_BINDINGS: list[Binding] = [
+    Binding(
+        "enter",
+        "open",
+        "Snapshot",
+        id="results.open",
+        tooltip="Open the highlighted decision's drill-down as it was at decision time",
+    ),
+    Binding("s", "cycle_sort", "Sort", id="results.sort", tooltip="Sort by the next column"),
+    Binding(
+        "S",
+        "reverse_sort",
+        "Reverse",
+        show=False,
+        key_display="S",
+        id="results.sort_reverse",
+        tooltip="Reverse the sort direction",
+    ),
+    Binding(
+        "r",
+        "reload",
+        "Reload",
+        id="results.refresh",
+        tooltip="Read the ledger again (settlements since the screen opened)",
+    ),
+]
+
+SNAPSHOT_BINDINGS: list[Binding] = [
+    Binding("escape", "back", "Back", id="snapshot.back", tooltip="Back to the Results screen"),
+]
+
 TICKER_BINDINGS: list[Binding] = [
     Binding("escape", "back", "Back", id="ticker.back", tooltip="Back to the previous screen"),
     Binding(
@@ -210,13 +249,19 @@ ALL_BINDINGS: tuple[tuple[str, list[Binding]], ...] = (
     ("Watchlist", WATCHLIST_BINDINGS),
     ("Calendar", CALENDAR_BINDINGS),
     ("Health", HEALTH_BINDINGS),
+    ("Results", RESULTS_BINDINGS),
     ("Drill-down", TICKER_BINDINGS),
+    ("Decision snapshot", SNAPSHOT_BINDINGS),
     ("Dialogs", CONFIRM_BINDINGS),
 )
 EXTRA_KEYS: tuple[tuple[str, str, str], ...] = (
     ("Watchlist", "click header", "Sort by that column (again: reverse)"),
     ("Watchlist", "↑ ↓ j k pgup pgdn home end", "Move the highlight"),
+    ("Results", "click header", "Sort by that column (again: reverse)"),
+    ("Results", "↑ ↓ j k pgup pgdn home end", "Move the highlight"),
+    ("Results", "tab", "Focus the summary and charts (↑ ↓ scroll them when narrow)"),
     ("Drill-down", "↑ ↓ pgup pgdn home end", "Scroll the panels and charts"),
+    ("Decision snapshot", "↑ ↓ pgup pgdn home end", "Scroll the snapshot"),
 )
 
 # Where bindings act together (a screen's own keys plus the app's), to find keymap overrides that
@@ -225,6 +270,8 @@ KEY_CONTEXTS: tuple[tuple[str, list[Binding]], ...] = (
     ("the watchlist", [*WATCHLIST_BINDINGS, *APP_BINDINGS]),
     ("the calendar", [*CALENDAR_BINDINGS, *APP_BINDINGS]),
     ("the health screen", [*HEALTH_BINDINGS, *APP_BINDINGS]),
+    ("the results screen", [*RESULTS_BINDINGS, *APP_BINDINGS]),
+    ("the decision snapshot", [*SNAPSHOT_BINDINGS, *APP_BINDINGS]),
     ("the drill-down", [*TICKER_BINDINGS, *APP_BINDINGS]),
     ("dialogs", CONFIRM_BINDINGS),
     ("the help screen", HELP_BINDINGS),

@@ -48,6 +48,11 @@ class IvCrushCommands(Provider):
                 f"Providers and components ({key('app.mode.health')})",
             ),
             (
+                "screen: results",
+                partial(app.switch_mode, "results"),
+                f"Ledger decisions and how each tier has done ({key('app.mode.results')})",
+            ),
+            (
                 "scan: rescan now",
                 app.action_rescan,
                 f"Scan the watchlist now ({key('app.rescan')})",

@@ -178,13 +178,13 @@ async def record_if_in_window(rt: Runtime, analysis: Analysis) -> int | None:
     return await repo.record(snap, decision)
 
 
-async def decision_snapshot(rt: Runtime, decision: LedgerDecision) -> dict[str, object] | None:
-    """The analysis object (docs/JSON.md) as it was at decision time, for a drill-down; None when
-    the decision has no snapshot or its payload is unreadable (logged once per call, never
-    raised)."""
-    if decision.snapshot_id is None:
+async def decision_snapshot(rt: Runtime, snapshot_id: int | None) -> dict[str, object] | None:
+    """The analysis object (docs/JSON.md) of a decision's snapshot (`LedgerDecision.snapshot_id`)
+    as it was at decision time, for a drill-down; None when there is none or its payload is
+    unreadable (logged once per call, never raised)."""
+    if snapshot_id is None:
         return None
-    text = await DecisionsRepo(rt.db).payload(decision.snapshot_id)
+    text = await DecisionsRepo(rt.db).payload(snapshot_id)
     if text is None:
         return None
     try:
@@ -192,6 +192,6 @@ async def decision_snapshot(rt: Runtime, decision: LedgerDecision) -> dict[str, 
     except ValueError:
         obj = None
     if not isinstance(obj, dict):
-        log.warning("ledger: snapshot %d has an unreadable payload", decision.snapshot_id)
+        log.warning("ledger: snapshot %d has an unreadable payload", snapshot_id)
         return None
     return obj

@@ -26,6 +26,7 @@ from ivcrush_tui.analytics.skew import SkewFit, SkewShape
 from ivcrush_tui.analytics.term import TermPoint, TermStructure
 from ivcrush_tui.analytics.vrp import Tier, TierBasis, VrpResult
 from ivcrush_tui.app.backend import ProviderBadge, StatusSnapshot
+from ivcrush_tui.app.results_model import ResultsData, build_results
 from ivcrush_tui.calendar import TradingCalendar
 from ivcrush_tui.domain import EarningsEvent, OptionQuote, OptionType, Timing, Unavailable
 from ivcrush_tui.engine.health_model import (
@@ -35,6 +36,7 @@ from ivcrush_tui.engine.health_model import (
     LastError,
     OperationStats,
 )
+from tests.ui.fake_ledger import FakeLedger
 
 # Monday 2026-11-23 14:30 ET (EST, UTC-5): 30 minutes before the entry window opens.
 FIXED_NOW = dt.datetime(2026, 11, 23, 19, 30, tzinfo=dt.UTC)
@@ -410,6 +412,7 @@ class FakeBackend:
         failures: dict[str, tuple[str, str]] | None = None,
         outage_after: int | None = None,
         scripts: dict[str, Script] | None = None,
+        ledger: FakeLedger | None = None,
     ) -> None:
         self.store = store if store is not None else FakeStore()
         self.calendar = TradingCalendar()
@@ -421,6 +424,8 @@ class FakeBackend:
         self.outage = False
         self.outage_after = outage_after  # results yielded in a scan before the outage starts
         self.scripts = dict(scripts if scripts is not None else SCRIPTS)
+        self.ledger = ledger if ledger is not None else FakeLedger()
+        self.results_calls = 0
         self.started = False
         self.stopped = False
         self.scan_calls: list[tuple[str, ...]] = []
@@ -627,3 +632,13 @@ class FakeBackend:
 
     async def set_pref(self, key: str, value: str) -> None:
         self.store.prefs[key] = value
+
+    # -- ledger ----------------------------------------------------------------------------------
+
+    async def results(self) -> ResultsData:
+        self.results_calls += 1
+        led = self.ledger
+        return build_results(list(led.rows), led.mode, led.skipped)
+
+    async def decision_snapshot(self, snapshot_id: int) -> dict[str, object] | None:
+        return self.ledger.payload(snapshot_id)

@@ -1,4 +1,5 @@
-"""SVG snapshots of the four views at 120×40 with the FakeBackend's frozen clock.
+"""SVG snapshots of the views at 120×40 (Results also at 80×24) with the FakeBackend's frozen
+clock.
 
 Deterministic: fixed clock and scripts, no animations, refresh timer far away, toasts cleared, every
 worker finished and every message handled before the screenshot. Regenerate deliberately with
@@ -83,3 +84,15 @@ def test_drilldown_of_a_row_kept_through_an_outage(snap_compare: SnapCompare) ->
         await settle(pilot)
 
     assert snap_compare(_app(fb), terminal_size=SIZE, run_before=run)
+
+
+def test_results_view(snap_compare: SnapCompare) -> None:
+    assert snap_compare(_app(), terminal_size=SIZE, run_before=then("4"))
+
+
+def test_results_view_at_80x24(snap_compare: SnapCompare) -> None:
+    assert snap_compare(_app(), terminal_size=(80, 24), run_before=then("4"))
+
+
+def test_decision_snapshot_view(snap_compare: SnapCompare) -> None:
+    assert snap_compare(_app(), terminal_size=SIZE, run_before=then("4", "down", "enter"))

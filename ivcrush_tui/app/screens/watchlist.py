@@ -40,6 +40,7 @@ from ivcrush_tui.app.formatting import (
 from ivcrush_tui.app.screens.modals import AddTickerModal, ConfirmModal
 from ivcrush_tui.app.widgets.live_table import ColumnSpec, LiveTable, fit_columns, update_line
 from ivcrush_tui.app.widgets.status_bar import StatusBar
+from ivcrush_tui.app.widgets.table_parts import header_sort, next_sort
 
 if TYPE_CHECKING:
     from ivcrush_tui.app.app import IvCrushApp
@@ -346,11 +347,9 @@ class WatchlistScreen(Screen[None]):
     @on(LiveTable.HeaderSelected)
     def _on_header(self, event: LiveTable.HeaderSelected) -> None:
         event.stop()
-        col = event.column
-        if col == self.sort_column:
-            self.set_sort(col, not self.sort_desc)
-        else:
-            self.set_sort(col, col not in _ASCENDING_FIRST)
+        self.set_sort(
+            *header_sort(event.column, self.sort_column, self.sort_desc, _ASCENDING_FIRST)
+        )
 
     # -- sorting ----------------------------------------------------------------------------------
 
@@ -385,14 +384,12 @@ class WatchlistScreen(Screen[None]):
 
     def action_cycle_sort(self) -> None:
         try:
-            keys = list(self.query_one(LiveTable).column_keys)
+            keys = self.query_one(LiveTable).column_keys
         except NoMatches:
             return
-        if not keys:
-            return
-        i = keys.index(self.sort_column) if self.sort_column in keys else -1
-        col = keys[(i + 1) % len(keys)]
-        self.set_sort(col, col not in _ASCENDING_FIRST)
+        choice = next_sort(keys, self.sort_column, _ASCENDING_FIRST)
+        if choice is not None:
+            self.set_sort(*choice)
 
     def action_reverse_sort(self) -> None:
         self.set_sort(self.sort_column, not self.sort_desc)

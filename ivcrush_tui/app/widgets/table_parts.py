@@ -154,3 +154,26 @@ LIVE_TABLE_CSS = """
         }
     }
     """
+
+
+def next_sort(
+    columns: Sequence[str], current: str, ascending_first: frozenset[str]
+) -> tuple[str, bool] | None:
+    """The `s` key of a sortable table: the column after `current` (wrapping round) and its first
+    direction (True = descending; columns in `ascending_first` start ascending). None without
+    columns."""
+    if not columns:
+        return None
+    i = columns.index(current) if current in columns else -1
+    col = columns[(i + 1) % len(columns)]
+    return col, col not in ascending_first
+
+
+def header_sort(
+    clicked: str, current: str, desc: bool, ascending_first: frozenset[str]
+) -> tuple[str, bool]:
+    """A click on a column header: the sorted column reverses, another starts in its first
+    direction (True = descending)."""
+    if clicked == current:
+        return clicked, not desc
+    return clicked, clicked not in ascending_first
