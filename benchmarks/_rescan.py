@@ -19,7 +19,7 @@ from _scan_client import cli, fmt_requests, requests_total
 from _scan_server import LATENCY_MS, SCAN_AT, Server
 
 RESCAN_NAMES = 8
-RESCAN_AFTER = dt.timedelta(seconds=float(__import__("os").environ.get("RESCAN_AFTER_S", "60")))
+RESCAN_AFTER = dt.timedelta(seconds=60)
 FIRST_TARGET_S = 0.5
 ALL_TARGET_S = 1.5
 
