@@ -63,12 +63,15 @@ TERM_CUTOFF_DAYS = 46
 # lets one request travel while the next waits for its turn.
 AV_IN_FLIGHT = 2
 # ATM option quotes of many tickers share /markets/quotes requests: a batch goes out when it has
-# QUOTE_BATCH keys, when no ticker has added to it for QUOTE_LINGER_S, or QUOTE_MAX_WAIT_S after
-# its first key; the wait overlaps with the ticker's own chain request. While requests are
-# plentiful, batches stay small: the first tickers' quotes go out sooner (results stream).
-QUOTE_BATCH = 100
-QUOTE_LINGER_S = 0.03
-QUOTE_MAX_WAIT_S = 0.15
+# QUOTE_BATCH keys, when every scan ticker in flight waits on it, when no ticker has added to it
+# for QUOTE_LINGER_S, or QUOTE_MAX_WAIT_S after its first key; the wait overlaps with the
+# ticker's own chain request. A due batch takes its keys when its request slot comes (keys that
+# arrive meanwhile ride along). The linger spans a round trip: the tickers whose expirations
+# arrive in one burst of responses, and those of the next burst, share a batch (a 100-ticker
+# scan: ~18 quote requests instead of ~40; 2,500 ATM symbols, ~12 a ticker).
+QUOTE_BATCH = 200
+QUOTE_LINGER_S = 0.12
+QUOTE_MAX_WAIT_S = 0.3
 # With a Tradier window below SCARCE_PER_MIN requests (a live account: 120), a partial batch is
 # held while some of the scan's tickers in flight are not waiting on it (they will add keys, or
 # finish and let a new ticker in that will), for at most QUOTE_MAX_HOLD_S: batches then go out
@@ -114,6 +117,10 @@ class Engine(EngineSources):
             max_wait_s=QUOTE_MAX_WAIT_S,
             hold=self._hold_quotes,
             max_hold_s=QUOTE_MAX_HOLD_S,
+            # A batch serves many tickers: it goes ahead of any single ticker's request, and
+            # takes the keys pending when its slot comes (those that arrived meanwhile ride).
+            slot=lambda: self._sem.slot(BATCH_PRIORITY),
+            complete=self._quotes_complete,
         )
         self._calendar_day: dt.date | None = None  # the US/Eastern day of the last good load
         self._calendar_error: IvCrushError | None = None  # why the last load failed
@@ -135,21 +142,23 @@ class Engine(EngineSources):
     def _quote_batch(self) -> int:
         return QUOTE_CHUNK if self._scarce() else QUOTE_BATCH
 
-    def _hold_quotes(self, waiting: int) -> bool:
-        """Keep a partial quote batch (`waiting` callers' keys) for company: requests are
-        scarce and some scan ticker that is, or will soon be, in flight is not waiting on it."""
-        if not self._scarce():
-            return False
+    def _quotes_complete(self, waiting: int) -> bool:
+        """Every scan ticker in flight, or about to be, waits on the quote batch (`waiting`
+        callers' keys): no other will add keys, so it goes now (a rescan's, the scan's tail)."""
         # A scan has min(tickers left, its gate's places) tickers in flight, or about to be
         # (one leaving lets the next in): counted so, a ticker changing places never looks like
         # "every ticker waits on this batch".
         places = self.rt.settings.engine.concurrency * TICKERS_PER_SLOT
-        return waiting < sum(min(left[0], places) for left in self._scans_left)
+        return waiting >= sum(min(left[0], places) for left in self._scans_left)
+
+    def _hold_quotes(self, waiting: int) -> bool:
+        """Keep a partial quote batch (`waiting` callers' keys) for company: requests are
+        scarce and some scan ticker that is, or will soon be, in flight is not waiting on it."""
+        return self._scarce() and not self._quotes_complete(waiting)
 
     async def _fetch_option_quotes(self, symbols: list[str]) -> Mapping[str, OptionQuote]:
-        # A batch serves many tickers: it goes ahead of any single ticker's request.
-        async with self._sem.slot(BATCH_PRIORITY):
-            return await self.rt.tradier.option_quotes(symbols)
+        # Called in a request slot (the Coalescer's `slot`).
+        return await self.rt.tradier.option_quotes(symbols)
 
     async def _stock_quotes(
         self, symbols: Sequence[str], *, priority: float | None = None
@@ -346,6 +355,8 @@ class Engine(EngineSources):
                     return await self.analyze(sym, now, quote=asyncio.shield(quotes))
             finally:
                 unfinished[0] -= 1
+                # One ticker fewer in flight: the others may all be waiting on the quote batch.
+                self._option_quotes.recheck()
 
         tasks = {asyncio.ensure_future(one(s, i + 1)): s for i, s in enumerate(symbols)}
         pending: set[asyncio.Future[Analysis]] = set(tasks)
