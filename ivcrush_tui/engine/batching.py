@@ -67,6 +67,7 @@ class Coalescer(Generic[V]):
         self._hold = hold
         self._max_hold_s = max(max_hold_s, self._max_wait_s)
         self._slot = slot
+        self._closed = False  # after aclose no batch is started
         self._complete = complete
         self._departing = 0  # due batches waiting for a slot (each takes up to max_batch keys)
         self._pending: dict[str, list[asyncio.Future[V | None]]] = {}
@@ -114,12 +115,21 @@ class Coalescer(Generic[V]):
     def recheck(self) -> None:
         """The owner's count of callers changed: send the pending keys now if `complete` says
         no other caller will add keys."""
+        self._prune()
         if (
             self._complete is not None
             and self._uncovered() > 0
             and self._complete(self.waiting_callers)
         ):
             self._flush()
+
+    def _prune(self) -> None:
+        """Drop pending keys nobody waits for any more (their callers were cancelled)."""
+        for key in [k for k, futs in self._pending.items() if all(f.done() for f in futs)]:
+            for fut in self._pending.pop(key):
+                self._caller_of.pop(fut, None)
+        if not self._pending:
+            self._first_at = None
 
     @property
     def _max_batch(self) -> int:
@@ -138,6 +148,7 @@ class Coalescer(Generic[V]):
     def _due(self) -> None:
         """A partial batch is due: send it, unless the owner holds it (then look again)."""
         self._timer = None
+        self._prune()
         if self._uncovered() <= 0:
             return
         if self._hold is not None and self._first_at is not None:
@@ -157,7 +168,9 @@ class Coalescer(Generic[V]):
             self._timer = None
         size = self._max_batch
         loop = asyncio.get_running_loop()
-        while (left := self._uncovered()) > 0 and (not full_only or left >= size):
+        while (
+            not self._closed and (left := self._uncovered()) > 0 and (not full_only or left >= size)
+        ):
             if self._slot is None:
                 task = loop.create_task(self._run(self._take(size)))
             else:
@@ -183,6 +196,7 @@ class Coalescer(Generic[V]):
             async with slot():
                 self._departing -= 1
                 taken = True
+                self._prune()
                 batch = self._take(self._max_batch)
                 if batch:
                     await self._run(batch)
@@ -211,6 +225,7 @@ class Coalescer(Generic[V]):
 
     async def aclose(self) -> None:
         """Cancel batches still in flight (on shutdown)."""
+        self._closed = True
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

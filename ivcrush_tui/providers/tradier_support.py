@@ -1,14 +1,20 @@
-"""TradierClient's helpers that need no client: cache keys of normalised requests, the
-all-or-first-failure gather of quote chunks, and a quote re-labelled with the symbol asked for."""
+"""TradierClient's helpers that need no client: cache keys of normalised requests, a quotes
+body cut per underlying, the all-or-first-failure gather of quote chunks, and a quote re-labelled
+with the symbol asked for."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Mapping
-from typing import TypeVar
+import math
+from collections.abc import Awaitable, Iterable, Mapping
+from typing import Any, TypeVar
+
+import orjson
 
 from ivcrush_tui.domain import StockQuote
+from ivcrush_tui.resilience.ratelimit import expiry_epoch_s
+from ivcrush_tui.symbols import parse_occ
 
 T = TypeVar("T")
 CACHE_KEY_MAX = 256  # longer normalised requests are keyed by their sha256
@@ -34,6 +40,44 @@ def _key(params: Mapping[str, str]) -> str:
     return "&".join(f"{k}={params[k]}" for k in sorted(params))
 
 
+def _quote_key(symbols: Iterable[str], greeks: bool) -> str:
+    """The cache key of a /markets/quotes request of `symbols` (in any order)."""
+    return f"greeks={'true' if greeks else 'false'}&symbols={','.join(sorted(symbols))}"
+
+
+def _by_underlying(symbols: Iterable[str]) -> dict[str, list[str]]:
+    """OCC symbols grouped by their root (symbols that are not OCC symbols are left out)."""
+    groups: dict[str, list[str]] = {}
+    for occ in symbols:
+        parsed = parse_occ(occ)
+        if parsed is not None:
+            groups.setdefault(parsed[0], []).append(occ)
+    return groups
+
+
+def _per_underlying(raw: str, groups: Mapping[str, list[str]]) -> dict[str, str]:
+    """A /markets/quotes body (options with greeks) cut per underlying: cache key -> body, each
+    keyed as a request of that underlying's symbols (`groups`, root -> OCC symbols asked) alone
+    is, so that one ticker's quotes are found without the batch they rode in. {} when the body
+    is not the expected shape (it is then simply not cached)."""
+    try:
+        section = orjson.loads(raw)["quotes"]
+        quote: Any = section["quote"] if isinstance(section, dict) else None
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return {}
+    objects = [quote] if isinstance(quote, dict) else quote if isinstance(quote, list) else []
+    root_of = {occ: root for root, occs in groups.items() for occ in occs}
+    mine: dict[str, list[Any]] = {root: [] for root in groups}
+    for obj in objects:
+        root = root_of.get(str(obj.get("symbol", "")).upper()) if isinstance(obj, dict) else None
+        if root is not None:
+            mine[root].append(obj)
+    return {
+        _quote_key(groups[root], True): orjson.dumps({"quotes": {"quote": objs}}).decode()
+        for root, objs in mine.items()
+    }
+
+
 def _bounded_key(key: str) -> str:
     if len(key) <= CACHE_KEY_MAX:
         return key
@@ -51,3 +95,22 @@ async def _gather_all(coros: list[Awaitable[T]]) -> list[T]:
             raise result
         out.append(result)
     return out
+
+
+def retry_after_s(headers: Mapping[str, str], now_s: float, cap_s: float) -> float | None:
+    """Seconds to wait after a 429/503: Retry-After (seconds) if sent, else X-Ratelimit-Expiry
+    minus `now_s` (epoch seconds); clamped to [0, `cap_s`], None when neither is usable."""
+    seconds: float | None = None
+    retry_after = headers.get("retry-after")
+    if retry_after is not None:
+        try:
+            seconds = float(retry_after.strip())
+        except ValueError:
+            seconds = None
+    if seconds is None:
+        expiry = expiry_epoch_s(headers.get("x-ratelimit-expiry"))
+        if expiry is not None:
+            seconds = expiry - now_s
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), cap_s)
