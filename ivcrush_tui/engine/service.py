@@ -49,7 +49,7 @@ from ivcrush_tui.store.repositories import (
 from ivcrush_tui.symbols import occ_symbol
 
 if TYPE_CHECKING:
-    from ivcrush_tui.analytics.analysis import Analysis, AnalysisInputs
+    from ivcrush_tui.analytics.analysis import Analysis
 
 # The analysis (numpy and the analytics, ~0.2 s to import) is imported where a result is built,
 # not with this module: a fresh CLI process sends its first requests first, and imports it in
@@ -286,15 +286,13 @@ class Engine(EngineSources):
             if stock is None:
                 raise IvCrushError(ErrorCode.NOT_FOUND, f"unknown symbol {symbol}")
             spot = spot_price(stock)
-            from ivcrush_tui.analytics.analysis import AnalysisInputs, analyze
-
-            base = AnalysisInputs(symbol=symbol, now=now, quote=stock, upcoming=upcoming)
             if chain_fut is None or upcoming is None or isinstance(spot, Unavailable):
-                return analyze(
-                    _with(base, expirations=dates),
-                    self.rt.settings.analysis_params(),
-                    self.rt.calendar,
+                from ivcrush_tui.analytics.analysis import AnalysisInputs, analyze
+
+                base = AnalysisInputs(
+                    symbol=symbol, now=now, quote=stock, upcoming=upcoming, expirations=dates
                 )
+                return analyze(base, self.rt.settings.analysis_params(), self.rt.calendar)
             assert sched is not None  # chain_fut is set
             assert sched.expiration is not None
             chain, term, bars, past, cap = await asyncio.gather(
@@ -307,6 +305,10 @@ class Engine(EngineSources):
             )
         finally:
             _discard(*(f for f in (exp_fut, quote_fut, chain_fut) if f is not None))
+        # Imported only now (numpy; normally done by the warm-up thread meanwhile): the ATM
+        # quotes above are requested first.
+        from ivcrush_tui.analytics.analysis import AnalysisInputs, analyze
+
         inputs = AnalysisInputs(
             symbol=symbol,
             now=now,
@@ -446,10 +448,6 @@ def _discard(*futures: asyncio.Future[Any]) -> None:
             fut.cancel()
         elif not fut.cancelled():
             fut.exception()
-
-
-def _with(base: AnalysisInputs, **changes: object) -> AnalysisInputs:
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
 def _error(symbol: str, now: dt.datetime, code: str, message: str) -> Analysis:

@@ -18,6 +18,7 @@ from ivcrush_tui.engine.runtime import Runtime, open_runtime
 from ivcrush_tui.engine.service import Engine
 from ivcrush_tui.providers.demo.faults import FaultConfig
 from ivcrush_tui.providers.demo.server import DemoServer
+from ivcrush_tui.store.repositories import EventsRepo
 from tests.integration.live_env import NOW, market, settings_for, write_config
 
 LATENCY_S = 0.4
@@ -111,3 +112,37 @@ async def test_a_rescan_after_a_restart_finds_each_tickers_quotes_in_the_store(
         assert before is not None
         assert len(a.term.points) > 1
         assert [p.expiration for p in a.term.points] == [p.expiration for p in before.points]
+
+
+async def test_a_later_process_the_same_day_reuses_the_stores_calendar(
+    server: DemoServer, tmp_path: Path
+) -> None:
+    # The first runtime of the day loads the earnings calendar into the store; a later one (a
+    # fresh `ivcrush scan`) neither reads it again nor rewrites the stored events, and its names
+    # still have their upcoming events.
+    settings = settings_for(write_config(tmp_path, server))
+    async with open_runtime(settings, SteppedClock(NOW)) as rt:
+        await _scan(rt, WARM)
+        stamped = await EventsRepo(rt.db).last_fetched(WARM[0])
+    assert stamped is not None
+    server.reset_counters()
+    async with open_runtime(settings, SteppedClock(NOW + RESCAN_AFTER)) as rt:
+        engine = Engine(rt)
+        try:
+            await engine.ensure_earnings_calendar(rt.clock.now())
+            assert engine.calendar_error(rt.clock.now()) is None
+        finally:
+            await engine.aclose()
+        rescan = await _scan(rt, WARM)
+        # Not rewritten: a rewrite stamps every listed event with its own time.
+        assert await EventsRepo(rt.db).last_fetched(WARM[0]) == stamped
+    assert server.request_counts.get("/alphavantage/query", 0) == 0, server.request_counts
+    assert all(a.status is Status.OK for _, a in rescan)
+    # The next day is loaded again.
+    async with open_runtime(settings, SteppedClock(NOW + dt.timedelta(days=1))) as rt:
+        engine = Engine(rt)
+        try:
+            await engine.ensure_earnings_calendar(rt.clock.now())
+        finally:
+            await engine.aclose()
+    assert server.request_counts.get("/alphavantage/query", 0) >= 1
