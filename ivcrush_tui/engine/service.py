@@ -202,11 +202,14 @@ class Engine(EngineSources):
             self._stages.passed()
             return ()
         try:
-            # Kept from this ticker's last batch (a rescan): no wait for a batch of others.
-            quotes = await self.rt.tradier.cached_option_quotes(list(wanted))
+            # Kept from this ticker's last batch (a rescan): no wait for a batch of others. Not
+            # looked up by an urgent ticker (requests plentiful, a scan's first): it sends its
+            # own at once, and the store read (queued behind a cold scan's cache writes) cost
+            # the first result ~0.1 s.
+            urgent = not self._scarce() and current_priority.get() <= URGENT_RANKS
+            quotes = None if urgent else await self.rt.tradier.cached_option_quotes(list(wanted))
             self._stages.passed(notify=quotes is not None)
             if quotes is None:
-                urgent = not self._scarce() and current_priority.get() <= URGENT_RANKS
                 quotes = await self._option_quotes.get(wanted, urgent=urgent)
         except IvCrushError as exc:  # term structure degrades to n/a; the straddle still stands
             log.info("%s: ATM term quotes unavailable: %s", symbol, exc)
