@@ -10,8 +10,7 @@ When requests are scarce (Tradier's 120 a minute), the owner can also pass `hold
 batch is due, `hold(waiting)` is asked with the number of callers whose keys are in it; while it
 answers True the batch keeps waiting for company (asked again every `linger_s`, for at most
 `max_hold_s`). Every partial batch sent early is one request more in the window; the engine
-holds while some of its tickers are not waiting on this batch (they will add keys or finish and
-make room for tickers that will).
+holds while some of its tickers may still add keys (engine/quote_stage.py).
 
 `complete(waiting)` lets the owner say that no other caller will add keys (every ticker it has in
 flight waits on this batch): the batch then goes at once instead of lingering.

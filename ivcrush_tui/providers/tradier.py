@@ -13,7 +13,8 @@ Request budget per ticker (a scan of N names, cold cache):
 - event-expiration chain: one GET /markets/options/chains with greeks=true, cached 30 s;
 - term structure: ATM call+put at the two strikes bracketing spot for the other expirations of
   the term curve (~16-32 OCC symbols), batched with other tickers' through /markets/quotes (the
-  engine's Coalescer, up to QUOTE_CHUNK symbols a request): ~0.07-0.1 requests per ticker;
+  engine's Coalescer, up to QUOTE_CHUNK symbols a request): ~0.07-0.2 requests per ticker; a
+  batch is cached per underlying, so one ticker's quotes are found alone (cached_option_quotes);
 - daily history: one GET /markets/history the first time, then only the missing days (the store
   keeps the bars), cached 12 h.
 Cold, that is ~3.1 requests per ticker (expirations + chain + history + ~0.1 shared quotes), or

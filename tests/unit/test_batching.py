@@ -220,12 +220,17 @@ async def test_keys_beyond_a_waiting_batch_form_the_next_one() -> None:
     assert fetch.calls == [["A", "B"], ["C"]]  # the oldest keys first, never above max_batch
 
 
-async def test_a_batch_goes_at_once_when_every_caller_waits_on_it() -> None:
+def _complete_when_all_wait(in_flight: list[int]) -> tuple[Recorder, Coalescer[str]]:
+    """A coalescer whose batch is complete once `in_flight[0]` callers wait on it."""
     fetch = Recorder()
-    in_flight = [2]
     c: Coalescer[str] = Coalescer(
         fetch, max_batch=100, linger_s=5.0, complete=lambda waiting: waiting >= in_flight[0]
     )
+    return fetch, c
+
+
+async def test_a_batch_goes_at_once_when_every_caller_waits_on_it() -> None:
+    fetch, c = _complete_when_all_wait([2])
     first = asyncio.create_task(c.get(["A"]))
     await asyncio.sleep(0.01)
     assert fetch.calls == []  # one of two callers: it lingers
@@ -235,11 +240,8 @@ async def test_a_batch_goes_at_once_when_every_caller_waits_on_it() -> None:
 
 
 async def test_recheck_sends_the_batch_when_the_last_other_caller_has_left() -> None:
-    fetch = Recorder()
     in_flight = [2]
-    c: Coalescer[str] = Coalescer(
-        fetch, max_batch=100, linger_s=5.0, complete=lambda waiting: waiting >= in_flight[0]
-    )
+    fetch, c = _complete_when_all_wait(in_flight)
     first = asyncio.create_task(c.get(["A"]))
     await asyncio.sleep(0.01)
     c.recheck()

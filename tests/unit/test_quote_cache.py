@@ -14,21 +14,11 @@ import pytest
 from ivcrush_tui.engine.quote_stage import QuoteStages
 from ivcrush_tui.providers.http import make_http_client
 from ivcrush_tui.providers.tradier import TradierClient
+from tests.unit.test_cache_scope import DictCache
 
 BASE = "https://api.tradier.com/v1"
 AAPL = ["AAPL261218C00200000", "AAPL261218P00200000"]
 MSFT = ["MSFT261218C00400000", "MSFT261218P00400000"]
-
-
-class DictCache:
-    def __init__(self) -> None:
-        self.data: dict[tuple[str, str], str] = {}
-
-    async def get(self, namespace: str, key: str) -> str | None:
-        return self.data.get((namespace, key))
-
-    async def put(self, namespace: str, key: str, value: str, ttl_s: float) -> None:
-        self.data[(namespace, key)] = value
 
 
 def _option(occ: str) -> dict[str, Any]:
