@@ -8,6 +8,7 @@ import dataclasses
 import datetime as dt
 import io
 import os
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -173,6 +174,8 @@ class CliRun:
     lines: int
     maxrss_mb: float
     rc: int
+    last_line_s: float | None = None  # the last stdout line, from process start
+    cpu_s: float = 0.0  # the process's CPU time (user + system)
 
 
 # Runs `python -m ivcrush_tui`, then reports the process's own peak RSS. VmHWM (per address space,
@@ -194,7 +197,8 @@ runpy.run_module("ivcrush_tui", run_name="__main__", alter_sys=True)
 
 def cli(args: Sequence[str], env: dict[str, str]) -> CliRun:
     """Run `ivcrush ARGS` in a fresh process; time the first stdout line from process start and
-    read the process's peak RSS (VmHWM, Linux)."""
+    read the process's peak RSS (VmHWM, Linux) and its CPU time."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.TemporaryFile(mode="w+") as err:
         t0 = time.perf_counter()
         proc = subprocess.Popen(
@@ -205,20 +209,23 @@ def cli(args: Sequence[str], env: dict[str, str]) -> CliRun:
             cwd=ROOT,
         )
         assert proc.stdout is not None
-        first = None
+        first = last = None
         lines = 0
         for _ in iter(proc.stdout.readline, b""):
+            last = time.perf_counter() - t0
             if first is None:
-                first = time.perf_counter() - t0
+                first = last
             lines += 1
         rc = proc.wait()
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         wall = time.perf_counter() - t0
         err.seek(0)
         peak_kb = next(
             (float(x.split()[1]) for x in err.read().splitlines() if x.startswith("VMHWM_KB")),
             float("nan"),
         )
-    return CliRun(wall, first, lines, peak_kb / 1024.0, rc)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return CliRun(wall, first, lines, peak_kb / 1024.0, rc, last, cpu)
 
 
 def requests_total(stats: dict[str, Any]) -> int:

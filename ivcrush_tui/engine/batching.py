@@ -10,8 +10,14 @@ When requests are scarce (Tradier's 120 a minute), the owner can also pass `hold
 batch is due, `hold(waiting)` is asked with the number of callers whose keys are in it; while it
 answers True the batch keeps waiting for company (asked again every `linger_s`, for at most
 `max_hold_s`). Every partial batch sent early is one request more in the window; the engine
-holds while some of its tickers are not waiting on this batch (they will add keys or finish and
-make room for tickers that will).
+holds while some of its tickers may still add keys (engine/quote_stage.py).
+
+`complete(waiting)` lets the owner say that no other caller will add keys (every ticker it has in
+flight waits on this batch): the batch then goes at once instead of lingering.
+
+With `slot` (the owner's request slots), a due batch first waits for a slot and only then takes
+its keys (the oldest pending, up to `max_batch`): keys that arrive while it waits ride along
+instead of waiting for a batch of their own, so a busy scan sends fewer, fuller batches.
 """
 
 from __future__ import annotations
@@ -20,11 +26,13 @@ import asyncio
 import contextlib
 import itertools
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import Any, Generic, TypeVar
 
 V = TypeVar("V")
 
 Fetch = Callable[[list[str]], Awaitable[Mapping[str, V]]]
+Slot = Callable[[], AbstractAsyncContextManager[object]]
 
 
 class Coalescer(Generic[V]):
@@ -39,12 +47,16 @@ class Coalescer(Generic[V]):
         max_wait_s: float | None = None,
         hold: Callable[[int], bool] | None = None,
         max_hold_s: float = 1.0,
+        slot: Slot | None = None,
+        complete: Callable[[int], bool] | None = None,
     ) -> None:
         """`max_batch`: keys per fetch (or a function giving it, asked at each batch).
         `linger_s`: seconds without a new key before a partial batch goes out; `max_wait_s`
         (default: linger_s): the longest a key waits for its batch to fill, unless `hold` says
         otherwise then; `max_hold_s`: the longest any key waits (seconds after the batch's first
-        key)."""
+        key). `slot`: a context manager each fetch is made in (the owner's request slot); a due
+        batch takes its keys when it has one. `complete(waiting)`: asked after each `get` with the
+        number of callers waiting; True (no other caller will add keys) sends the batch at once."""
         if isinstance(max_batch, int) and max_batch < 1:
             raise ValueError("max_batch must be >= 1")
         self._fetch = fetch
@@ -53,6 +65,10 @@ class Coalescer(Generic[V]):
         self._max_wait_s = linger_s if max_wait_s is None else max(max_wait_s, linger_s)
         self._hold = hold
         self._max_hold_s = max(max_hold_s, self._max_wait_s)
+        self._slot = slot
+        self._closed = False  # after aclose no batch is started
+        self._complete = complete
+        self._departing = 0  # due batches waiting for a slot (each takes up to max_batch keys)
         self._pending: dict[str, list[asyncio.Future[V | None]]] = {}
         self._caller_of: dict[asyncio.Future[V | None], int] = {}  # pending futures only
         self._callers = itertools.count()
@@ -76,11 +92,11 @@ class Coalescer(Generic[V]):
             self._pending.setdefault(key, []).append(fut)
             self._caller_of[fut] = caller
             futures[key] = fut
-        if urgent:
+        if urgent or (self._complete is not None and self._complete(self.waiting_callers)):
             self._flush()
-        elif len(self._pending) >= self._max_batch:
+        elif self._uncovered() >= self._max_batch:
             self._flush(full_only=True)
-        if self._pending:
+        if self._uncovered() > 0:
             now = loop.time()
             if self._first_at is None:
                 self._first_at = now
@@ -95,6 +111,25 @@ class Coalescer(Generic[V]):
                 out[key] = value
         return out
 
+    def recheck(self) -> None:
+        """The owner's count of callers changed: send the pending keys now if `complete` says
+        no other caller will add keys."""
+        self._prune()
+        if (
+            self._complete is not None
+            and self._uncovered() > 0
+            and self._complete(self.waiting_callers)
+        ):
+            self._flush()
+
+    def _prune(self) -> None:
+        """Drop pending keys nobody waits for any more (their callers were cancelled)."""
+        for key in [k for k, futs in self._pending.items() if all(f.done() for f in futs)]:
+            for fut in self._pending.pop(key):
+                self._caller_of.pop(fut, None)
+        if not self._pending:
+            self._first_at = None
+
     @property
     def _max_batch(self) -> int:
         size = self._batch_size
@@ -105,10 +140,17 @@ class Coalescer(Generic[V]):
         """How many `get` calls have keys in the batch not sent yet."""
         return len({self._caller_of[f] for futs in self._pending.values() for f in futs})
 
+    def _uncovered(self) -> int:
+        """Pending keys no batch waiting for a slot will take."""
+        return len(self._pending) - self._departing * self._max_batch
+
     def _due(self) -> None:
         """A partial batch is due: send it, unless the owner holds it (then look again)."""
         self._timer = None
-        if self._hold is not None and self._pending and self._first_at is not None:
+        self._prune()
+        if self._uncovered() <= 0:
+            return
+        if self._hold is not None and self._first_at is not None:
             loop = asyncio.get_running_loop()
             now = loop.time()
             last = self._first_at + self._max_hold_s
@@ -118,22 +160,48 @@ class Coalescer(Generic[V]):
         self._flush()
 
     def _flush(self, *, full_only: bool = False) -> None:
-        """Send the pending keys (only whole batches when `full_only`)."""
+        """Send the pending keys (only whole batches when `full_only`). With a slot, each batch
+        waits for one and takes its keys then."""
         if not full_only and self._timer is not None:
             self._timer.cancel()
             self._timer = None
         size = self._max_batch
-        while self._pending and (not full_only or len(self._pending) >= size):
-            keys = list(self._pending)[:size]
-            batch = {k: self._pending.pop(k) for k in keys}
-            for futs in batch.values():
-                for fut in futs:
-                    self._caller_of.pop(fut, None)
-            task = asyncio.get_running_loop().create_task(self._run(batch))
+        loop = asyncio.get_running_loop()
+        while (
+            not self._closed and (left := self._uncovered()) > 0 and (not full_only or left >= size)
+        ):
+            if self._slot is None:
+                task = loop.create_task(self._run(self._take(size)))
+            else:
+                self._departing += 1
+                task = loop.create_task(self._depart(self._slot))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        if not self._pending:
+        if self._uncovered() <= 0:
             self._first_at = None
+
+    def _take(self, size: int) -> dict[str, list[asyncio.Future[V | None]]]:
+        """Remove the oldest `size` pending keys, for one batch."""
+        batch = {k: self._pending.pop(k) for k in list(self._pending)[:size]}
+        for futs in batch.values():
+            for fut in futs:
+                self._caller_of.pop(fut, None)
+        return batch
+
+    async def _depart(self, slot: Slot) -> None:
+        """A due batch: wait for a slot, then take the keys pending at that moment."""
+        taken = False
+        try:
+            async with slot():
+                self._departing -= 1
+                taken = True
+                self._prune()
+                batch = self._take(self._max_batch)
+                if batch:
+                    await self._run(batch)
+        finally:
+            if not taken:  # cancelled while waiting: its keys are left to the others
+                self._departing -= 1
 
     async def _run(self, batch: dict[str, list[asyncio.Future[V | None]]]) -> None:
         try:
@@ -156,6 +224,7 @@ class Coalescer(Generic[V]):
 
     async def aclose(self) -> None:
         """Cancel batches still in flight (on shutdown)."""
+        self._closed = True
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

@@ -6,6 +6,7 @@ through an in-process httpx transport, so the real clients, cache, limiter, brea
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import importlib
@@ -52,7 +53,12 @@ DEMO_AV_PER_SECOND = 50.0
 DEMO_AV_DAILY_QUOTA = 100_000
 # What a process imports for its first analysis beyond the engine's own modules: the analysis with
 # numpy, and the ledger; see `warm_up_analytics` (which also loads the calendar's holiday year).
+# ANALYTICS_LAZY_MODULES are never imported with the engine and CLI modules (tests check it);
+# the analysis module is (for its types), lazily, but its first import pulls in numpy (~0.1-0.2 s
+# of CPU): the warm-up imports it, so that it does not stall the event loop when the first
+# responses arrive (the ledger no longer imports it at module level).
 ANALYTICS_LAZY_MODULES = ("ivcrush_tui.engine.ledger",)
+WARM_UP_MODULES = ("ivcrush_tui.analytics.analysis", *ANALYTICS_LAZY_MODULES)
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +121,7 @@ def _warm_up(day: dt.date) -> None:
         # and the year of the events and expirations ahead (the calendar feed looks 3 months out).
         for d in (day, day + dt.timedelta(days=_WARM_UP_HORIZON_DAYS)):
             default_calendar().is_session(d)
-        for name in ANALYTICS_LAZY_MODULES:
+        for name in WARM_UP_MODULES:
             importlib.import_module(name)
     except Exception:  # only a warm-up: the analysis imports what it needs itself, and reports
         log.debug("analytics warm-up failed", exc_info=True)
@@ -135,7 +141,7 @@ def warm_up_analytics(now: dt.datetime) -> threading.Thread | None:
     a warm-up is under way), or None when everything is loaded already.
     """
     global _warm_up_thread
-    if all(name in sys.modules for name in ANALYTICS_LAZY_MODULES):
+    if all(name in sys.modules for name in WARM_UP_MODULES):
         return None
     with _warm_up_lock:  # one at a time: each sets and restores the switch interval
         if _warm_up_thread is None or not _warm_up_thread.is_alive():
@@ -169,19 +175,26 @@ def _shared_tls_pools(tls_context: ssl.SSLContext | None, n: int) -> list[httpx.
     return [httpx.AsyncHTTPTransport(verify=tls, limits=limits) for _ in range(n)]
 
 
-def _call_once_before_first_request(
+# `on_first_request` runs this long after the first request: the requests that start with it (a
+# scan's stock quotes and first chains) are sent first. A warm-up thread started at once held the
+# GIL through numpy's import while they waited to be sent (~0.1 s later, so their answers too).
+FIRST_REQUEST_DELAY_S = 0.02
+
+
+def _call_once_after_first_request(
     callback: Callable[[], object], clients: tuple[httpx.AsyncClient, ...]
-) -> None:
-    called = False
+) -> Callable[[], None]:
+    """Call `callback` FIRST_REQUEST_DELAY_S after the first request of `clients`; returns a
+    function that cancels the call if it has not happened yet (the runtime closing)."""
+    timer: list[asyncio.TimerHandle] = []
 
     async def hook(_: httpx.Request) -> None:
-        nonlocal called
-        if not called:
-            called = True
-            callback()
+        if not timer:
+            timer.append(asyncio.get_running_loop().call_later(FIRST_REQUEST_DELAY_S, callback))
 
     for client in clients:
         client.event_hooks["request"].append(hook)
+    return lambda: timer[0].cancel() if timer else None
 
 
 @contextlib.asynccontextmanager
@@ -197,8 +210,8 @@ async def open_runtime(
 
     `transport` replaces the network (tests); `tls_context` is the TLS context of both providers'
     connections when built ahead (the CLI builds it in a thread during its imports), default: one
-    built here with httpx's defaults. `on_first_request` is called once, just before the first
-    request of either provider is sent (the CLI starts `warm_up_analytics` there).
+    built here with httpx's defaults. `on_first_request` is called once, FIRST_REQUEST_DELAY_S
+    after the first request of either provider is sent (the CLI starts `warm_up_analytics` there).
     """
     _cache_missing_sniffio()
     # Before anything asks the calendar (the demo market does, at once): a process then reads the
@@ -273,13 +286,15 @@ async def open_runtime(
         else:
             t_transport = a_transport = transport
         async with (
+            contextlib.AsyncExitStack() as stack,
             make_http_client(timeout_s=settings.tradier.timeout_s, transport=t_transport) as t_http,
             make_http_client(
                 timeout_s=settings.alphavantage.timeout_s, transport=a_transport
             ) as a_http,
         ):
             if on_first_request is not None:
-                _call_once_before_first_request(on_first_request, (t_http, a_http))
+                cancel = _call_once_after_first_request(on_first_request, (t_http, a_http))
+                stack.callback(cancel)
             yield Runtime(
                 settings=settings,
                 clock=clock,

@@ -12,6 +12,7 @@ and never hold a Tradier slot while they wait. One ticker's failure never stops 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -32,6 +33,7 @@ from ivcrush_tui.domain import (
     Unavailable,
 )
 from ivcrush_tui.engine.batching import Coalescer
+from ivcrush_tui.engine.quote_stage import QuoteStages
 from ivcrush_tui.engine.runtime import Runtime
 from ivcrush_tui.engine.sources import EngineSources
 from ivcrush_tui.priority import BATCH_PRIORITY, PrioritySemaphore, current_priority
@@ -47,7 +49,7 @@ from ivcrush_tui.store.repositories import (
 from ivcrush_tui.symbols import occ_symbol
 
 if TYPE_CHECKING:
-    from ivcrush_tui.analytics.analysis import Analysis, AnalysisInputs
+    from ivcrush_tui.analytics.analysis import Analysis
 
 # The analysis (numpy and the analytics, ~0.2 s to import) is imported where a result is built,
 # not with this module: a fresh CLI process sends its first requests first, and imports it in
@@ -63,16 +65,19 @@ TERM_CUTOFF_DAYS = 46
 # lets one request travel while the next waits for its turn.
 AV_IN_FLIGHT = 2
 # ATM option quotes of many tickers share /markets/quotes requests: a batch goes out when it has
-# QUOTE_BATCH keys, when no ticker has added to it for QUOTE_LINGER_S, or QUOTE_MAX_WAIT_S after
-# its first key; the wait overlaps with the ticker's own chain request. While requests are
-# plentiful, batches stay small: the first tickers' quotes go out sooner (results stream).
-QUOTE_BATCH = 100
-QUOTE_LINGER_S = 0.03
-QUOTE_MAX_WAIT_S = 0.15
+# QUOTE_BATCH keys, when every scan ticker in flight waits on it, when no ticker has added to it
+# for QUOTE_LINGER_S, or QUOTE_MAX_WAIT_S after its first key; the wait overlaps with the
+# ticker's own chain request. A due batch takes its keys when its request slot comes (keys that
+# arrive meanwhile ride along). The linger spans a round trip: the tickers whose expirations
+# arrive in one burst of responses, and those of the next burst, share a batch (a 100-ticker
+# scan: ~18 quote requests instead of ~40; 2,500 ATM symbols, ~12 a ticker).
+QUOTE_BATCH = 200
+QUOTE_LINGER_S = 0.12
+QUOTE_MAX_WAIT_S = 0.3
 # With a Tradier window below SCARCE_PER_MIN requests (a live account: 120), a partial batch is
-# held while some of the scan's tickers in flight are not waiting on it (they will add keys, or
-# finish and let a new ticker in that will), for at most QUOTE_MAX_HOLD_S: batches then go out
-# full, or when every ticker in flight waits on them, not every QUOTE_MAX_WAIT_S, so a scan's
+# held while some scan ticker may still add keys (one before its quote lookup, or one queued that
+# a finishing ticker lets in: engine/quote_stage.py), for at most QUOTE_MAX_HOLD_S: batches then
+# go out full, or when no ticker will add keys, not every QUOTE_MAX_WAIT_S, so a scan's
 # quote requests do not grow with its duration (a slow or busy CPU). A 100-ticker scan's ~2,500
 # ATM symbols then take ~7 requests, and the second scan of the day (~100 chains) stays inside
 # one 120/min window. The hold costs a ticker a few completions of others (at most
@@ -107,6 +112,7 @@ class Engine(EngineSources):
         self._prices = PricesRepo(rt.db)
         self._watchlist = WatchlistRepo(rt.db)
         self._metadata = MetadataRepo(rt.db)
+        self._stages = QuoteStages(lambda: self._option_quotes.recheck())
         self._option_quotes: Coalescer[OptionQuote] = Coalescer(
             self._fetch_option_quotes,
             max_batch=self._quote_batch,
@@ -114,13 +120,16 @@ class Engine(EngineSources):
             max_wait_s=QUOTE_MAX_WAIT_S,
             hold=self._hold_quotes,
             max_hold_s=QUOTE_MAX_HOLD_S,
+            # A batch serves many tickers: it goes ahead of any single ticker's request, and
+            # takes the keys pending when its slot comes (those that arrived meanwhile ride).
+            slot=lambda: self._sem.slot(BATCH_PRIORITY),
+            complete=self._stages.complete,
         )
         self._calendar_day: dt.date | None = None  # the US/Eastern day of the last good load
         self._calendar_error: IvCrushError | None = None  # why the last load failed
         self._calendar_failures = 0  # consecutive failed loads
         self._calendar_retry_at = 0.0  # loop time before which a failed load is not retried
         self._calendar_lock = asyncio.Lock()
-        self._scans_left: list[list[int]] = []  # per scan running: tickers not finished
         self.lost_writes = 0  # ledger rows that could not be stored (the run must say so)
 
     async def aclose(self) -> None:
@@ -137,19 +146,12 @@ class Engine(EngineSources):
 
     def _hold_quotes(self, waiting: int) -> bool:
         """Keep a partial quote batch (`waiting` callers' keys) for company: requests are
-        scarce and some scan ticker that is, or will soon be, in flight is not waiting on it."""
-        if not self._scarce():
-            return False
-        # A scan has min(tickers left, its gate's places) tickers in flight, or about to be
-        # (one leaving lets the next in): counted so, a ticker changing places never looks like
-        # "every ticker waits on this batch".
-        places = self.rt.settings.engine.concurrency * TICKERS_PER_SLOT
-        return waiting < sum(min(left[0], places) for left in self._scans_left)
+        scarce and some scan ticker may still add keys to it (see engine/quote_stage.py)."""
+        return self._scarce() and not self._stages.complete(waiting)
 
     async def _fetch_option_quotes(self, symbols: list[str]) -> Mapping[str, OptionQuote]:
-        # A batch serves many tickers: it goes ahead of any single ticker's request.
-        async with self._sem.slot(BATCH_PRIORITY):
-            return await self.rt.tradier.option_quotes(symbols)
+        # Called in a request slot (the Coalescer's `slot`).
+        return await self.rt.tradier.option_quotes(symbols)
 
     async def _stock_quotes(
         self, symbols: Sequence[str], *, priority: float | None = None
@@ -197,10 +199,18 @@ class Engine(EngineSources):
                 for kind in (OptionType.CALL, OptionType.PUT):
                     wanted[occ_symbol(symbol, exp.date, kind, k)] = exp.date
         if not wanted:
+            self._stages.passed()
             return ()
         try:
+            # Kept from this ticker's last batch (a rescan): no wait for a batch of others. Not
+            # looked up by an urgent ticker (requests plentiful, a scan's first): it sends its
+            # own at once, and the store read (queued behind a cold scan's cache writes) cost
+            # the first result ~0.1 s.
             urgent = not self._scarce() and current_priority.get() <= URGENT_RANKS
-            quotes = await self._option_quotes.get(wanted, urgent=urgent)
+            quotes = None if urgent else await self.rt.tradier.cached_option_quotes(list(wanted))
+            self._stages.passed(notify=quotes is not None)
+            if quotes is None:
+                quotes = await self._option_quotes.get(wanted, urgent=urgent)
         except IvCrushError as exc:  # term structure degrades to n/a; the straddle still stands
             log.info("%s: ATM term quotes unavailable: %s", symbol, exc)
             return ()
@@ -279,15 +289,13 @@ class Engine(EngineSources):
             if stock is None:
                 raise IvCrushError(ErrorCode.NOT_FOUND, f"unknown symbol {symbol}")
             spot = spot_price(stock)
-            from ivcrush_tui.analytics.analysis import AnalysisInputs, analyze
-
-            base = AnalysisInputs(symbol=symbol, now=now, quote=stock, upcoming=upcoming)
             if chain_fut is None or upcoming is None or isinstance(spot, Unavailable):
-                return analyze(
-                    _with(base, expirations=dates),
-                    self.rt.settings.analysis_params(),
-                    self.rt.calendar,
+                from ivcrush_tui.analytics.analysis import AnalysisInputs, analyze
+
+                base = AnalysisInputs(
+                    symbol=symbol, now=now, quote=stock, upcoming=upcoming, expirations=dates
                 )
+                return analyze(base, self.rt.settings.analysis_params(), self.rt.calendar)
             assert sched is not None  # chain_fut is set
             assert sched.expiration is not None
             chain, term, bars, past, cap = await asyncio.gather(
@@ -300,6 +308,10 @@ class Engine(EngineSources):
             )
         finally:
             _discard(*(f for f in (exp_fut, quote_fut, chain_fut) if f is not None))
+        # Imported only now (numpy; normally done by the warm-up thread meanwhile): the ATM
+        # quotes above are requested first.
+        from ivcrush_tui.analytics.analysis import AnalysisInputs, analyze
+
         inputs = AnalysisInputs(
             symbol=symbol,
             now=now,
@@ -336,16 +348,20 @@ class Engine(EngineSources):
         )
         gate = asyncio.Semaphore(self.rt.settings.engine.concurrency * TICKERS_PER_SLOT)
 
-        unfinished = [len(symbols)]
-        self._scans_left.append(unfinished)
+        stack = contextlib.ExitStack()
+        stages = stack.enter_context(self._stages.scan(len(symbols)))
 
         async def one(sym: str, rank: int) -> Analysis:
             current_priority.set(float(rank))  # this task's context only
+            started = False
             try:
                 async with gate:
-                    return await self.analyze(sym, now, quote=asyncio.shield(quotes))
+                    started = True
+                    with self._stages.ticker(stages):
+                        return await self.analyze(sym, now, quote=asyncio.shield(quotes))
             finally:
-                unfinished[0] -= 1
+                if not started:
+                    self._stages.leave_queue(stages)
 
         tasks = {asyncio.ensure_future(one(s, i + 1)): s for i, s in enumerate(symbols)}
         pending: set[asyncio.Future[Analysis]] = set(tasks)
@@ -372,7 +388,7 @@ class Engine(EngineSources):
             for t in stragglers:
                 t.cancel()
             await asyncio.gather(*stragglers, return_exceptions=True)
-            self._scans_left.remove(unfinished)
+            stack.close()
 
     def _time_limit_reason(self, limit: float) -> tuple[ErrorCode, str]:
         """Why the tickers still running at the scan's time limit did not finish: a provider
@@ -435,10 +451,6 @@ def _discard(*futures: asyncio.Future[Any]) -> None:
             fut.cancel()
         elif not fut.cancelled():
             fut.exception()
-
-
-def _with(base: AnalysisInputs, **changes: object) -> AnalysisInputs:
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
 
 
 def _error(symbol: str, now: dt.datetime, code: str, message: str) -> Analysis:

@@ -20,7 +20,13 @@ from ivcrush_tui.domain import (
 )
 from ivcrush_tui.engine.runtime import Runtime
 from ivcrush_tui.priority import PrioritySemaphore
-from ivcrush_tui.store.repositories import EventsRepo, MetadataRepo, PricesRepo, TickerMetadata
+from ivcrush_tui.store.repositories import (
+    EventsRepo,
+    MetadataRepo,
+    PrefsRepo,
+    PricesRepo,
+    TickerMetadata,
+)
 
 log = logging.getLogger("ivcrush_tui.engine.service")  # the engine's logger, as before the move
 
@@ -32,6 +38,9 @@ METADATA_MAX_AGE = dt.timedelta(days=30)
 # spends one of Alpha Vantage's 25 daily requests.
 CALENDAR_RETRY_S = 60.0
 CALENDAR_RETRY_MAX_S = 1800.0
+# The store preference (key + " " + the Alpha Vantage base URL) naming the US/Eastern day whose
+# calendar is in the store: a process started later that day neither reads nor re-applies it.
+CALENDAR_LOADED_PREF = "earnings_calendar.loaded_day"
 
 
 class EngineSources:
@@ -71,7 +80,8 @@ class EngineSources:
         return event
 
     async def ensure_earnings_calendar(self, now: dt.datetime) -> None:
-        """Load the upcoming-earnings calendar into the store once per US/Eastern day.
+        """Load the upcoming-earnings calendar into the store once per US/Eastern day (per store:
+        a process started after another loaded it that day uses the store's, CALENDAR_LOADED_PREF).
 
         Upcoming events the calendar no longer lists (moved or withdrawn dates) are dropped. A
         failed load is remembered (`calendar_error`) and retried after a growing pause, not on
@@ -83,10 +93,17 @@ class EngineSources:
             loop = asyncio.get_running_loop()
             if self._calendar_error is not None and loop.time() < self._calendar_retry_at:
                 return
+            key = f"{CALENDAR_LOADED_PREF} {self.rt.alphavantage.base_url}"
+            prefs = PrefsRepo(self.rt.db)
             try:
-                async with self._av_sem:
-                    events = await self.rt.alphavantage.earnings_calendar()
-                moved = await self._events.replace_upcoming(events, today=today, fetched_at=now)
+                # Loaded into the store earlier today by another process (a rescan): the same
+                # calendar (the response cache keeps it 12 h), already applied.
+                moved: list[tuple[str, dt.date]] = []
+                if await prefs.get(key) != today.isoformat():
+                    async with self._av_sem:
+                        events = await self.rt.alphavantage.earnings_calendar()
+                    moved = await self._events.replace_upcoming(events, today=today, fetched_at=now)
+                    await prefs.set(key, today.isoformat())
             except IvCrushError as exc:
                 self._calendar_failures += 1
                 pause = CALENDAR_RETRY_S * 2.0 ** (self._calendar_failures - 1)

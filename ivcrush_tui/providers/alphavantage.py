@@ -169,6 +169,11 @@ class AlphaVantageClient:
         return f"AlphaVantageClient(base_url={self._base!r})"
 
     @property
+    def base_url(self) -> str:
+        """The server this client asks (no credential in it)."""
+        return self._base
+
+    @property
     def _secrets(self) -> tuple[str, ...]:
         return (self._key,) if len(self._key) >= MIN_SECRET_LEN else ()
 

@@ -13,7 +13,8 @@ Request budget per ticker (a scan of N names, cold cache):
 - event-expiration chain: one GET /markets/options/chains with greeks=true, cached 30 s;
 - term structure: ATM call+put at the two strikes bracketing spot for the other expirations of
   the term curve (~16-32 OCC symbols), batched with other tickers' through /markets/quotes (the
-  engine's Coalescer, up to QUOTE_CHUNK symbols a request): ~0.07-0.1 requests per ticker;
+  engine's Coalescer, up to QUOTE_CHUNK symbols a request): ~0.07-0.2 requests per ticker; a
+  batch is cached per underlying, so one ticker's quotes are found alone (cached_option_quotes);
 - daily history: one GET /markets/history the first time, then only the missing days (the store
   keeps the bars), cached 12 h.
 Cold, that is ~3.1 requests per ticker (expirations + chain + history + ~0.1 shared quotes), or
@@ -36,7 +37,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -84,14 +84,17 @@ from ivcrush_tui.providers.tradier_parse import (
 )
 from ivcrush_tui.providers.tradier_support import (
     _bounded_key,
+    _by_underlying,
     _gather_all,
     _key,
+    _per_underlying,
+    _quote_key,
     _with_symbol,
     checked_base_and_token,
     error_detail,
+    retry_after_s,
 )
 from ivcrush_tui.resilience.protocols import CallGuard, PassThroughGuard
-from ivcrush_tui.resilience.ratelimit import expiry_epoch_s
 from ivcrush_tui.symbols import parse_occ, to_tradier, validate_symbol
 
 __all__ = [
@@ -239,18 +242,39 @@ class TradierClient:
         chunks = [symbols[i : i + QUOTE_CHUNK] for i in range(0, len(symbols), QUOTE_CHUNK)]
         return await _gather_all([self._quote_chunk(chunk, greeks, parse) for chunk in chunks])
 
+    async def cached_option_quotes(
+        self, occ_symbols: Sequence[str]
+    ) -> dict[str, OptionQuote] | None:
+        """The quotes of exactly `occ_symbols` (one underlying's, say) from the cache alone, as
+        a request of these symbols stored them or a batch they rode in (stored per underlying);
+        None when not cached. No request is sent."""
+        if self._ttls.get("quotes", 0.0) <= 0:
+            return None
+        wanted = {s.strip().upper() for s in occ_symbols}
+        key = _bounded_key(_quote_key(wanted, True))
+        if (raw := await cache_get(self._cache, NAMESPACES["quotes"], key)) is None:
+            return None
+        try:
+            quotes = self._interpret("quotes", raw.encode("utf-8"), parse_option_quotes)
+        except ProviderError:
+            return None
+        return {q.symbol: q for q in quotes if q.symbol in wanted}
+
     async def _quote_chunk(self, chunk: list[str], greeks: bool, parse: Callable[[Any], T]) -> T:
         joined = ",".join(chunk)
         fields = {"symbols": joined, "greeks": "true" if greeks else "false"}
         post = len(chunk) > GET_MAX_SYMBOLS or len(joined) > GET_MAX_QUERY_CHARS
-        key = f"greeks={fields['greeks']}&symbols={','.join(sorted(chunk))}"
+        # Option quotes of several underlyings are stored per underlying (a batch's own key is
+        # not asked again; one ticker's quotes are, see cached_option_quotes).
+        groups = _by_underlying(chunk) if greeks else {}
         return await self._request(
             "quotes",
             "/markets/quotes",
             params=None if post else fields,
             form=fields if post else None,
             parse=parse,
-            cache_key=key,
+            cache_key=_quote_key(chunk, greeks),
+            split=(lambda raw: _per_underlying(raw, groups)) if len(groups) > 1 else None,
         )
 
     # -- ChainSource -----------------------------------------------------------------------------
@@ -354,8 +378,10 @@ class TradierClient:
         parse: Callable[[Any], T],
         form: Mapping[str, str] | None = None,
         cache_key: str | None = None,
+        split: Callable[[str], Mapping[str, str]] | None = None,
     ) -> T:
-        """Cache lookup, then guard.run(one request + parse), then cache the raw body."""
+        """Cache lookup, then guard.run(one request + parse), then cache the raw body (or, with
+        `split`, the entries it cuts the body into: key -> body)."""
         ttl = self._ttls.get(endpoint, 0.0)
         namespace = NAMESPACES[endpoint]
         key = _bounded_key(cache_key) if cache_key is not None else None
@@ -391,7 +417,9 @@ class TradierClient:
         result, raw = await self._guard.run(endpoint, attempt)
         if use_cache:
             assert key is not None
-            await cache_put(self._cache, namespace, key, raw, ttl)
+            entries = {key: raw} if split is None else split(raw)
+            for k, body in entries.items():
+                await cache_put(self._cache, namespace, _bounded_key(k), body, ttl)
         return result
 
     def _interpret(self, endpoint: str, body: bytes, parse: Callable[[Any], T]) -> T:
@@ -438,27 +466,14 @@ class TradierClient:
                 provider=PROVIDER,
                 endpoint=endpoint,
             )
-        retry_after = self._retry_after(response.headers) if status in (429, 503) else None
+        retry_after = (
+            retry_after_s(response.headers, self._clock().timestamp(), MAX_RETRY_AFTER_S)
+            if status in (429, 503)
+            else None
+        )
         raise error_for_status(
             status, provider=PROVIDER, endpoint=endpoint, detail=detail, retry_after_s=retry_after
         )
-
-    def _retry_after(self, headers: httpx.Headers) -> float | None:
-        """Seconds to wait: Retry-After (seconds) if sent, else X-Ratelimit-Expiry - now."""
-        seconds: float | None = None
-        retry_after = headers.get("retry-after")
-        if retry_after is not None:
-            try:
-                seconds = float(retry_after.strip())
-            except ValueError:
-                seconds = None
-        if seconds is None:
-            expiry = expiry_epoch_s(headers.get("x-ratelimit-expiry"))
-            if expiry is not None:
-                seconds = expiry - self._clock().timestamp()
-        if seconds is None or not math.isfinite(seconds):
-            return None
-        return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
 
     @property
     def _secrets(self) -> tuple[str, ...]:

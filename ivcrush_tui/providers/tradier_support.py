@@ -1,18 +1,23 @@
-"""TradierClient's helpers that need no client: cache keys of normalised requests, the
-all-or-first-failure gather of quote chunks, a quote re-labelled with the symbol asked for, and
-the message of a refused answer and the check of the base URL and token (both shared with the
-market stream)."""
+"""TradierClient's helpers that need no client: cache keys of normalised requests, a quotes
+body cut per underlying, the all-or-first-failure gather of quote chunks, a quote re-labelled with
+the symbol asked for, and the message of a refused answer and the check of the base URL and token
+(both shared with the market stream)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 from collections.abc import Awaitable, Iterable, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
+
+import orjson
 
 from ivcrush_tui.domain import ErrorCode, IvCrushError, ProviderError, StockQuote
 from ivcrush_tui.providers.http import body_text, decode_json, excerpt
 from ivcrush_tui.providers.tradier_parse import fault_text
+from ivcrush_tui.resilience.ratelimit import expiry_epoch_s
+from ivcrush_tui.symbols import parse_occ
 
 T = TypeVar("T")
 CACHE_KEY_MAX = 256  # longer normalised requests are keyed by their sha256
@@ -37,6 +42,44 @@ def _with_symbol(quote: StockQuote, symbol: str) -> StockQuote:
 def _key(params: Mapping[str, str]) -> str:
     """A normalised request: sorted key=value pairs (never the token: it is a header)."""
     return "&".join(f"{k}={params[k]}" for k in sorted(params))
+
+
+def _quote_key(symbols: Iterable[str], greeks: bool) -> str:
+    """The cache key of a /markets/quotes request of `symbols` (in any order)."""
+    return f"greeks={'true' if greeks else 'false'}&symbols={','.join(sorted(symbols))}"
+
+
+def _by_underlying(symbols: Iterable[str]) -> dict[str, list[str]]:
+    """OCC symbols grouped by their root (symbols that are not OCC symbols are left out)."""
+    groups: dict[str, list[str]] = {}
+    for occ in symbols:
+        parsed = parse_occ(occ)
+        if parsed is not None:
+            groups.setdefault(parsed[0], []).append(occ)
+    return groups
+
+
+def _per_underlying(raw: str, groups: Mapping[str, list[str]]) -> dict[str, str]:
+    """A /markets/quotes body (options with greeks) cut per underlying: cache key -> body, each
+    keyed as a request of that underlying's symbols (`groups`, root -> OCC symbols asked) alone
+    is, so that one ticker's quotes are found without the batch they rode in. {} when the body
+    is not the expected shape (it is then simply not cached)."""
+    try:
+        section = orjson.loads(raw)["quotes"]
+        quote: Any = section["quote"] if isinstance(section, dict) else None
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return {}
+    objects = [quote] if isinstance(quote, dict) else quote if isinstance(quote, list) else []
+    root_of = {occ: root for root, occs in groups.items() for occ in occs}
+    mine: dict[str, list[Any]] = {root: [] for root in groups}
+    for obj in objects:
+        root = root_of.get(str(obj.get("symbol", "")).upper()) if isinstance(obj, dict) else None
+        if root is not None:
+            mine[root].append(obj)
+    return {
+        _quote_key(groups[root], True): orjson.dumps({"quotes": {"quote": objs}}).decode()
+        for root, objs in mine.items()
+    }
 
 
 def _bounded_key(key: str) -> str:
@@ -86,3 +129,22 @@ def checked_base_and_token(base_url: str, token: str) -> tuple[str, str]:
             ErrorCode.CONFIG, "the Tradier token contains spaces or non-printable characters"
         )
     return base, token
+
+
+def retry_after_s(headers: Mapping[str, str], now_s: float, cap_s: float) -> float | None:
+    """Seconds to wait after a 429/503: Retry-After (seconds) if sent, else X-Ratelimit-Expiry
+    minus `now_s` (epoch seconds); clamped to [0, `cap_s`], None when neither is usable."""
+    seconds: float | None = None
+    retry_after = headers.get("retry-after")
+    if retry_after is not None:
+        try:
+            seconds = float(retry_after.strip())
+        except ValueError:
+            seconds = None
+    if seconds is None:
+        expiry = expiry_epoch_s(headers.get("x-ratelimit-expiry"))
+        if expiry is not None:
+            seconds = expiry - now_s
+    if seconds is None or not math.isfinite(seconds):
+        return None
+    return min(max(seconds, 0.0), cap_s)

@@ -4,8 +4,9 @@ quiet spell (capped); failures reach every waiter of the batch."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 
 import pytest
 
@@ -173,3 +174,79 @@ async def test_the_batch_size_can_follow_the_owner() -> None:
     size[0] = 4
     await c.get(["D", "E", "F", "G", "H"])
     assert fetch.calls == [["A", "B"], ["C"], ["D", "E", "F", "G"], ["H"]]
+
+
+class Slots:
+    """One request slot, handed out by `release` (the test decides when a slot comes)."""
+
+    def __init__(self) -> None:
+        self.sem = asyncio.Semaphore(0)
+        self.held = 0
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        await self.sem.acquire()
+        self.held += 1
+        try:
+            yield
+        finally:
+            self.held -= 1
+
+
+async def test_a_due_batch_takes_its_keys_when_its_slot_comes() -> None:
+    fetch = Recorder()
+    slots = Slots()
+    c: Coalescer[str] = Coalescer(fetch, max_batch=10, linger_s=0.01, slot=slots.slot)
+    first = asyncio.create_task(c.get(["A"]))
+    await asyncio.sleep(0.05)  # due, but no slot yet
+    assert fetch.calls == []
+    late = asyncio.create_task(c.get(["B", "C"]))  # arrives while the batch waits for a slot
+    await asyncio.sleep(0.05)
+    slots.sem.release()
+    assert await first == {"A": "a"}
+    assert await late == {"B": "b", "C": "c"}
+    assert fetch.calls == [["A", "B", "C"]]  # one request: the late keys rode along
+
+
+async def test_keys_beyond_a_waiting_batch_form_the_next_one() -> None:
+    fetch = Recorder()
+    slots = Slots()
+    c: Coalescer[str] = Coalescer(fetch, max_batch=2, linger_s=0.01, slot=slots.slot)
+    tasks = [asyncio.create_task(c.get([k])) for k in "ABC"]
+    await asyncio.sleep(0.05)
+    slots.sem.release()
+    slots.sem.release()
+    await asyncio.gather(*tasks)
+    assert fetch.calls == [["A", "B"], ["C"]]  # the oldest keys first, never above max_batch
+
+
+def _complete_when_all_wait(in_flight: list[int]) -> tuple[Recorder, Coalescer[str]]:
+    """A coalescer whose batch is complete once `in_flight[0]` callers wait on it."""
+    fetch = Recorder()
+    c: Coalescer[str] = Coalescer(
+        fetch, max_batch=100, linger_s=5.0, complete=lambda waiting: waiting >= in_flight[0]
+    )
+    return fetch, c
+
+
+async def test_a_batch_goes_at_once_when_every_caller_waits_on_it() -> None:
+    fetch, c = _complete_when_all_wait([2])
+    first = asyncio.create_task(c.get(["A"]))
+    await asyncio.sleep(0.01)
+    assert fetch.calls == []  # one of two callers: it lingers
+    assert await asyncio.wait_for(c.get(["B"]), 1.0) == {"B": "b"}
+    assert await first == {"A": "a"}
+    assert fetch.calls == [["A", "B"]]
+
+
+async def test_recheck_sends_the_batch_when_the_last_other_caller_has_left() -> None:
+    in_flight = [2]
+    fetch, c = _complete_when_all_wait(in_flight)
+    first = asyncio.create_task(c.get(["A"]))
+    await asyncio.sleep(0.01)
+    c.recheck()
+    await asyncio.sleep(0.01)
+    assert fetch.calls == []  # the other caller may still add keys
+    in_flight[0] = 1  # it finished without asking
+    c.recheck()
+    assert await asyncio.wait_for(first, 1.0) == {"A": "a"}

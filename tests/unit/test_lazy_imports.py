@@ -8,6 +8,7 @@ interpreter and look at `sys.modules`; they assert what is (not) imported, never
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import os
@@ -23,7 +24,11 @@ import tomli_w
 from ivcrush_tui.calendar import NY
 from ivcrush_tui.config import load_settings
 from ivcrush_tui.engine.clock import FixedClock
-from ivcrush_tui.engine.runtime import ANALYTICS_LAZY_MODULES, open_runtime
+from ivcrush_tui.engine.runtime import (
+    ANALYTICS_LAZY_MODULES,
+    FIRST_REQUEST_DELAY_S,
+    open_runtime,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = "2026-11-23T15:30-05:00"
@@ -206,7 +211,9 @@ def test_the_cli_builds_the_tls_context_in_a_thread_for_live_mode_only(tmp_path:
     assert _tls_in_background(demo)() is None
 
 
-async def test_on_first_request_is_called_once_before_the_first_request(tmp_path: Path) -> None:
+async def test_on_first_request_is_called_once_shortly_after_the_first_request(
+    tmp_path: Path,
+) -> None:
     from ivcrush_tui.engine.health import check_health
 
     cfg = tmp_path / "demo.toml"
@@ -219,4 +226,13 @@ async def test_on_first_request_is_called_once_before_the_first_request(tmp_path
         assert calls == []  # opening the runtime sends nothing
         await check_health(rt)
         await check_health(rt)
+        await asyncio.sleep(FIRST_REQUEST_DELAY_S * 3)  # the first requests went out first
+        assert calls == [1]
+        await check_health(rt)
+    assert calls == [1]
+    # A runtime closed before the delay has passed never calls it (a command that ended early
+    # must not start importing at its exit).
+    async with open_runtime(settings, clock, on_first_request=lambda: calls.append(2)) as rt:
+        await check_health(rt)
+    await asyncio.sleep(FIRST_REQUEST_DELAY_S * 3)
     assert calls == [1]
