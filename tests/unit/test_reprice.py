@@ -49,7 +49,7 @@ LATER = NOW + dt.timedelta(seconds=90)
 
 
 def _chain(exp: dt.date, strikes: np.ndarray) -> OptionChain:
-    T = max(CAL.pricing_time_years(NOW, exp), 1e-4)  # noqa: N806 - the conventional symbol
+    T = max(CAL.pricing_time_years(NOW, exp), 1e-4)
     opts = []
     for strike in strikes.tolist():
         k = np.log(strike / SPOT)
