@@ -32,6 +32,7 @@ from ivcrush_tui.app.backend import PREF_THEME, Backend
 from ivcrush_tui.app.bindings import APP_BINDINGS, binding_by_id, key_label, keymap_conflicts
 from ivcrush_tui.app.commands import IvCrushCommands
 from ivcrush_tui.app.formatting import TIER_RANK
+from ivcrush_tui.app.live import consume_live
 from ivcrush_tui.app.messages import AnalysisReady, ErrorRecord, ScanFinished, ScanStarted
 from ivcrush_tui.app.screens.watchlist import WatchlistScreen
 from ivcrush_tui.app.theme_guard import ThemeGuard, check_keymap
@@ -136,6 +137,8 @@ class IvCrushApp(ThemeGuard):
         self.recent_errors: deque[ErrorRecord] = deque(maxlen=100)
         self.alerts: list[str] = []  # tier-rise notifications (also shown as toasts)
         self.scan_count = 0
+        self.live_batches = 0  # batches of streamed re-prices applied (app/live.py)
+        self._live_task: asyncio.Task[None] | None = None
         self._scan_running = False
         self._scan_done = 0
         self._scan_total = 0
@@ -237,8 +240,12 @@ class IvCrushApp(ThemeGuard):
             self.notify(f"Could not load the watchlist: {exc}", severity="error")
         self._set_watchlist(symbols)
         self.start_scan()
+        # A task, not a worker: it lasts as long as the app (workers are waited for).
+        self._live_task = asyncio.create_task(consume_live(self), name="live")
 
     async def on_unmount(self) -> None:
+        if self._live_task is not None:
+            self._live_task.cancel()
         with contextlib.suppress(Exception):  # shutting down: nothing useful to show any more
             await asyncio.wait_for(self.backend.stop(), timeout=5)
 
@@ -256,15 +263,16 @@ class IvCrushApp(ThemeGuard):
     def scan_progress(self) -> tuple[int, int] | None:
         return (self._scan_done, self._scan_total) if self._scan_running else None
 
-    def start_scan(self) -> bool:
-        """Start a scan of the watchlist unless one is running. Returns True when started."""
+    def start_scan(self, symbols: tuple[str, ...] | None = None) -> bool:
+        """Start a scan of `symbols` (default: the watchlist) unless one is running. Returns
+        True when started."""
         if self._scan_running:
             return False
         if self._rescan_timer is not None:
             self._rescan_timer.stop()
             self._rescan_timer = None
         self._scan_running = True
-        self._scan_worker(self.watchlist_symbols)
+        self._scan_worker(self.watchlist_symbols if symbols is None else symbols)
         return True
 
     @work(group="engine", exclusive=True, exit_on_error=False, name="scan")
@@ -307,7 +315,13 @@ class IvCrushApp(ThemeGuard):
 
     def _timer_scan(self) -> None:
         self._rescan_timer = None
-        self.start_scan()
+        # Names the market stream keeps current cost no REST refresh (issue 14).
+        streamed = self.backend.status().streamed
+        todo = tuple(s for s in self.watchlist_symbols if s not in streamed)
+        if todo or not self.watchlist_symbols:
+            self.start_scan(todo)
+        else:
+            self._arm_next_scan()
 
     @on(ScanStarted)
     def _on_scan_started(self, message: ScanStarted) -> None:
@@ -321,6 +335,11 @@ class IvCrushApp(ThemeGuard):
         a = message.analysis
         if self._scan_running and a.symbol in self._scan_symbols:
             self._scan_done += 1
+        self.apply_result(a)
+
+    def apply_result(self, a: Analysis) -> None:
+        """Keep `a` as its ticker's latest result and publish it (scan results and streamed
+        re-prices alike)."""
         prev = self.results.get(a.symbol)
         self.results[a.symbol] = a
         if a.status is Status.ERROR and a.error is not None:
