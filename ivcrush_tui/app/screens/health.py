@@ -250,7 +250,9 @@ class HealthScreen(Screen[None]):
                 await cards.mount(card)
             card.show(c)
         with contextlib.suppress(NoMatches):
-            self.query_one("#stream-line", Static).update(stream_line(report, variables))
+            line = self.query_one("#stream-line", Static)
+            line.display = report.stream is not None or report.stream_owner is not None
+            line.update(stream_line(report, variables))
 
     def show_errors(self) -> None:
         try:
