@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ivcrush_tui.calendar import NY
 from ivcrush_tui.domain import IvCrushError
@@ -22,6 +22,9 @@ from ivcrush_tui.engine.service import Engine
 from ivcrush_tui.serve.metrics import ServeMetrics
 from ivcrush_tui.serve.schedule import next_scan_at
 from ivcrush_tui.store.repositories import WatchlistRepo
+
+if TYPE_CHECKING:
+    from ivcrush_tui.analytics.analysis import Analysis
 
 log = logging.getLogger(__name__)
 
@@ -52,14 +55,25 @@ class ServeLoop:
         self.engine = engine
         self.metrics = metrics
         self._sleep = sleep
-        self._latest: dict[str, dict[str, Any]] = {}
+        self._latest: dict[str, Analysis] = {}
+        # Names the market stream keeps current (engine/live_quotes.py): left out of the
+        # scheduled scans; their streamed re-prices keep /analyses current.
+        self.streamed: Callable[[], frozenset[str]] = frozenset
+        engine.observers.add(self)
         self.scans_done = 0
         self.last_scan_at: dt.datetime | None = None  # the instant of the last scan (UTC)
 
     def latest(self) -> list[dict[str, Any]]:
         """The latest analysis of every ticker scanned so far, as `scan --json` prints it,
         ordered by ticker."""
-        return [self._latest[t] for t in sorted(self._latest)]
+        return [analysis_to_json(self._latest[t]) for t in sorted(self._latest)]
+
+    # The engine's observer (engine/observers.py): every analysis, scanned or streamed.
+    def on_quote(self, symbol: str, quote: object, at: dt.datetime) -> None:
+        return
+
+    def on_analysis(self, analysis: Analysis) -> None:
+        self._latest[analysis.symbol] = analysis
 
     async def names(self, now: dt.datetime) -> list[str]:
         """The watchlist, then the names with entry on the next entry window's day."""
@@ -79,11 +93,11 @@ class ServeLoop:
         t0 = time.perf_counter()
         statuses: list[str] = []
         lost_before = self.engine.lost_writes
-        names = await self.names(now)
+        streamed = self.streamed()
+        names = [n for n in await self.names(now) if n not in streamed]
         async for result in self.engine.scan(names, now):
-            row = analysis_to_json(result)
-            self._latest[result.symbol] = row
-            statuses.append(str(row["status"]))
+            self._latest[result.symbol] = result
+            statuses.append(result.status.value)
         lost = self.engine.lost_writes - lost_before
         if lost:
             log.error("serve: %d ledger writes failed: those decisions are lost", lost)
