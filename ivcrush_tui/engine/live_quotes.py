@@ -59,7 +59,7 @@ class LiveOptions:
     reconnects the HTTP stream)."""
 
     tick_s: float = 0.05
-    min_reprice_s: float = 0.2
+    min_reprice_s: float = 0.1
     repick_min_s: float = 60.0
     term_refresh_s: float = 300.0
     term_check_s: float = 10.0
