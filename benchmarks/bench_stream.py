@@ -49,7 +49,7 @@ def pct(xs: list[float], p: float) -> float:
     if not xs:
         return float("nan")
     s = sorted(xs)
-    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
 def write_config(tmp: Path, srv: StreamServer) -> Path:
@@ -250,8 +250,7 @@ async def rest_run(srv: StreamServer, speed: float, hour_s: float) -> dict[str, 
             try:
                 results = [a async for a in engine.scan(srv.symbols, clock.now())]
                 first_scan = srv.rest_requests() - before
-                while market_mono() < hour_s:
-                    await asyncio.sleep(0.5)
+                await asyncio.sleep(max(0.0, (hour_s - market_mono()) / speed))
                 status = monitor.status()
             finally:
                 await monitor.stop()
