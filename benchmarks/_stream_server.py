@@ -13,13 +13,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from _scan_server import DAY, N_BASE, N_CLONES  # noqa: E402
+from _scan_server import DAY, N_CLONES, Server  # noqa: E402
 
 from ivcrush_tui.calendar import NY, UTC  # noqa: E402
 
@@ -65,8 +64,8 @@ def serve(rate: float, speed: float, latency_ms: float, limit: int) -> int:
     return 0
 
 
-class StreamServer:
-    """The server subprocess and its control channel."""
+class StreamServer(Server):
+    """The server subprocess and its control channel (bench_scan's `send`, `stats`, `close`)."""
 
     def __init__(self, rate: float, speed: float, latency_ms: float, limit: int = 60_000) -> None:
         self.proc = subprocess.Popen(
@@ -81,25 +80,7 @@ class StreamServer:
         if not ready or ready[0] != "READY":
             raise RuntimeError(f"server did not start: {ready}")
         self.tradier_base, self.av_base = ready[1], ready[2]
-        from ivcrush_tui.providers.demo.universe import UNIVERSE
-
-        base = [x.symbol for x in UNIVERSE][:N_BASE]
-        self.symbols = base + [s + "Z" for s in base if "." not in s][:N_CLONES]
-
-    def stats(self) -> dict[str, Any]:
-        assert self.proc.stdin is not None
-        assert self.proc.stdout is not None
-        self.proc.stdin.write("stats\n")
-        self.proc.stdin.flush()
-        data: dict[str, Any] = json.loads(self.proc.stdout.readline().removeprefix("STATS "))
-        return data
-
-    def send(self, command: str) -> str:
-        assert self.proc.stdin is not None
-        assert self.proc.stdout is not None
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-        return self.proc.stdout.readline().strip()
+        self.symbols = self._symbols()
 
     def rest_requests(self) -> int:
         """Tradier REST requests served (the stream's session and stream endpoints apart)."""
@@ -107,16 +88,6 @@ class StreamServer:
         return sum(
             n for path, n in reqs.items() if "/tradier/" in path and "/markets/events" not in path
         )
-
-    def close(self) -> None:
-        try:
-            assert self.proc.stdin is not None
-            self.proc.stdin.write("quit\n")
-            self.proc.stdin.flush()
-            self.proc.wait(timeout=10)
-        except Exception:
-            self.proc.kill()
-            self.proc.wait()
 
 
 if __name__ == "__main__":

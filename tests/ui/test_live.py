@@ -99,3 +99,31 @@ async def test_timer_rescans_leave_the_streamed_names_out() -> None:
         app._timer_scan()  # every name streamed: no scan at all, the timer is re-armed
         await settle(app, pilot)
         assert len(fb.scan_calls) == calls
+
+
+async def test_a_burst_of_reprices_redraws_the_drilldown_a_few_times_latest_last() -> None:
+    fb = FakeBackend()
+    app = make_app(fb)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        app.open_ticker("NVDA")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, TickerScreen)
+        shows: list[float] = []
+        real_show = screen.show
+
+        def counting(a: object) -> None:
+            shows.append(a.implied.implied_move_pct)  # type: ignore[attr-defined]
+            real_show(a)  # type: ignore[arg-type]
+
+        screen.show = counting  # type: ignore[method-assign]
+        for pct in (11.0, 11.5, 12.0, 12.5, 13.0):
+            fb.push_live(
+                build_analysis(replace(SCRIPTS["NVDA"], implied_pct=pct), fb.now(), fb.calendar)
+            )
+            await pilot.pause(0.01)
+        await pilot.pause(0.6)
+        assert shows[-1] == 13.0  # the latest wins
+        assert len(shows) <= 3  # at most one redraw per LIVE_SHOW_INTERVAL_S (+ the first)
+        assert "13.00" in _plain(screen.query_one("#straddle", Static))
