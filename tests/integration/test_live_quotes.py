@@ -6,6 +6,7 @@ makes a second process poll."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import AsyncGenerator, Callable, Iterator
@@ -206,3 +207,27 @@ async def test_streaming_off_in_config_polls(server: DemoServer, tmp_path: Path)
         assert monitor.status().mode == POLL
         assert "streaming = false" in (monitor.status().reason or "")
         await monitor.stop()
+
+
+async def test_spot_leaving_the_subscription_re_picks_by_rest(
+    server: DemoServer, tmp_path: Path
+) -> None:
+    gen = _monitor(tmp_path, server)
+    engine, monitor = await anext(gen)
+    try:
+        await monitor.start()
+        [a async for a in engine.scan(TICKERS[:1], INSIDE)]
+        await wait_for(lambda: monitor.status().mode == LIVE)
+        sym = TICKERS[0]
+        base = monitor.bases[sym]
+        # A subscription that no longer covers spot (as after a big move): the next quote that
+        # moves the ticker asks for a re-pick, which re-analyses it by REST and rebases it.
+        far = dataclasses.replace(base.plan, low=base.plan.high + 50, high=base.plan.high + 60)
+        monitor.bases[sym] = dataclasses.replace(base, plan=far)
+        await wait_for(lambda: monitor.repicks == 1 and monitor.bases[sym].plan != far)
+        rebased = monitor.bases[sym]
+        assert rebased.plan.covers(rebased.analysis.spot or 0.0)
+        assert rebased.analysis is not base.analysis  # a new REST analysis (engine.analyze)
+        await wait_for(lambda: monitor.reprices > 0)
+    finally:
+        await gen.aclose()
