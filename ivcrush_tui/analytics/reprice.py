@@ -187,7 +187,22 @@ def reprice(
     """The analysis of `base` re-priced at `now` (aware UTC) from the streamed `stock` quote and
     `legs` (the plan's contracts by OCC symbol, as last quoted; missing ones keep the base
     quote). quote_time: the instant of the newest quote used. Never raises; `Repick` when the
-    subscribed quotes do not determine the figures."""
+    subscribed quotes do not determine the figures (or a bug stopped the re-price)."""
+    try:
+        return _reprice(base, stock, legs, now, params, cal, quote_time)
+    except Exception as exc:  # a bug costs a REST re-pick of one ticker, never the stream
+        return Repick(f"re-price failed: {type(exc).__name__}")
+
+
+def _reprice(
+    base: LiveBase,
+    stock: StockQuote,
+    legs: Mapping[str, OptionQuote],
+    now: dt.datetime,
+    params: AnalysisParams,
+    cal: TradingCalendar,
+    quote_time: dt.datetime | None,
+) -> Analysis | Repick:
     plan = base.plan
     sched = base.analysis.schedule
     history = base.analysis.history

@@ -286,14 +286,20 @@ class LiveMonitor:
         assert self._stream is not None
         observers = self.engine.observers
         clock = self.rt.clock
-        async with contextlib.aclosing(self._stream.events()) as events:
-            async for event in events:
-                at = clock.now()
-                ticker = self.book.apply(event, at)
-                if ticker is not None:
-                    self._dirty.add(ticker)
-                if len(observers):
-                    observers.quote(event.symbol, event, at)
+        try:
+            async with contextlib.aclosing(self._stream.events()) as events:
+                async for event in events:
+                    at = clock.now()
+                    ticker = self.book.apply(event, at)
+                    if ticker is not None:
+                        self._dirty.add(ticker)
+                    if len(observers):
+                        observers.quote(event.symbol, event, at)
+        except Exception:  # a bug: the stream ends (POLL), the console keeps running
+            log.exception("market stream consumer failed; polling instead")
+            self._reason = "the market stream consumer failed (see the log)"
+            self._stream.close()
+            return
         health = self._stream.health()
         if health.state is StreamState.FAILED:
             log.warning("market stream failed, polling instead: %s", health.error)
@@ -367,6 +373,8 @@ class LiveMonitor:
                 await self.refresh_terms()
             except IvCrushError as exc:
                 log.info("term structure refresh failed: %s", exc)
+            except Exception:
+                log.exception("term structure refresh failed")
 
     async def refresh_terms(self, *, force: bool = False) -> int:
         """One batched REST round for the tickers whose term structure is due (every ticker

@@ -400,6 +400,7 @@ class TickerScreen(Screen[None]):
 
     def show(self, a: Analysis | None) -> None:
         self._shown_at = time.monotonic()
+        self._due = None  # whatever waited for a redraw is older than this
         if a is not None:
             self.analysis = a
         a = self.analysis
