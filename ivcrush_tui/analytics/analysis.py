@@ -8,149 +8,30 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ivcrush_tui.analytics.consistency import ConsistencyStats, consistency
-from ivcrush_tui.analytics.event_move import (
-    EventMove,
-    VarianceSplit,
-    decompose,
-    event_move_of,
-    reaction_implied_move_pct,
-)
-from ivcrush_tui.analytics.greeks import StraddleGreeks, straddle_greeks
-from ivcrush_tui.analytics.history import HistoryResult, earnings_moves
-from ivcrush_tui.analytics.implied_move import (
-    ImpliedMove,
-    Priced,
-    implied_move,
-    priced_contracts,
-)
+from ivcrush_tui.analytics.history import earnings_moves
+from ivcrush_tui.analytics.implied_move import Priced, implied_move, priced_contracts
 from ivcrush_tui.analytics.ivsolve import implied_vols
-from ivcrush_tui.analytics.liquidity import StraddleLiquidity, straddle_liquidity
+from ivcrush_tui.analytics.model import Analysis as Analysis  # re-exported
+from ivcrush_tui.analytics.model import AnalysisInputs as AnalysisInputs  # re-exported
+from ivcrush_tui.analytics.model import ErrorInfo as ErrorInfo  # re-exported
+from ivcrush_tui.analytics.model import StaleMark as StaleMark  # re-exported
+from ivcrush_tui.analytics.model import Status as Status  # re-exported
 from ivcrush_tui.analytics.params import AnalysisParams
 from ivcrush_tui.analytics.quotes import quote_time, spot_price
-from ivcrush_tui.analytics.realized import iv_rv_ratio, yang_zhang
-from ivcrush_tui.analytics.recommendation import Action, Recommendation, recommend
+from ivcrush_tui.analytics.realized import yang_zhang
+from ivcrush_tui.analytics.recommendation import Action, Recommendation
 from ivcrush_tui.analytics.schedule import EventSchedule as EventSchedule  # re-exported
 from ivcrush_tui.analytics.schedule import schedule_event
+from ivcrush_tui.analytics.scoring import MarketFigures, SlowFigures, score
 from ivcrush_tui.analytics.skew import SkewFit, skew_fit
-from ivcrush_tui.analytics.term import TermPoint, TermStructure, atm_iv, term_structure
-from ivcrush_tui.analytics.vrp import Tier, TierBasis, VrpResult, cost_pct, vrp
-from ivcrush_tui.calendar import NY, ExpirationInfo, TradingCalendar
-from ivcrush_tui.domain import (
-    Bar,
-    EarningsEvent,
-    ErrorCode,
-    OptionChain,
-    OptionType,
-    StockQuote,
-    Timing,
-    Unavailable,
-)
-
-
-class Status(StrEnum):
-    OK = "ok"
-    INSUFFICIENT_HISTORY = "insufficient_history"
-    NO_EVENT = "no_event"
-    NO_OPTIONS = "no_options"
-    ERROR = "error"
-
-
-@dataclass(frozen=True, slots=True)
-class ErrorInfo:
-    """A typed failure: stable `code`, human `message`, and the correlation id of the request."""
-
-    code: str
-    message: str
-    correlation_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class StaleMark:
-    """Set on an analysis that is a ticker's last good result kept through failed refreshes
-    (`engine.last_good.hold_last_good`): why the latest refresh failed, and since when (aware
-    UTC: the first failed refresh of this outage)."""
-
-    code: str
-    message: str
-    since: dt.datetime
-    correlation_id: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AnalysisInputs:
-    """Everything `analyze` needs for one ticker, as fetched (no further I/O happens).
-
-    `chains` holds the event expiration's full chain; other expirations may carry only the strikes
-    around the money (enough for their ATM IV). `bars` are daily sessions, any order.
-    """
-
-    symbol: str
-    now: dt.datetime  # aware UTC: "now" is explicit, never read from the wall clock
-    quote: StockQuote | None
-    upcoming: EarningsEvent | None
-    expirations: tuple[dt.date, ...] = ()
-    chains: tuple[OptionChain, ...] = ()
-    bars: tuple[Bar, ...] = ()
-    past_events: tuple[EarningsEvent, ...] = ()
-    market_cap: float | None = None  # dollars, as the provider last described the company
-
-
-@dataclass(frozen=True, slots=True)
-class Analysis:
-    """The complete analysis of one ticker. Sub-results are `Unavailable` (n/a + reason) or None
-    when not reached (e.g. no event). Percentages are percent numbers (9.16 = 9.16 %)."""
-
-    symbol: str
-    as_of: dt.datetime
-    status: Status
-    error: ErrorInfo | None = None
-    spot: float | None = None
-    schedule: EventSchedule | None = None
-    implied: ImpliedMove | Unavailable | None = None
-    event_move: EventMove | Unavailable | None = None
-    # The §3 decomposition (V_E, σ_o²): present even when the event move is n/a (V_E <= 0),
-    # because the horizon-matched implied move of §5 is built from it.
-    variance_split: VarianceSplit | Unavailable | None = None
-    history: HistoryResult | None = None
-    vrp: VrpResult | Unavailable | None = None
-    consistency: ConsistencyStats | Unavailable | None = None
-    skew: SkewFit | Unavailable | None = None
-    term: TermStructure | None = None
-    rv30: float | Unavailable | None = None  # fraction per year
-    iv_rv: float | None = None
-    liquidity: StraddleLiquidity | None = None
-    greeks: StraddleGreeks | Unavailable | None = None
-    call_iv: float | None = None  # ATM legs' IVs, fraction per year
-    put_iv: float | None = None
-    recommendation: Recommendation | None = None
-    notes: tuple[str, ...] = field(default=())
-    # The event expiration's cycle (weekly/monthly) and settlement (AM/PM), and the company's
-    # market cap in dollars: facts for the trader, not inputs to any figure above.
-    expiration_info: ExpirationInfo | None = None
-    market_cap: float | None = None
-    # Aware UTC instant of the stock quote the figures were computed from (its latest trade or
-    # bid/ask update); None when the provider did not say. The watchlist's Age is its age.
-    quote_time: dt.datetime | None = None
-    # Set when this is the last good result kept because a later refresh failed; None for a
-    # result fresh from the providers.
-    stale: StaleMark | None = None
-
-    @property
-    def tier(self) -> Tier | None:
-        """The VRP tier, only when scored (status ok)."""
-        if self.status is not Status.OK or not isinstance(self.vrp, VrpResult):
-            return None
-        return self.vrp.tier
-
-    @property
-    def ok(self) -> bool:
-        return self.status is Status.OK
+from ivcrush_tui.analytics.term import atm_iv
+from ivcrush_tui.calendar import NY, TradingCalendar
+from ivcrush_tui.domain import ErrorCode, OptionType, Unavailable
 
 
 def _today_ny(now: dt.datetime) -> dt.date:
@@ -158,7 +39,7 @@ def _today_ny(now: dt.datetime) -> dt.date:
 
 
 @dataclass(frozen=True, slots=True)
-class _ChainIvs:
+class ChainIvs:
     """Per-strike IVs of one chain (fractions per year; NaN = missing)."""
 
     strikes: np.ndarray
@@ -166,7 +47,7 @@ class _ChainIvs:
     put_iv: np.ndarray
 
 
-def _chain_ivs(priced: Priced, spot: float, T: float, r: float) -> _ChainIvs:
+def chain_ivs(priced: Priced, spot: float, T: float, r: float) -> ChainIvs:
     """Leg IVs of the priced contracts: the provider's mid_iv when > 0, else BSM inversion of the
     mid (vectorised). Zero-bid and crossed legs have none."""
     strikes = np.array(sorted({k for k, _ in priced}), dtype=np.float64)
@@ -188,14 +69,14 @@ def _chain_ivs(priced: Priced, spot: float, T: float, r: float) -> _ChainIvs:
         slots = np.array(todo_slot)
         idx = np.array(todo_idx)
         ivs[slots, idx] = implied_vols(np.array(todo_mid), spot, strikes[idx], T, slots == 0, r)
-    return _ChainIvs(strikes, ivs[0], ivs[1])
+    return ChainIvs(strikes, ivs[0], ivs[1])
 
 
 def _opt(x: float) -> float | None:
     return None if math.isnan(x) else x
 
 
-def _chain_atm_iv(ivs: _ChainIvs, spot: float) -> float | Unavailable:
+def chain_atm_iv(ivs: ChainIvs, spot: float) -> float | Unavailable:
     """ATM IV at spot (`term.atm_iv`), given only the strikes that can matter: the nearest strike
     with an IV on each side of spot (a full chain would cost a Python loop over every strike)."""
     has_iv = ~(np.isnan(ivs.call_iv) & np.isnan(ivs.put_iv))
@@ -210,6 +91,26 @@ def _chain_atm_iv(ivs: _ChainIvs, spot: float) -> float | Unavailable:
         [_opt(v) for v in ivs.put_iv[keep].tolist()],
         spot,
     )
+
+
+def expiration_ivs(
+    priced: Mapping[dt.date, Priced], spot: float, now: dt.datetime, r: float,
+    cal: TradingCalendar,
+) -> tuple[dict[dt.date, ChainIvs], dict[dt.date, float]]:  # fmt: skip
+    """Leg IVs and the ATM IV at spot (fractions per year) of every expiration not yet expired
+    at `now` (METHODS §7, §9); an expiration without an ATM IV has leg IVs but no ATM entry."""
+    ivs_by_exp: dict[dt.date, ChainIvs] = {}
+    atm_by_exp: dict[dt.date, float] = {}
+    for exp in sorted(priced):
+        T = cal.pricing_time_years(now, exp)
+        if T <= 0:
+            continue
+        ivs = chain_ivs(priced[exp], spot, T, r)
+        ivs_by_exp[exp] = ivs
+        a = chain_atm_iv(ivs, spot)
+        if not isinstance(a, Unavailable):
+            atm_by_exp[exp] = a
+    return ivs_by_exp, atm_by_exp
 
 
 def _failure(
@@ -293,69 +194,12 @@ def _analyze(inputs: AnalysisInputs, params: AnalysisParams, cal: TradingCalenda
             schedule=sched,
             implied=implied,
         )
-    notes: list[str] = []
-    if implied.extrapolated:
-        notes.append(implied.note or "spot outside the quoted strikes: nearest strike used")
-    if sched.timing_flagged:
-        notes.append("timing unknown: entered as BMO, expiration chosen as AMC")
-
     r = params.risk_free_rate
-    # Implied vols per expiration and the ATM term structure (METHODS §7, §9).
-    chain_ivs: dict[dt.date, _ChainIvs] = {}
-    points: list[TermPoint] = []
-    atm_by_exp: dict[dt.date, float] = {}
-    for exp in sorted(chains):
-        T = cal.pricing_time_years(now, exp)
-        if T <= 0:
-            continue
-        ivs = _chain_ivs(priced[exp], spot, T, r)
-        chain_ivs[exp] = ivs
-        a = _chain_atm_iv(ivs, spot)
-        if not isinstance(a, Unavailable):
-            atm_by_exp[exp] = a
-            points.append(TermPoint(expiration=exp, dte=T * 365.0, atm_iv=a))
-    later = [e for e in sorted(atm_by_exp) if e > sched.expiration]
-    today = _today_ny(now)
-    # The pre-event expiration T0 (METHODS §3): the latest one strictly before the event, not
-    # expiring today (its IV is noise in its last hours), with an ATM IV. "Before the event" is
-    # before the reaction session, except for UNKNOWN timing: before the report day D itself,
-    # since an expiration on D may already hold a pre-market report.
-    event_day = sched.event.date if sched.event.timing is Timing.UNKNOWN else sched.reaction_date
-    earlier = [e for e in sorted(atm_by_exp) if today < e < event_day]
-    back = later[0] if later else None
-    term = term_structure(points, front=sched.expiration, back=back, params=params, today=today)
-
-    # Event-only move from the term structure, trading-day clock (METHODS §3). The IVs are quoted
-    # on the calendar clock (T = days/365); the total variance σ²·T they price is re-expressed per
-    # trading year (σ_trd² = σ²·T_cal/T_trd) so that σ and T share one clock in the formula.
-    def trading(exp: dt.date) -> tuple[float, float] | None:
-        t_trd = cal.trading_time_years(now, exp)
-        t_cal = cal.pricing_time_years(now, exp)
-        if t_trd <= 0 or t_cal <= 0:
-            return None
-        return atm_by_exp[exp] * math.sqrt(t_cal / t_trd), t_trd
-
-    split: VarianceSplit | Unavailable
-    front = trading(sched.expiration) if sched.expiration in atm_by_exp else None
-    pre = trading(earlier[-1]) if earlier else None
-    nxt = trading(back) if back is not None else None
-    if front is None:
-        split = Unavailable("event move: no ATM IV at the event expiration")
-    elif pre is not None:
-        split = decompose(front[0], front[1], None, None, pre_iv=pre[0], pre_t=pre[1])
-    elif nxt is not None:
-        split = decompose(front[0], front[1], nxt[0], nxt[1])
-    else:
-        split = Unavailable("event move: no second expiration to separate the event from diffusion")
-    ev = event_move_of(split)
-    # Horizon-matched implied move (METHODS §5): the reaction session alone.
-    reaction_pct: float | Unavailable = (
-        split if isinstance(split, Unavailable) else reaction_implied_move_pct(split)
-    )
+    ivs_by_exp, atm_by_exp = expiration_ivs(priced, spot, now, r, cal)
 
     # Skew of the event expiration (METHODS §8).
     T_event = cal.pricing_time_years(now, sched.expiration)
-    ev_ivs = chain_ivs.get(sched.expiration)
+    ev_ivs = ivs_by_exp.get(sched.expiration)
     skew: SkewFit | Unavailable
     if ev_ivs is None:
         skew = Unavailable("the event expiration has expired")
@@ -370,30 +214,16 @@ def _analyze(inputs: AnalysisInputs, params: AnalysisParams, cal: TradingCalenda
             r=r,
             params=params,
         )
-
-    # ATM legs: their IVs, liquidity, cost and Greeks.
-    atm = implied.atm
-    call_iv = put_iv = None
-    if ev_ivs is not None:
-        idx = np.searchsorted(ev_ivs.strikes, atm.strike)
-        if idx < len(ev_ivs.strikes) and ev_ivs.strikes[idx] == atm.strike:
-            call_iv = _opt(float(ev_ivs.call_iv[idx]))
-            put_iv = _opt(float(ev_ivs.put_iv[idx]))
-    liquidity = straddle_liquidity(atm.call, atm.put, params.liquidity)
-    cost = cost_pct(atm.call.bid, atm.call.ask, atm.put.bid, atm.put.ask, spot)
-    greeks: StraddleGreeks | Unavailable
-    if call_iv is None or put_iv is None:
-        greeks = Unavailable("ATM leg IV missing")
-    else:
-        greeks = straddle_greeks(atm, spot, T_event, r, call_iv, put_iv)
-
-    # Realised volatility (METHODS §9).
-    rv = yang_zhang(inputs.bars, params.rv_window)
-    iv_rv = None
-    if not isinstance(rv, Unavailable) and term.iv30 is not None:
-        iv_rv = iv_rv_ratio(term.iv30, rv)
-
-    # Historical earnings moves, VRP, consistency (METHODS §4-6).
+    call_iv, put_iv = atm_leg_ivs(ev_ivs, implied.atm.strike)
+    market = MarketFigures(
+        spot=spot,
+        implied=implied,
+        atm_ivs=atm_by_exp,
+        call_iv=call_iv,
+        put_iv=put_iv,
+        quote_time=quote_time(inputs.quote),
+    )
+    # Realised volatility (METHODS §9) and the historical earnings moves (METHODS §4).
     hist = earnings_moves(
         inputs.bars,
         inputs.past_events,
@@ -401,65 +231,15 @@ def _analyze(inputs: AnalysisInputs, params: AnalysisParams, cal: TradingCalenda
         max_events=params.max_events,
         calendar=cal,
     )
-    n_events = len(hist.moves)
-    vr = vrp(implied.implied_move_pct, hist.moves, params, cost, reaction_pct)
-    vrp_ratio = vr.vrp_ratio if isinstance(vr, VrpResult) else None
-    cons = consistency(hist.moves, implied.implied_move_pct, vrp_ratio, params)
-    insufficient = n_events < params.min_events
-    status = Status.INSUFFICIENT_HISTORY if insufficient else Status.OK
-    if any(m.timing_inferred for m in hist.moves):
-        notes.append("some past event timings were inferred from the gaps")
-    # n/a figures carry their reason in the reasons (docs/JSON.md).
-    if isinstance(ev, Unavailable):
-        notes.append(ev.reason)
-    if isinstance(vr, VrpResult) and vr.tier_basis is TierBasis.STRADDLE:
-        why = vr.reaction_note or "n/a"
-        if isinstance(split, Unavailable) and why == split.reason:
-            why = "no term-structure decomposition"  # its reason is already the event move's
-        notes.append(f"reaction VRP n/a ({why}): tier on the straddle VRP")
-    # Sessions after the reaction session through the event expiration, on the trading calendar
-    # (the WATCH cap of METHODS §11 when the tier is on the straddle basis).
-    after_reaction = cal.sessions_between(
-        sched.reaction_date + dt.timedelta(days=1), sched.expiration
-    )
+    slow = SlowFigures(skew=skew, rv30=yang_zhang(inputs.bars, params.rv_window), history=hist)
+    return score(inputs.symbol, now, sched, market, slow, params, cal)
 
-    rec = recommend(
-        tier=None if insufficient or not isinstance(vr, VrpResult) else vr.tier,
-        liquidity=liquidity,
-        n_events=n_events,
-        min_events=params.min_events,
-        trend_rising=cons.trend_rising if isinstance(cons, ConsistencyStats) else None,
-        trr_level=cons.trr_level if isinstance(cons, ConsistencyStats) else None,
-        timing_inferred=sched.timing_flagged,
-        expiration_gap_days=(sched.expiration - sched.reaction_date).days,
-        max_expiration_gap_days=params.max_expiration_gap_days,
-        extra_reasons=tuple(notes),
-        vrp_ratio=vr.tiering_ratio if isinstance(vr, VrpResult) else None,
-        trend_pp_per_qtr=cons.trend_pp_per_qtr if isinstance(cons, ConsistencyStats) else None,
-        trr=cons.trr if isinstance(cons, ConsistencyStats) else None,
-        tier_basis=vr.tier_basis if isinstance(vr, VrpResult) else None,
-        sessions_after_reaction=len(after_reaction),
-    )
-    return Analysis(
-        symbol=inputs.symbol,
-        as_of=now,
-        status=status,
-        spot=spot,
-        schedule=sched,
-        implied=implied,
-        event_move=ev,
-        variance_split=split,
-        history=hist,
-        vrp=vr,
-        consistency=cons,
-        skew=skew,
-        term=term,
-        rv30=rv,
-        iv_rv=iv_rv,
-        liquidity=liquidity,
-        greeks=greeks,
-        call_iv=call_iv,
-        put_iv=put_iv,
-        recommendation=rec,
-        notes=tuple(notes),
-    )
+
+def atm_leg_ivs(ivs: ChainIvs | None, strike: float) -> tuple[float | None, float | None]:
+    """The call and put IVs (fractions per year) at `strike` of a chain's IVs, None when missing."""
+    if ivs is None:
+        return None, None
+    idx = np.searchsorted(ivs.strikes, strike)
+    if idx < len(ivs.strikes) and ivs.strikes[idx] == strike:
+        return _opt(float(ivs.call_iv[idx])), _opt(float(ivs.put_iv[idx]))
+    return None, None

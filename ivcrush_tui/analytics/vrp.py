@@ -6,12 +6,14 @@ averaging signed moves lets up and down cancel and inflates every ratio built on
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
+import numpy.typing as npt
 
 from ivcrush_tui.analytics.history import EarningsMove, recent_moves
 from ivcrush_tui.analytics.params import AnalysisParams, TierThresholds
@@ -101,11 +103,8 @@ def bootstrap_interval(
         return None
     if not math.isfinite(implied_move_pct) or implied_move_pct <= 0:
         return None
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, x.size, size=(resamples, x.size))
+    means = _resampled_means(tuple(x.tolist()), resamples, seed)
     with np.errstate(all="ignore"):  # huge inputs may overflow; filtered just below
-        means = x[idx].mean(axis=1)
-        means = means[np.isfinite(means) & (means > 0)]
         ratios = implied_move_pct / means
     ratios = ratios[np.isfinite(ratios)]
     if ratios.size == 0:
@@ -113,6 +112,20 @@ def bootstrap_interval(
     alpha = 100.0 * (1.0 - confidence) / 2.0
     lo, hi = np.percentile(ratios, [alpha, 100.0 - alpha])
     return float(lo), float(hi)
+
+
+@functools.lru_cache(maxsize=512)
+def _resampled_means(x: tuple[float, ...], resamples: int, seed: int) -> npt.NDArray[np.float64]:
+    """The finite, positive means of the bootstrap resamples of `x` (read-only). Cached: a
+    streamed re-price scores the same events many times a second with a new implied move."""
+    arr = np.asarray(x, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, arr.size, size=(resamples, arr.size))
+    with np.errstate(all="ignore"):  # huge inputs may overflow; filtered just below
+        means: npt.NDArray[np.float64] = arr[idx].mean(axis=1)
+    means = means[np.isfinite(means) & (means > 0)]
+    means.flags.writeable = False
+    return means
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,10 +28,12 @@ from textual.timer import Timer
 
 from ivcrush_tui.analytics.analysis import Analysis, Status
 from ivcrush_tui.analytics.vrp import Tier, VrpResult
+from ivcrush_tui.app import watchlist_edits
 from ivcrush_tui.app.backend import PREF_THEME, Backend
 from ivcrush_tui.app.bindings import APP_BINDINGS, binding_by_id, key_label, keymap_conflicts
 from ivcrush_tui.app.commands import IvCrushCommands
 from ivcrush_tui.app.formatting import TIER_RANK
+from ivcrush_tui.app.live import consume_live
 from ivcrush_tui.app.messages import AnalysisReady, ErrorRecord, ScanFinished, ScanStarted
 from ivcrush_tui.app.screens.watchlist import WatchlistScreen
 from ivcrush_tui.app.theme_guard import ThemeGuard, check_keymap
@@ -48,10 +50,6 @@ from ivcrush_tui.exit_codes import EXIT_TERMINATED
 from ivcrush_tui.symbols import validate_symbol
 
 _MODAL_BLOCKED = frozenset({"switch_mode", "help", "rescan", "add_ticker"})
-
-
-def _reason(exc: Exception) -> str:
-    return exc.message if isinstance(exc, IvCrushError) else str(exc)
 
 
 # Screens other than the first one are imported when first shown: the drill-down alone pulls in
@@ -144,6 +142,8 @@ class IvCrushApp(ThemeGuard):
         self.recent_errors: deque[ErrorRecord] = deque(maxlen=100)
         self.alerts: list[str] = []  # tier-rise notifications (also shown as toasts)
         self.scan_count = 0
+        self.live_batches = 0  # batches of streamed re-prices applied (app/live.py)
+        self._live_task: asyncio.Task[None] | None = None
         self._scan_running = False
         self._scan_done = 0
         self._scan_total = 0
@@ -218,7 +218,7 @@ class IvCrushApp(ThemeGuard):
         try:
             await self.backend.start()
         except Exception as exc:
-            self._record_error("backend", "startup", f"backend failed to start: {exc}", None)
+            self.record_error("backend", "startup", f"backend failed to start: {exc}", None)
             self.notify(f"Backend failed to start: {exc}", severity="error", timeout=10)
         finally:
             self._backend_started.set()
@@ -241,12 +241,16 @@ class IvCrushApp(ThemeGuard):
             symbols = await self.backend.watchlist()
         except Exception as exc:
             symbols = []
-            self._record_error("watchlist", "storage", f"could not load the watchlist: {exc}", None)
+            self.record_error("watchlist", "storage", f"could not load the watchlist: {exc}", None)
             self.notify(f"Could not load the watchlist: {exc}", severity="error")
-        self._set_watchlist(symbols)
+        self.set_watchlist(symbols)
         self.start_scan()
+        # A task, not a worker: it lasts as long as the app (workers are waited for).
+        self._live_task = asyncio.create_task(consume_live(self), name="live")
 
     async def on_unmount(self) -> None:
+        if self._live_task is not None:
+            self._live_task.cancel()
         with contextlib.suppress(Exception):  # shutting down: nothing useful to show any more
             await asyncio.wait_for(self.backend.stop(), timeout=5)
 
@@ -264,15 +268,16 @@ class IvCrushApp(ThemeGuard):
     def scan_progress(self) -> tuple[int, int] | None:
         return (self._scan_done, self._scan_total) if self._scan_running else None
 
-    def start_scan(self) -> bool:
-        """Start a scan of the watchlist unless one is running. Returns True when started."""
+    def start_scan(self, symbols: tuple[str, ...] | None = None) -> bool:
+        """Start a scan of `symbols` (default: the watchlist) unless one is running. Returns
+        True when started."""
         if self._scan_running:
             return False
         if self._rescan_timer is not None:
             self._rescan_timer.stop()
             self._rescan_timer = None
         self._scan_running = True
-        self._scan_worker(self.watchlist_symbols)
+        self._scan_worker(self.watchlist_symbols if symbols is None else symbols)
         return True
 
     @work(group="engine", exclusive=True, exit_on_error=False, name="scan")
@@ -315,7 +320,13 @@ class IvCrushApp(ThemeGuard):
 
     def _timer_scan(self) -> None:
         self._rescan_timer = None
-        self.start_scan()
+        # Names the market stream keeps current cost no REST refresh (issue 14).
+        streamed = self.backend.status().streamed
+        todo = tuple(s for s in self.watchlist_symbols if s not in streamed)
+        if todo or not self.watchlist_symbols:
+            self.start_scan(todo)
+        else:
+            self._arm_next_scan()
 
     @on(ScanStarted)
     def _on_scan_started(self, message: ScanStarted) -> None:
@@ -332,9 +343,14 @@ class IvCrushApp(ThemeGuard):
         prev = self.results.get(received.symbol)
         if received.status is Status.ERROR and received.error is not None:
             err = received.error
-            self._record_error(received.symbol, err.code, err.message, err.correlation_id)
+            self.record_error(received.symbol, err.code, err.message, err.correlation_id)
         # A failed refresh keeps the last good values, marked stale with the reason.
-        a = self.hold_last_good(prev, received)
+        self.apply_result(self.hold_last_good(prev, received))
+
+    def apply_result(self, a: Analysis) -> None:
+        """Keep `a` as its ticker's latest result and publish it (scan results and streamed
+        re-prices alike)."""
+        prev = self.results.get(a.symbol)
         self.results[a.symbol] = a
         self._maybe_alert(prev, a)
         self.analysis_signal.publish(a)
@@ -353,7 +369,7 @@ class IvCrushApp(ThemeGuard):
         self._scan_running = False
         self.scan_count += 1
         if message.error is not None:
-            self._record_error("scan", "scan_failed", message.error, None)
+            self.record_error("scan", "scan_failed", message.error, None)
             self.notify(f"Scan failed: {message.error}", severity="error")
         elif message.failed and not self._last_failed:
             # Once per transition into failures, not on every scan (no toast storms).
@@ -383,7 +399,7 @@ class IvCrushApp(ThemeGuard):
         self.alerts.append(text)
         self.notify(text, title="Tier up", severity="information")
 
-    def _record_error(self, symbol: str, code: str, message: str, corr: str | None) -> None:
+    def record_error(self, symbol: str, code: str, message: str, corr: str | None) -> None:
         try:
             at = self.backend.now()
         except Exception:
@@ -392,7 +408,7 @@ class IvCrushApp(ThemeGuard):
 
     # -- watchlist edits ---------------------------------------------------------------------------
 
-    def _set_watchlist(self, symbols: Iterable[str]) -> None:
+    def set_watchlist(self, symbols: Iterable[str]) -> None:
         self.watchlist_symbols = tuple(dict.fromkeys(symbols))
         self.watchlist_loaded = True
         self.watchlist_signal.publish(self.watchlist_symbols)
@@ -400,61 +416,15 @@ class IvCrushApp(ThemeGuard):
     def add_symbols(self, symbols: Sequence[str], *, checked: bool = True) -> None:
         """Add symbols (already validated when `checked`) and analyse them at once."""
         self.run_worker(
-            self._add_symbols(tuple(symbols), checked), group="edits", exit_on_error=False
+            watchlist_edits.add_symbols(self, tuple(symbols), checked),
+            group="edits",
+            exit_on_error=False,
         )
 
-    async def _add_symbols(self, symbols: tuple[str, ...], checked: bool) -> None:
-        valid: list[str] = []
-        for raw in symbols:
-            try:
-                sym = validate_symbol(raw)
-            except (IvCrushError, ValueError) as exc:
-                self.notify(_reason(exc), title="Invalid symbol", severity="error")
-                continue
-            if sym in self.watchlist_symbols:
-                self.notify(f"{sym} is already on the watchlist")
-                continue
-            if not checked:
-                try:
-                    problem = await self.backend.check_symbol(sym)
-                except Exception as exc:
-                    problem = f"could not check {sym}: {exc}"
-                if problem is not None:
-                    self.notify(problem, title="Not added", severity="error")
-                    continue
-            valid.append(sym)
-        if not valid:
-            return
-        try:
-            await self.backend.add_to_watchlist(valid)
-            current = await self.backend.watchlist()
-        except Exception as exc:
-            self.notify(f"Could not save the watchlist: {exc}", severity="error")
-            return
-        self._set_watchlist(current)
-        self.notify(f"Added {', '.join(valid)}")
-        for sym in valid:
-            try:
-                analysis = await self.backend.analyze(sym)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self._record_error(sym, "internal", str(exc), None)
-                continue
-            self.post_message(AnalysisReady(analysis))
-
     def remove_symbols(self, symbols: Sequence[str]) -> None:
-        self.run_worker(self._remove_symbols(tuple(symbols)), group="edits", exit_on_error=False)
-
-    async def _remove_symbols(self, symbols: tuple[str, ...]) -> None:
-        try:
-            await self.backend.remove_from_watchlist(symbols)
-            current = await self.backend.watchlist()
-        except Exception as exc:
-            self.notify(f"Could not save the watchlist: {exc}", severity="error")
-            return
-        self._set_watchlist(current)
-        self.notify(f"Removed {', '.join(symbols)}")
+        self.run_worker(
+            watchlist_edits.remove_symbols(self, tuple(symbols)), group="edits", exit_on_error=False
+        )
 
     # -- actions -----------------------------------------------------------------------------------
 
@@ -481,7 +451,7 @@ class IvCrushApp(ThemeGuard):
         try:
             sym = validate_symbol(symbol)
         except (IvCrushError, ValueError) as exc:
-            self.notify(_reason(exc), title="Invalid symbol", severity="error")
+            self.notify(watchlist_edits.reason(exc), title="Invalid symbol", severity="error")
             return
         from ivcrush_tui.app.screens.ticker import TickerScreen
 

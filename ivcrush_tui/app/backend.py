@@ -53,6 +53,13 @@ class StatusSnapshot:
     av_quota_total: int | None
     tradier_budget_left: int | None  # Tradier requests left in the current rate window
     last_scan_at: datetime | None  # aware UTC
+    # The market stream: "LIVE" (quotes stream in) or "POLL" (REST refreshes; stream_reason says
+    # why); None when the backend has no stream at all. streamed: tickers the stream keeps
+    # current (the timer's rescans leave them out); events_per_s: streamed events per second.
+    stream_mode: str | None = None
+    stream_reason: str | None = None
+    streamed: frozenset[str] = frozenset()
+    events_per_s: float = 0.0
 
 
 @runtime_checkable
@@ -78,6 +85,12 @@ class Backend(Protocol):
         ...
 
     async def analyze(self, symbol: str) -> Analysis: ...
+
+    def live_updates(self) -> AsyncIterator[tuple[Analysis, ...]]:
+        """Batches of analyses re-priced from streamed quotes (or re-picked / refreshed by
+        REST while streaming), as they are made; never ends while the backend runs (yields
+        nothing when the stream is off or polling)."""
+        ...
 
     async def watchlist(self) -> list[str]: ...
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import gc
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from ivcrush_tui.analytics.analysis import Analysis
     from ivcrush_tui.app.results_model import ResultsData
     from ivcrush_tui.engine.health_model import HealthReport
+    from ivcrush_tui.engine.live_quotes import LiveMonitor
     from ivcrush_tui.engine.runtime import Runtime
     from ivcrush_tui.engine.service import Engine
 
@@ -48,6 +50,7 @@ ENGINE_MODULES = (
     "ivcrush_tui.engine.runtime",
     "ivcrush_tui.engine.service",
     "ivcrush_tui.engine.health",
+    "ivcrush_tui.engine.live_quotes",
     "ivcrush_tui.store.repositories",
 )
 
@@ -108,6 +111,7 @@ class EngineBackend:
         self._stack: contextlib.AsyncExitStack | None = None
         self._rt: Runtime | None = None
         self._engine: Engine | None = None
+        self._monitor: LiveMonitor | None = None
         self._last_scan_at: dt.datetime | None = None
         self._av_left: int | None = None
         self._results: tuple[tuple[object, ...], ResultsData] | None = None  # (fingerprint, data)
@@ -168,6 +172,12 @@ class EngineBackend:
             )
             self._engine = Engine(self._rt)
             stack.push_async_callback(self._engine.aclose)
+            from ivcrush_tui.engine.live_quotes import LiveMonitor
+
+            # The market stream: tickers are subscribed after their first scan (issue 14).
+            self._monitor = LiveMonitor(self._engine, owner="console")
+            await self._monitor.start()
+            stack.push_async_callback(self._monitor.stop)
             self._av_left = await self._rt.av_limiter.remaining()
             self._refresh_status()
             refresher = asyncio.create_task(self._refresh_status_forever())
@@ -228,7 +238,7 @@ class EngineBackend:
                 stack, self._stack = self._stack, None
                 await stack.aclose()
         finally:
-            self._rt = self._engine = None
+            self._rt = self._engine = self._monitor = None
             self._results = None
             self._status = self._idle_status()
 
@@ -250,6 +260,16 @@ class EngineBackend:
     async def analyze(self, symbol: str) -> Analysis:
         return await self.engine.analyze(symbol, self.now())
 
+    def live_updates(self) -> AsyncIterator[tuple[Analysis, ...]]:
+        return self.engine_thread.stream(self._live_updates)
+
+    async def _live_updates(self) -> AsyncIterator[tuple[Analysis, ...]]:
+        monitor = self._monitor
+        if monitor is None:
+            return
+        async for batch in monitor.updates():
+            yield batch
+
     @_on_engine
     async def watchlist(self) -> list[str]:
         from ivcrush_tui.store.repositories import WatchlistRepo
@@ -267,6 +287,8 @@ class EngineBackend:
         from ivcrush_tui.store.repositories import WatchlistRepo
 
         await WatchlistRepo(self.runtime.db).remove(symbols)
+        if self._monitor is not None:
+            self._monitor.forget(symbols)
 
     @_on_engine
     async def check_symbol(self, symbol: str) -> str | None:
@@ -294,6 +316,8 @@ class EngineBackend:
         from ivcrush_tui.engine.health import check_health
 
         report = await check_health(self.runtime, probe=probe)
+        if self._monitor is not None:
+            report = dataclasses.replace(report, stream=self._monitor.status().to_json())
         av = report.component("alphavantage")
         if av is not None:
             self._av_left = av.budget_left
@@ -385,7 +409,19 @@ class EngineBackend:
             av_quota_total=rt.av_limiter.daily_quota,
             tradier_budget_left=rt.tradier_limiter.budget().available,
             last_scan_at=self._last_scan_at,
+            **self._stream_status(),
         )
+
+    def _stream_status(self) -> dict[str, Any]:
+        if self._monitor is None:
+            return {}
+        live = self._monitor.status()
+        return {
+            "stream_mode": live.mode,
+            "stream_reason": live.reason,
+            "streamed": self._monitor.streamed(),
+            "events_per_s": live.stream.events_per_s if live.stream else 0.0,
+        }
 
     async def _refresh_status_forever(self) -> None:
         while True:

@@ -30,6 +30,7 @@ from ivcrush_tui.engine.health_model import (
     latency_text,
 )
 from ivcrush_tui.engine.runtime import ALPHAVANTAGE, TRADIER, Runtime
+from ivcrush_tui.engine.stream_lock import StreamLock, lock_path
 from ivcrush_tui.resilience.breaker import HEALTH_FAILURE_CODES
 from ivcrush_tui.resilience.guard import ErrorRecord, Guard
 from ivcrush_tui.resilience.ratelimit import utc_now
@@ -240,7 +241,19 @@ async def check_health(rt: Runtime, *, probe: bool = False) -> HealthReport:
         checked_at=rt.clock.now(),
         demo=rt.demo,
         components=(tradier, av, db, _cache(rt), backfill),
+        stream_owner=stream_owner(rt),
     )
+
+
+def stream_owner(rt: Runtime) -> str | None:
+    """Who holds the account's market-stream lock ("serve (pid 12)"), None when nobody does
+    or it cannot be read (the process reporting fills in its own stream)."""
+    token = rt.settings.tradier.token
+    path = lock_path(rt.settings.database_path, token.reveal() if token else "demo")
+    try:
+        return StreamLock(path, "health").holder()
+    except OSError:
+        return None
 
 
 def store_down_report(now: dt.datetime, demo: bool, reason: str) -> HealthReport:

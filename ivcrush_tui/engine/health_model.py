@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -95,6 +96,11 @@ class HealthReport:
     checked_at: dt.datetime
     demo: bool
     components: tuple[ComponentHealth, ...] = field(default=())
+    # The market stream of the process reporting (engine/live_quotes.py `LiveStatus.to_json`):
+    # mode LIVE/POLL and why, connected, events/s, last event age, reconnects. None when the
+    # process does not stream (see `stream_owner` for who does).
+    stream: Mapping[str, object] | None = None
+    stream_owner: str | None = None  # the process holding the account's stream lock, if another
 
     @property
     def status(self) -> HealthStatus:
@@ -118,7 +124,18 @@ class HealthReport:
             "mode": "demo" if self.demo else "live",
             "checked_at": self.checked_at.isoformat(),
             "components": [c.to_json() for c in self.components],
+            "stream": self._stream_json(),
         }
+
+    def _stream_json(self) -> dict[str, object]:
+        if self.stream is not None:
+            return dict(self.stream)
+        reason = (
+            f"the market stream is owned by {self.stream_owner}"
+            if self.stream_owner
+            else "this process does not stream"
+        )
+        return {"mode": "POLL", "reason": reason, "connected": False}
 
 
 def latency_text(c: ComponentHealth) -> str:

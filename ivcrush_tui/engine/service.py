@@ -16,7 +16,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ivcrush_tui.analytics.quotes import spot_price
@@ -33,6 +33,7 @@ from ivcrush_tui.domain import (
     Unavailable,
 )
 from ivcrush_tui.engine.batching import Coalescer
+from ivcrush_tui.engine.observers import Observers
 from ivcrush_tui.engine.quote_stage import QuoteStages
 from ivcrush_tui.engine.runtime import Runtime
 from ivcrush_tui.engine.sources import EngineSources
@@ -49,7 +50,7 @@ from ivcrush_tui.store.repositories import (
 from ivcrush_tui.symbols import occ_symbol
 
 if TYPE_CHECKING:
-    from ivcrush_tui.analytics.analysis import Analysis
+    from ivcrush_tui.analytics.analysis import Analysis, AnalysisInputs
 
 # The analysis (numpy and the analytics, ~0.2 s to import) is imported where a result is built,
 # not with this module: a fresh CLI process sends its first requests first, and imports it in
@@ -131,6 +132,10 @@ class Engine(EngineSources):
         self._calendar_retry_at = 0.0  # loop time before which a failed load is not retried
         self._calendar_lock = asyncio.Lock()
         self.lost_writes = 0  # ledger rows that could not be stored (the run must say so)
+        # Every analysis passes here, and every streamed quote (engine/observers.py).
+        self.observers = Observers()
+        # Called with the full inputs of each analysis that had them (the live monitor's base).
+        self.inputs_hook: Callable[[AnalysisInputs, Analysis], None] | None = None
 
     async def aclose(self) -> None:
         await self._option_quotes.aclose()
@@ -257,6 +262,7 @@ class Engine(EngineSources):
                     # Every in-window ok analysis is stored: a lost one fails the run (exit 1).
                     self.lost_writes += 1
                     log.error("%s: ledger write failed, the decision is lost: %s", symbol, exc)
+            self.observers.analysis(result)
             return result
 
     async def _analyze(
@@ -323,7 +329,10 @@ class Engine(EngineSources):
             past_events=past,
             market_cap=cap,
         )
-        return analyze(inputs, self.rt.settings.analysis_params(), self.rt.calendar)
+        result = analyze(inputs, self.rt.settings.analysis_params(), self.rt.calendar)
+        if self.inputs_hook is not None:
+            self.inputs_hook(inputs, result)
+        return result
 
     # -- many tickers --------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -96,6 +96,9 @@ from ivcrush_tui.providers.tradier_support import (
 )
 from ivcrush_tui.resilience.protocols import CallGuard, PassThroughGuard
 from ivcrush_tui.symbols import parse_occ, to_tradier, validate_symbol
+
+if TYPE_CHECKING:
+    from ivcrush_tui.providers.tradier_stream import TradierStream
 
 __all__ = [
     "DEFAULT_CACHE_TTLS",
@@ -182,6 +185,13 @@ class TradierClient:
 
     def __repr__(self) -> str:  # never show the token
         return f"TradierClient(base_url={self._base!r})"
+
+    def open_stream(self, **kwargs: Any) -> TradierStream:
+        """A market stream on this client's connection pool, host and token (no symbols yet);
+        `kwargs` go to `TradierStream` (market_open, options, monotonic, ...)."""
+        from ivcrush_tui.providers.tradier_stream import TradierStream  # only when streaming
+
+        return TradierStream(self._http, base_url=self._base, token=self._token, **kwargs)
 
     # -- QuoteSource -----------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -21,6 +22,7 @@ from ivcrush_tui.config import Settings
 from ivcrush_tui.engine.clock import Clock
 from ivcrush_tui.engine.health import check_health, store_down_report
 from ivcrush_tui.engine.health_model import HealthReport, HealthStatus
+from ivcrush_tui.engine.live_quotes import LiveMonitor
 from ivcrush_tui.engine.runtime import Runtime, open_runtime
 from ivcrush_tui.engine.service import Engine
 from ivcrush_tui.serve.http import (
@@ -65,11 +67,21 @@ class _HealthChecks:
 class ServeApp:
     """The endpoints and the scan loop over one runtime."""
 
-    def __init__(self, rt: Runtime, engine: Engine, *, metrics: ServeMetrics | None = None) -> None:
+    def __init__(
+        self,
+        rt: Runtime,
+        engine: Engine,
+        *,
+        metrics: ServeMetrics | None = None,
+        monitor: LiveMonitor | None = None,
+    ) -> None:
         self.rt = rt
         self.metrics = metrics or ServeMetrics()
         self.metrics.watch(rt)
         self.loop = ServeLoop(rt, engine, self.metrics)
+        self.monitor = monitor
+        if monitor is not None:
+            self.loop.streamed = monitor.streamed
         self._health = _HealthChecks(rt)
 
     def routes(self) -> dict[str, Handler]:
@@ -77,6 +89,8 @@ class ServeApp:
 
     async def health(self) -> Response:
         report = await self._health.report()
+        if self.monitor is not None:
+            report = dataclasses.replace(report, stream=self.monitor.status().to_json())
         code = 503 if report.status is HealthStatus.DOWN else 200
         return json_response(code, report.to_json())
 
@@ -192,7 +206,11 @@ async def _run_with_store(current: _Current, stop: asyncio.Event, tried: asyncio
             raise _StoreUnavailable(exc.message) from exc
         engine = Engine(rt)
         stack.push_async_callback(engine.aclose)
-        app = ServeApp(rt, engine, metrics=current.metrics)
+        # serve owns the account's market stream while it runs (docs/DEPLOYMENT.md).
+        monitor = LiveMonitor(engine, owner="serve")
+        await monitor.start()
+        stack.push_async_callback(monitor.stop)
+        app = ServeApp(rt, engine, metrics=current.metrics, monitor=monitor)
         current.app = app
         tried.set()
         scans = asyncio.create_task(app.loop.run(), name="ivcrush-serve-scans")

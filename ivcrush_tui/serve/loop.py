@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ivcrush_tui.analytics.analysis import Analysis
 from ivcrush_tui.calendar import NY
@@ -24,6 +24,9 @@ from ivcrush_tui.engine.service import Engine
 from ivcrush_tui.serve.metrics import ServeMetrics
 from ivcrush_tui.serve.schedule import next_scan_at
 from ivcrush_tui.store.repositories import WatchlistRepo
+
+if TYPE_CHECKING:
+    from ivcrush_tui.analytics.analysis import Analysis
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +57,13 @@ class ServeLoop:
         self.engine = engine
         self.metrics = metrics
         self._sleep = sleep
-        self._held: dict[str, Analysis] = {}  # what /analyses shows, per ticker
-        self._latest: dict[str, dict[str, Any]] = {}  # the same as JSON
+        # What /analyses shows, per ticker: every analysis the engine produces (scanned or
+        # streamed) through `hold_last_good`, so a failed refresh keeps the last good values.
+        self._held: dict[str, Analysis] = {}
+        # Names the market stream keeps current (engine/live_quotes.py): left out of the
+        # scheduled scans; their streamed re-prices keep /analyses current.
+        self.streamed: Callable[[], frozenset[str]] = frozenset
+        engine.observers.add(self)
         self.scans_done = 0
         self.last_scan_at: dt.datetime | None = None  # the instant of the last scan (UTC)
 
@@ -63,7 +71,15 @@ class ServeLoop:
         """The latest analysis of every ticker scanned so far, as `scan --json` prints it,
         ordered by ticker; a ticker whose latest refresh failed keeps its last good analysis,
         with `stale` saying why (`engine.last_good`)."""
-        return [self._latest[t] for t in sorted(self._latest)]
+        return [analysis_to_json(self._held[t]) for t in sorted(self._held)]
+
+    # The engine's observer (engine/observers.py): every analysis, scanned or streamed.
+    def on_quote(self, symbol: str, quote: object, at: dt.datetime) -> None:
+        return
+
+    def on_analysis(self, analysis: Analysis) -> None:
+        held = hold_last_good(self._held.get(analysis.symbol), analysis, analysis.as_of)
+        self._held[analysis.symbol] = held
 
     async def names(self, now: dt.datetime) -> list[str]:
         """The watchlist, then the names with entry on the next entry window's day."""
@@ -83,13 +99,11 @@ class ServeLoop:
         t0 = time.perf_counter()
         statuses: list[str] = []
         lost_before = self.engine.lost_writes
-        names = await self.names(now)
+        streamed = self.streamed()
+        names = [n for n in await self.names(now) if n not in streamed]
         async for result in self.engine.scan(names, now):
+            # The engine's observers keep /analyses (`on_analysis`, through hold_last_good).
             statuses.append(result.status.value)
-            # A failed refresh keeps the ticker's last good analysis, marked stale (issue 14).
-            held = hold_last_good(self._held.get(result.symbol), result, now)
-            self._held[result.symbol] = held
-            self._latest[result.symbol] = analysis_to_json(held)
         lost = self.engine.lost_writes - lost_before
         if lost:
             log.error("serve: %d ledger writes failed: those decisions are lost", lost)

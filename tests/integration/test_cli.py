@@ -294,7 +294,10 @@ def check_extended(obj: dict[str, Any]) -> None:
 
 
 def check_health(obj: dict[str, Any]) -> None:
-    assert set(obj) == {"status", "mode", "checked_at", "components"}
+    assert set(obj) == {"status", "mode", "checked_at", "components", "stream"}
+    # A one-off health process does not stream: POLL, and who holds the stream if anyone.
+    assert obj["stream"]["mode"] == "POLL"
+    assert obj["stream"]["connected"] is False
     assert obj["status"] in {"healthy", "degraded", "down"}
     assert obj["mode"] in {"demo", "live"}
     assert _is_utc_instant(obj["checked_at"])

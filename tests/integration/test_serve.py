@@ -507,3 +507,45 @@ async def test_a_store_that_cannot_be_opened_is_health_503_not_an_exit(home: Pat
     assert database["status"] == "down"
     assert analyses.json() == []
     assert metrics.status_code == 200
+
+
+async def _serve_streaming(settings: Settings) -> tuple[list[dict[str, Any]], dict[str, Any], int]:
+    """serve with its live monitor on the in-process demo stream (market clock running 30x)."""
+    from ivcrush_tui.engine.live_quotes import LiveMonitor, LiveOptions
+
+    clock = RunningClock(NOW, monotonic=lambda: 30 * time.monotonic())
+    async with open_runtime(settings, clock) as rt:
+        await WatchlistRepo(rt.db).add(WATCH)
+        engine = Engine(rt)
+        opts = LiveOptions(tick_s=0.02, min_reprice_s=0.05, resubscribe_s=0.05)
+        monitor = LiveMonitor(engine, owner="serve", options=opts)
+        await monitor.start()
+        try:
+            app = ServeApp(rt, engine, monitor=monitor)
+            await app.loop.scan_once()
+            first = {row["ticker"]: row["as_of"] for row in app.loop.latest()}
+            deadline = time.monotonic() + 15
+            while monitor.reprices < len(WATCH) and time.monotonic() < deadline:  # noqa: ASYNC110 - the monitor's own counter
+                await asyncio.sleep(0.05)
+            async with (
+                serving(app, host="127.0.0.1", port=0) as server,
+                httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as client,
+            ):
+                rows = (await client.get("/analyses")).json()
+                health = (await client.get("/health")).json()
+            changed = sum(1 for r in rows if r["as_of"] != first.get(r["ticker"]))
+        finally:
+            await monitor.stop()
+            await engine.aclose()
+    return rows, health, changed
+
+
+def test_serve_streams_and_keeps_analyses_current(demo_cfg: Path, home: Path) -> None:
+    rows, health, changed = asyncio.run(_serve_streaming(demo_settings(home)))
+    assert {r["ticker"] for r in rows} >= set(WATCH)
+    assert changed > 0  # re-priced from the stream after the scan, served by /analyses
+    stream = health["stream"]
+    assert stream["mode"] == "LIVE"
+    assert stream["connected"] is True
+    assert stream["events"] > 0
+    assert stream["reprices"] > 0

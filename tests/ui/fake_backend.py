@@ -435,6 +435,11 @@ class FakeBackend:
         self.last_scan_at: dt.datetime | None = None
         self._errors: list[LastError] = []
         self._corr = 0
+        # The market stream: None (no stream: the bar shows neither LIVE nor POLL), "LIVE" or
+        # "POLL"; `push_live` hands a batch of re-priced analyses to the app.
+        self.stream_mode: str | None = None
+        self.streamed: frozenset[str] = frozenset()
+        self._live: asyncio.Queue[tuple[Analysis, ...]] = asyncio.Queue()
 
     # -- clock and lifecycle -----------------------------------------------------------------
 
@@ -623,7 +628,18 @@ class FakeBackend:
             av_quota_total=25,
             tradier_budget_left=112,
             last_scan_at=self.last_scan_at,
+            stream_mode=self.stream_mode,
+            streamed=self.streamed,
+            events_per_s=250.0 if self.stream_mode == "LIVE" else 0.0,
         )
+
+    def push_live(self, *analyses: Analysis) -> None:
+        """A batch of streamed re-prices, as the engine's live monitor would send it."""
+        self._live.put_nowait(analyses)
+
+    async def live_updates(self) -> AsyncIterator[tuple[Analysis, ...]]:
+        while True:
+            yield await self._live.get()
 
     # -- prefs -----------------------------------------------------------------------------------
 

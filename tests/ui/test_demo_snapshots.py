@@ -80,6 +80,11 @@ def demo_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], Iv
 
         settings = load_settings(None, os.environ)
         assert settings.demo
+        # No market stream: its ticks and timing would make the pictures vary (the POLL badge
+        # and the stream line of Health show it off).
+        settings = dataclasses.replace(
+            settings, tradier=dataclasses.replace(settings.tradier, streaming=False)
+        )
         app = IvCrushApp(_FrozenHealthBackend(settings, FixedClock(NOW)), refresh_s=3600)
         app.animation_level = "none"
         return app

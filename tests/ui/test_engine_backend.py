@@ -239,3 +239,31 @@ async def test_the_demo_seeds_its_own_watchlist_never_the_live_one(isolated: Pat
     assert settings.database_path.parent == settings.storage.path.parent
     assert settings.database_path.exists()
     assert not settings.storage.path.exists()  # the live file was never created, let alone seeded
+
+
+async def test_the_demo_console_streams_out_of_the_box(isolated: Path) -> None:
+    """Default demo settings: after a scan the names stream from the in-process demo market and
+    re-priced batches reach the console's loop (the market clock runs, so quotes move)."""
+    from ivcrush_tui.engine.clock import RunningClock
+
+    settings = load_settings(None, os.environ)
+    assert settings.demo
+    assert settings.tradier.streaming  # the default
+    backend = EngineBackend(settings, RunningClock(NOW + dt.timedelta(minutes=35)))
+    await backend.start()
+    try:
+        got = [a.symbol async for a in backend.scan(NAMES[:4])]
+        assert sorted(got) == sorted(NAMES[:4])
+        updates = backend.live_updates()
+        batch = await asyncio.wait_for(anext(updates), timeout=15)
+        assert batch
+        assert {a.symbol for a in batch} <= set(NAMES[:4])
+        await wait_until(lambda: backend.status().stream_mode == "LIVE", 10)
+        assert backend.status().streamed
+        report = await backend.health()
+        assert report.stream is not None
+        assert report.stream["connected"] is True
+        assert report.to_json()["stream"]["mode"] == "LIVE"
+        await updates.aclose()  # type: ignore[attr-defined]
+    finally:
+        await backend.stop()

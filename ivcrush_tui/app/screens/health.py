@@ -93,6 +93,29 @@ def component_lines(c: ComponentHealth, variables: dict[str, str]) -> tuple[Text
     return head, detail, err
 
 
+def stream_line(report: HealthReport, variables: dict[str, str]) -> Text:
+    """The market stream's line: LIVE with events/s, last event age, reconnects and symbols, or
+    POLL with the reason (issue 14)."""
+    data = report.to_json()["stream"]
+    line = Text(no_wrap=True, overflow="ellipsis")
+    live = data.get("mode") == "LIVE"
+    role = "gain" if live else "warning"
+    glyph = "●" if live else "◐"
+    line.append(f"{glyph} {'stream':<13}", style=Style(color=variables.get(role), bold=True))
+    line.append(f"{data.get('mode', 'POLL'):<9}", style=Style(color=variables.get(role)))
+    if live:
+        age = data.get("last_event_age_s")
+        line.append(
+            f"{data.get('events_per_s', 0):.0f} events/s · last event "
+            f"{DASH if age is None else f'{age:.1f} s'} ago · "
+            f"{data.get('reconnects', 0)} reconnects · {data.get('symbols', 0)} symbols "
+            f"({data.get('streamed_tickers', 0)} tickers)"
+        )
+    else:
+        line.append(str(data.get("reason") or "not streaming"), style=Style(dim=True))
+    return line
+
+
 def card_id(name: str) -> str:
     return "card-" + "".join(ch if ch.isalnum() else "-" for ch in name)
 
@@ -149,6 +172,7 @@ class HealthScreen(Screen[None]):
         yield Static("Health · checking…", id="title", classes="screen-title")
         with VerticalScroll(id="health-body"):
             yield Vertical(id="cards")
+            yield Static("", id="stream-line")
             yield Static("Recent ticker errors", classes="section-title")
             yield DataTable(id="errors-table", cursor_type="row", zebra_stripes=True)
         yield StatusBar()
@@ -225,6 +249,10 @@ class HealthScreen(Screen[None]):
                 card = ComponentCard(c.name)
                 await cards.mount(card)
             card.show(c)
+        with contextlib.suppress(NoMatches):
+            line = self.query_one("#stream-line", Static)
+            line.display = report.stream is not None or report.stream_owner is not None
+            line.update(stream_line(report, variables))
 
     def show_errors(self) -> None:
         try:

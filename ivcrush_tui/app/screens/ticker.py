@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import time
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.console import Group, RenderableType
@@ -52,6 +53,9 @@ from ivcrush_tui.calendar import TradingCalendar, ny_date
 if TYPE_CHECKING:
     from ivcrush_tui.app.app import IvCrushApp
 
+# A streamed ticker's analyses can arrive ten times a second; the panels and charts are redrawn at
+# most this often (seconds), the latest analysis winning.
+LIVE_SHOW_INTERVAL_S = 0.25
 NARROW_BELOW = 100  # columns: below this the panels and charts stack in one scrolling column
 BANNER_REFRESH_S = 1.0  # the stale banner's quote age, seconds
 
@@ -311,6 +315,8 @@ class TickerScreen(Screen[None]):
         self.symbol = symbol
         self.analysis: Analysis | None = None
         self.fetches = 0
+        self._shown_at = -math.inf  # time.monotonic() of the last redraw
+        self._due: Analysis | None = None  # the latest analysis waiting for its redraw
 
     @property
     def ivapp(self) -> IvCrushApp:
@@ -383,8 +389,20 @@ class TickerScreen(Screen[None]):
             scroller.scroll_up()
 
     def _on_analysis(self, a: Analysis) -> None:
-        if a.symbol == self.symbol:
+        if a.symbol != self.symbol:
+            return
+        wait = self._shown_at + LIVE_SHOW_INTERVAL_S - time.monotonic()
+        if wait <= 0:
             self.show(a)
+            return
+        if self._due is None:
+            self.set_timer(wait, self._show_due)
+        self._due = a
+
+    def _show_due(self) -> None:
+        due, self._due = self._due, None
+        if due is not None:
+            self.show(due)
 
     @work(group="ticker", exclusive=True, exit_on_error=False)
     async def fetch(self) -> None:
@@ -402,6 +420,8 @@ class TickerScreen(Screen[None]):
             self.app.post_message(AnalysisReady(a))  # fresher data for the watchlist row too
 
     def show(self, a: Analysis | None) -> None:
+        self._shown_at = time.monotonic()
+        self._due = None  # whatever waited for a redraw is older than this
         if a is not None:
             self.analysis = a
         a = self.analysis

@@ -1,5 +1,6 @@
 """The always-visible status bar: market clock and session, entry-window countdown, DEMO/LIVE,
-provider badges coloured by breaker state, Alpha Vantage quota left and the last scan.
+the market stream (`LIVE` with its events/s, or `POLL`), provider badges coloured by breaker
+state, Alpha Vantage quota left and the last scan.
 
 It reads the app's backend about once a second (`status()` is synchronous and cheap) and never the
 wall clock. Low-priority parts are dropped when the terminal is narrow.
@@ -84,6 +85,11 @@ def status_line(
         parts.append(_Part(_seg(" DEMO ", variables.get("warning"), bold=True, reverse=True), 0))
     else:
         parts.append(_Part(_seg(" LIVE ", variables.get("gain"), bold=True, reverse=True), 0))
+    if snap.stream_mode == "LIVE":
+        rate = f" {snap.events_per_s:.0f}/s" if snap.events_per_s >= 1 else ""
+        parts.append(_Part(_seg(f"LIVE{rate}", variables.get("gain"), bold=True), 0))
+    elif snap.stream_mode is not None:
+        parts.append(_Part(_seg("POLL", variables.get("warning"), bold=True), 0))
     badges = Text()
     short = Text()
     for i, b in enumerate(snap.badges):
