@@ -7,11 +7,12 @@ to what it receives without the engine mutating it underneath.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol, runtime_checkable
 
+from ivcrush_tui.alerts.model import Alert
 from ivcrush_tui.analytics.analysis import Analysis
 from ivcrush_tui.calendar import TradingCalendar
 from ivcrush_tui.domain import EarningsEvent
@@ -95,6 +96,11 @@ class Backend(Protocol):
         ...
 
     def status(self) -> StatusSnapshot: ...
+
+    def subscribe_alerts(self, listener: Callable[[Alert], None]) -> None:
+        """Call `listener(alert)` for each alert fired from now on (ivcrush_tui.alerts). It may
+        be called from the engine's thread: it must only hand the alert over (post a message)."""
+        ...
 
     async def get_pref(self, key: str) -> str | None: ...
 

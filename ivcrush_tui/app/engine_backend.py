@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 if TYPE_CHECKING:
     import httpx
 
+    from ivcrush_tui.alerts.center import AlertCenter
+    from ivcrush_tui.alerts.model import Alert
     from ivcrush_tui.analytics.analysis import Analysis
     from ivcrush_tui.engine.health_model import HealthReport
     from ivcrush_tui.engine.runtime import Runtime
@@ -108,6 +110,8 @@ class EngineBackend:
         self._engine: Engine | None = None
         self._last_scan_at: dt.datetime | None = None
         self._av_left: int | None = None
+        self._alerts: AlertCenter | None = None
+        self._alert_listeners: list[Callable[[Alert], None]] = []
         # Replaced (never mutated) by the engine loop; read by `status()` from any thread.
         self._status = self._idle_status()
 
@@ -162,6 +166,8 @@ class EngineBackend:
             )
             self._engine = Engine(self._rt)
             stack.push_async_callback(self._engine.aclose)
+            self._alerts = await self._open_alerts()
+            stack.push_async_callback(self._alerts.aclose)
             self._av_left = await self._rt.av_limiter.remaining()
             self._refresh_status()
             refresher = asyncio.create_task(self._refresh_status_forever())
@@ -176,6 +182,36 @@ class EngineBackend:
                 capturing = asyncio.create_task(self._capture_exits_forever())
                 stack.push_async_callback(_cancel_and_wait, capturing)
             self._stack = stack.pop_all()
+
+    async def _open_alerts(self) -> AlertCenter:
+        from ivcrush_tui.alerts.center import AlertCenter
+        from ivcrush_tui.store.repositories import AlertsRepo, WatchlistRepo
+
+        center = AlertCenter(
+            self.settings.alerts,
+            calendar=self.runtime.calendar,
+            clock=self.now,
+            record=AlertsRepo(self.runtime.db).record,
+            mode=self.settings.mode,
+        )
+        center.set_watchlist(await WatchlistRepo(self.runtime.db).list())
+        center.subscribe(self._emit_alert)
+        return center
+
+    @property
+    def alert_center(self) -> AlertCenter:
+        """The alerts' entry point (engine loop only): every analysis the engine produces for
+        the console goes to `alert_center.observe(analysis)` (scans, analyze, streamed updates)."""
+        if self._alerts is None:
+            raise RuntimeError("backend not started")
+        return self._alerts
+
+    def subscribe_alerts(self, listener: Callable[[Alert], None]) -> None:
+        self._alert_listeners.append(listener)
+
+    def _emit_alert(self, alert: Alert) -> None:  # on the engine loop
+        for listener in list(self._alert_listeners):
+            listener(alert)
 
     async def _settle_ledger(self) -> None:
         from ivcrush_tui.engine.ledger import settle_in_background
@@ -207,6 +243,7 @@ class EngineBackend:
             log.warning("demo watchlist not seeded: %s", exc)
             return
         await repo.add(list(dict.fromkeys(names))[:DEMO_SEED_MAX])
+        self.alert_center.set_watchlist(await repo.list())
         await prefs.set(PREF_DEMO_SEEDED, now.isoformat())
 
     async def stop(self) -> None:
@@ -232,6 +269,7 @@ class EngineBackend:
     async def _scan(self, symbols: tuple[str, ...]) -> AsyncIterator[Analysis]:
         now = self.now()
         async for result in self.engine.scan(symbols, now):
+            await self.alert_center.observe(result)
             yield result
         self._last_scan_at = now
         self._av_left = await self.runtime.av_limiter.remaining()
@@ -239,7 +277,9 @@ class EngineBackend:
 
     @_on_engine
     async def analyze(self, symbol: str) -> Analysis:
-        return await self.engine.analyze(symbol, self.now())
+        result = await self.engine.analyze(symbol, self.now())
+        await self.alert_center.observe(result)
+        return result
 
     @_on_engine
     async def watchlist(self) -> list[str]:
@@ -251,13 +291,17 @@ class EngineBackend:
     async def add_to_watchlist(self, symbols: Sequence[str]) -> None:
         from ivcrush_tui.store.repositories import WatchlistRepo
 
-        await WatchlistRepo(self.runtime.db).add(symbols)
+        repo = WatchlistRepo(self.runtime.db)
+        await repo.add(symbols)
+        self.alert_center.set_watchlist(await repo.list())
 
     @_on_engine
     async def remove_from_watchlist(self, symbols: Sequence[str]) -> None:
         from ivcrush_tui.store.repositories import WatchlistRepo
 
-        await WatchlistRepo(self.runtime.db).remove(symbols)
+        repo = WatchlistRepo(self.runtime.db)
+        await repo.remove(symbols)
+        self.alert_center.set_watchlist(await repo.list())
 
     @_on_engine
     async def check_symbol(self, symbol: str) -> str | None:
@@ -343,6 +387,9 @@ class EngineBackend:
         while True:
             await asyncio.sleep(STATUS_REFRESH_S)
             self._refresh_status()
+            if self._alerts is not None:
+                badges = self._status.badges
+                await self._alerts.observe_breakers({b.name: b.breaker for b in badges})
 
 
 async def _cancel_and_wait(task: asyncio.Task[Any]) -> None:

@@ -143,9 +143,10 @@ def run(args: argparse.Namespace) -> int:
 
         return serve(args, settings, clock)
 
-    from ivcrush_tui.commands import evidence, headless
+    from ivcrush_tui.commands import alerts, evidence, headless
 
     handler = {
+        "alerts": alerts.alerts,
         "ledger": evidence.ledger,
         "backtest": evidence.backtest,
         "analyze": headless.analyze,

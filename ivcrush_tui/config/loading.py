@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ivcrush_tui.analytics.params import TIER_PROFILES
+from ivcrush_tui.config.alert_rules import parse_alerts
 from ivcrush_tui.config.schema import DEFAULTS, SECTIONS, TOP_LEVEL, KeySpec, key_paths
 from ivcrush_tui.config.settings import (
     ENV_CONFIG,
@@ -407,6 +408,7 @@ def load_settings(
         except tomllib.TOMLDecodeError as exc:
             problems.items.append(_toml_problem(exc))
 
+    alerts = parse_alerts(doc.pop("alerts", None), problems.add)  # config/alert_rules.py
     values, file_demo = _validate(doc, path.parent if found else None, problems)
     file_holds_secret = any(isinstance(v, Secret) for sec in values.values() for v in sec.values())
 
@@ -450,6 +452,7 @@ def load_settings(
         storage=sections["storage"],
         ui=sections["ui"],
         serve=sections["serve"],
+        alerts=alerts,
         demo=force_demo or file_demo or no_credentials,
         config_path=path if found else None,
         warnings=tuple(warnings),

@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from ivcrush_tui.alerts.center import AlertCenter
 from ivcrush_tui.calendar import NY
 from ivcrush_tui.domain import IvCrushError
 from ivcrush_tui.engine.runtime import Runtime
@@ -21,7 +22,7 @@ from ivcrush_tui.engine.schema import analysis_to_json
 from ivcrush_tui.engine.service import Engine
 from ivcrush_tui.serve.metrics import ServeMetrics
 from ivcrush_tui.serve.schedule import next_scan_at
-from ivcrush_tui.store.repositories import WatchlistRepo
+from ivcrush_tui.store.repositories import AlertsRepo, WatchlistRepo
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,15 @@ class ServeLoop:
         self.metrics = metrics
         self._sleep = sleep
         self._latest: dict[str, dict[str, Any]] = {}
+        # Alerts: each analysis of a scan is observed; the command (if any) is the only delivery
+        # of an unattended run, beside the store (`ivcrush alerts`) and the log.
+        self.alerts = AlertCenter(
+            rt.settings.alerts,
+            calendar=rt.calendar,
+            clock=rt.clock.now,
+            record=AlertsRepo(rt.db).record,
+            mode=rt.settings.mode,
+        )
         self.scans_done = 0
         self.last_scan_at: dt.datetime | None = None  # the instant of the last scan (UTC)
 
@@ -64,6 +74,7 @@ class ServeLoop:
     async def names(self, now: dt.datetime) -> list[str]:
         """The watchlist, then the names with entry on the next entry window's day."""
         names = list(await WatchlistRepo(self.rt.db).list())
+        self.alerts.set_watchlist(names)
         day = self.rt.calendar.next_entry_window(now)[0].astimezone(NY).date()
         try:
             names += await self.engine.candidates(day, now)
@@ -81,9 +92,13 @@ class ServeLoop:
         lost_before = self.engine.lost_writes
         names = await self.names(now)
         async for result in self.engine.scan(names, now):
+            await self.alerts.observe(result)
             row = analysis_to_json(result)
             self._latest[result.symbol] = row
             statuses.append(str(row["status"]))
+        await self.alerts.observe_breakers(
+            {name: guard.breaker.state.value for name, guard in self.rt.guards.items()}
+        )
         lost = self.engine.lost_writes - lost_before
         if lost:
             log.error("serve: %d ledger writes failed: those decisions are lost", lost)
@@ -106,17 +121,20 @@ class ServeLoop:
     async def run(self, *, max_scans: int | None = None) -> None:
         """Scan now, then on schedule; `max_scans` stops after that many (tests). In live mode the
         reaction mornings' exit quotes are captured beside it (METHODS §12)."""
-        if self.rt.demo:
-            await self._scan_on_schedule(max_scans)
-            return
-        from ivcrush_tui.engine.ledger import capture_exits_forever
-
-        capturing = asyncio.create_task(capture_exits_forever(self.rt))
         try:
-            await self._scan_on_schedule(max_scans)
+            if self.rt.demo:
+                await self._scan_on_schedule(max_scans)
+                return
+            from ivcrush_tui.engine.ledger import capture_exits_forever
+
+            capturing = asyncio.create_task(capture_exits_forever(self.rt))
+            try:
+                await self._scan_on_schedule(max_scans)
+            finally:
+                capturing.cancel()
+                await asyncio.gather(capturing, return_exceptions=True)
         finally:
-            capturing.cancel()
-            await asyncio.gather(capturing, return_exceptions=True)
+            await self.alerts.aclose()
 
     async def _scan_on_schedule(self, max_scans: int | None) -> None:
         while max_scans is None or self.scans_done < max_scans:

@@ -416,8 +416,23 @@ async def test_notification_when_a_tier_rises_to_good_during_a_scan() -> None:
         fb.scripts["MSFT"] = replace(SCRIPTS["MSFT"], implied_pct=6.5)  # 6.5 / 3.82 = 1.70
         await pilot.press("r")
         await settle(app, pilot)
-        assert app.alerts == ["MSFT rose to good (VRP 1.70 straddle)"]
+        assert [a.message for a in app.alerts] == ["MSFT rose to good (VRP 1.70 straddle)"]
+        assert [(a.rule, a.symbol) for a in fb.stored_alerts] == [("tier:good", "MSFT")]
         assert watchlist(app).cells_for("MSFT")["tier"] == "good"
+        # The toast is on screen, titled by the rule's kind.
+        toasts = list(app._notifications)
+        assert [(n.title, n.message) for n in toasts][-1] == (
+            "Tier up",
+            "MSFT rose to good (VRP 1.70 straddle)",
+        )
+        # Once per rule, symbol and window: the same rise again (after a drop) is not repeated.
+        fb.scripts["MSFT"] = SCRIPTS["MSFT"]
+        await pilot.press("r")
+        await settle(app, pilot)
+        fb.scripts["MSFT"] = replace(SCRIPTS["MSFT"], implied_pct=6.5)
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert len(app.alerts) == 1
 
 
 async def test_calendar_weeks_drilldown_and_watch() -> None:
