@@ -412,8 +412,8 @@ def test_example_file_parses_documents_every_key_and_matches_the_generator() -> 
         if f.name in meta:
             continue
         if f.name == "alerts":  # parsed apart (config/alert_rules.py): its own template text
-            for key in ("bell", "command", "command_timeout_s", "[[alerts.rules]]"):
-                assert re.search(rf"^(# )?{re.escape(key)}", blocks["alerts"], re.M), key
+            for word in ("bell", "command", "command_timeout_s", "[[alerts.rules]]"):
+                assert re.search(rf"^(# )?{re.escape(word)}", blocks["alerts"], re.M), word
             continue
         section_cls = f.type if isinstance(f.type, type) else None
         if f.name == "demo":
