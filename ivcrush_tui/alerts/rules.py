@@ -90,8 +90,11 @@ def _alert(rule: AlertRule, o: Observation, fired_at: dt.datetime, title: str, t
     )
 
 
+_RANK_OF_NAME: Final = {t.value: rank for t, rank in TIER_RANK.items()}
+
+
 def _rank(tier: str | None) -> int:
-    return TIER_RANK[Tier(tier or "excellent")]
+    return _RANK_OF_NAME[tier or Tier.EXCELLENT.value]
 
 
 def _crossed(rule: AlertRule, prev: Observation | None, cur: Observation) -> bool:
