@@ -73,7 +73,8 @@ async def record_cost(folder: Path) -> float:
         repo = AlertsRepo(db)
         t0 = time.perf_counter()
         for i in range(100):
-            alert = Alert("sell", "sell", f"N{i:03d}", dt.date(2026, 11, 23), FIXED_NOW, "SELL", "x")
+            day = dt.date(2026, 11, 23)
+            alert = Alert("sell", "sell", f"N{i:03d}", day, FIXED_NOW, "SELL", "x")
             assert await repo.record(alert)
         return (time.perf_counter() - t0) / 100 * 1e3
 
