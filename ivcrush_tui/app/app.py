@@ -21,6 +21,7 @@ from textual import on, work
 from textual.app import App
 from textual.binding import BindingType
 from textual.command import Provider
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.signal import Signal
 from textual.theme import Theme
@@ -363,7 +364,8 @@ class IvCrushApp(ThemeGuard):
     def _on_alert(self, message: AlertFired) -> None:
         alert = message.alert
         self.alerts.append(alert)
-        self.notify(alert.message, title=alert.title, severity="information", timeout=10)
+        severity: SeverityLevel = "warning" if alert.kind == "breaker" else "information"
+        self.notify(alert.message, title=alert.title, severity=severity, timeout=10)
         if self.alert_bell:
             self.bell()
 

@@ -308,3 +308,35 @@ async def test_serve_observes_each_analysis_of_its_scans(tmp_path: Path) -> None
             await app.loop.alerts.aclose()
             await engine.aclose()
     assert sorted(a.symbol for a in stored) == sorted(day_names[:3])
+
+
+async def test_the_console_backend_alerts_when_a_breaker_opens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _isolate(tmp_path, monkeypatch)
+    rules = AlertSettings(rules=(AlertRule(RuleKind.BREAKER, providers=("tradier",)),))
+    settings = dataclasses.replace(
+        default_settings(tmp_path / "db.sqlite3", demo=True), alerts=rules
+    )
+    got: list[Alert] = []
+    heard = threading.Event()
+
+    def listener(a: Alert) -> None:  # on the engine thread
+        got.append(a)
+        heard.set()
+
+    backend = EngineBackend(settings, FixedClock(INSIDE))
+    backend.subscribe_alerts(listener)
+    await backend.start()
+
+    async def trip() -> None:  # on the engine loop, where the breakers live
+        breaker = backend.runtime.guards["tradier"].breaker
+        for _ in range(settings.resilience.breaker_failures):
+            breaker.record_failure(RuntimeError("connection reset"), breaker.acquire("quotes"))
+
+    try:
+        await backend.engine_thread.run(trip())
+        assert await asyncio.to_thread(heard.wait, 10)  # the status refresher sees it
+    finally:
+        await backend.stop()
+    assert [(a.rule, a.symbol, a.title) for a in got] == [("breaker", "tradier", "Provider down")]
