@@ -83,19 +83,24 @@ class AlertCenter:
 
     async def observe(self, analysis: Analysis) -> list[Alert]:
         """Evaluate the rules on `analysis` (any status); returns the alerts newly fired (already
-        stored and handed to the listeners and the command queue). Cheap when nothing fires."""
-        cur = observation_of(analysis)
-        prev = self._baseline.get(cur.symbol)
-        if cur.scored:
-            self._baseline[cur.symbol] = cur
-        fired = evaluate(
-            self.settings.rules,
-            prev,
-            cur,
-            watchlist=self._watchlist,
-            calendar=self._calendar,
-            fired_at=self._clock(),
-        )
+        stored and handed to the listeners and the command queue). Cheap when nothing fires.
+        Never raises (but for cancellation): a scan or a stream must not stop for an alert."""
+        try:
+            cur = observation_of(analysis)
+            prev = self._baseline.get(cur.symbol)
+            if cur.scored:
+                self._baseline[cur.symbol] = cur
+            fired = evaluate(
+                self.settings.rules,
+                prev,
+                cur,
+                watchlist=self._watchlist,
+                calendar=self._calendar,
+                fired_at=self._clock(),
+            )
+        except Exception:
+            log.exception("alert rules failed on %s", getattr(analysis, "symbol", "?"))
+            return []
         return await self._deliver(fired)
 
     async def observe_breakers(self, states: Mapping[str, str]) -> list[Alert]:

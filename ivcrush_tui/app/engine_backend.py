@@ -389,7 +389,10 @@ class EngineBackend:
             self._refresh_status()
             if self._alerts is not None:
                 badges = self._status.badges
-                await self._alerts.observe_breakers({b.name: b.breaker for b in badges})
+                try:
+                    await self._alerts.observe_breakers({b.name: b.breaker for b in badges})
+                except Exception:  # never let alerts stop the status bar's refresh
+                    log.exception("breaker alerts failed")
 
 
 async def _cancel_and_wait(task: asyncio.Task[Any]) -> None:

@@ -122,3 +122,18 @@ async def test_breakers_fire_once_per_opening_day() -> None:
     await h.center.observe_breakers({"tradier": "half_open", "alphavantage": "closed"})
     assert await h.center.observe_breakers({"tradier": "open", "alphavantage": "closed"}) == []
     assert opened[0].window == dt.date(2026, 11, 23)
+
+
+class _BrokenCalendar(TradingCalendar):
+    def entry_window(self, day: dt.date) -> tuple[dt.datetime, dt.datetime] | None:
+        raise RuntimeError("calendar bug")
+
+
+async def test_a_failing_rule_never_breaks_the_caller() -> None:
+    settings = AlertSettings(rules=(AlertRule(RuleKind.ENTRY_WINDOW),))
+    h = Harness(settings)
+    broken = AlertCenter(
+        settings, calendar=_BrokenCalendar(), clock=lambda: FIXED_NOW, record=h.record, mode="demo"
+    )
+    broken.set_watchlist(["MSFT"])
+    assert await broken.observe(analysis(6.5)) == []  # logged, not raised
