@@ -31,6 +31,7 @@ examples:
   ivcrush ledger --summary              settle due decisions; hit rates and P&L per tier
   ivcrush --demo ledger simulate        play the demo's last 12 weeks into the demo ledger
   ivcrush backtest --json               walk-forward of history-based predictions
+  ivcrush alerts --json                 the alerts fired so far, one JSON object per line
 """
 
 
@@ -153,6 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
     bt = sub.add_parser("backtest", parents=[common], help="walk-forward on stored history")
     bt.add_argument("symbols", nargs="*", metavar="SYMBOL")
     bt.add_argument("--json", action="store_true", help="JSON Lines")
+
+    al = sub.add_parser("alerts", parents=[common], help="list the alerts fired (stored)")
+    al.add_argument("--json", action="store_true", help="JSON Lines, one alert per line")
+    al.add_argument("--limit", type=int, metavar="N", help="only the latest N alerts")
 
     c = sub.add_parser("config", parents=[common], help="configuration helpers")
     csub = c.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)

@@ -39,6 +39,10 @@ class Tier(StrEnum):
     SKIP = "skip"
 
 
+# Tiers in order of merit (sorting, and "rose into a tier" in the alerts).
+TIER_RANK: dict[Tier, int] = {Tier.SKIP: 0, Tier.MARGINAL: 1, Tier.GOOD: 2, Tier.EXCELLENT: 3}
+
+
 def _reaches(ratio: float, threshold: float) -> bool:
     return ratio >= threshold - _THRESHOLD_REL_TOL * abs(threshold)
 

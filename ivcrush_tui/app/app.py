@@ -21,20 +21,26 @@ from textual import on, work
 from textual.app import App
 from textual.binding import BindingType
 from textual.command import Provider
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.signal import Signal
 from textual.theme import Theme
 from textual.timer import Timer
 
+from ivcrush_tui.alerts.model import Alert
 from ivcrush_tui.analytics.analysis import Analysis, Status
-from ivcrush_tui.analytics.vrp import Tier, VrpResult
 from ivcrush_tui.app import watchlist_edits
 from ivcrush_tui.app.backend import PREF_THEME, Backend
 from ivcrush_tui.app.bindings import APP_BINDINGS, binding_by_id, key_label, keymap_conflicts
 from ivcrush_tui.app.commands import IvCrushCommands
-from ivcrush_tui.app.formatting import TIER_RANK
 from ivcrush_tui.app.live import consume_live
-from ivcrush_tui.app.messages import AnalysisReady, ErrorRecord, ScanFinished, ScanStarted
+from ivcrush_tui.app.messages import (
+    AlertFired,
+    AnalysisReady,
+    ErrorRecord,
+    ScanFinished,
+    ScanStarted,
+)
 from ivcrush_tui.app.screens.watchlist import WatchlistScreen
 from ivcrush_tui.app.theme_guard import ThemeGuard, check_keymap
 from ivcrush_tui.app.themes import (
@@ -43,7 +49,7 @@ from ivcrush_tui.app.themes import (
     shipped_themes,
     theme_dirs,
 )
-from ivcrush_tui.config import UiSettings
+from ivcrush_tui.config import AlertSettings, UiSettings
 from ivcrush_tui.domain import IvCrushError
 from ivcrush_tui.engine.last_good import hold_last_good
 from ivcrush_tui.exit_codes import EXIT_TERMINATED
@@ -98,10 +104,12 @@ class IvCrushApp(ThemeGuard):
         entry_window_refresh_s: float | None = None,
         theme: str | None = None,
         keymap: Mapping[str, str] | None = None,
+        alerts: AlertSettings | None = None,
     ) -> None:
-        """`backend` None: the default backend from the user's config (whose `[ui]` settings then
-        apply too). `ui` gives the refresh intervals, the default theme and the keymap; the
-        keyword arguments override it. `theme` forces a theme (else the one the user last chose,
+        """`backend` None: the default backend from the user's config (whose `[ui]` and
+        `[alerts]` settings then apply too). `alerts` says whether alerts ring the bell. `ui`
+        gives the refresh intervals, the default theme and the keymap; the keyword arguments
+        override it. `theme` forces a theme (else the one the user last chose,
         else `ui.theme`). Raises ValueError for a keymap with unknown ids or keys."""
         super().__init__()
         if backend is None:
@@ -112,7 +120,9 @@ class IvCrushApp(ThemeGuard):
             default = make_default_backend()
             backend = default
             ui = ui or default.settings.ui
+            alerts = alerts or default.settings.alerts
         ui = ui or UiSettings()
+        self.alert_bell = (alerts or AlertSettings()).bell
         self.backend: Backend = backend
         self.refresh_s = max(1.0, float(ui.refresh_s if refresh_s is None else refresh_s))
         self.entry_window_refresh_s = max(
@@ -140,7 +150,7 @@ class IvCrushApp(ThemeGuard):
         self.watchlist_symbols: tuple[str, ...] = ()
         self.watchlist_loaded = False
         self.recent_errors: deque[ErrorRecord] = deque(maxlen=100)
-        self.alerts: list[str] = []  # tier-rise notifications (also shown as toasts)
+        self.alerts: list[Alert] = []  # the alerts fired this session (each shown as a toast)
         self.scan_count = 0
         self.live_batches = 0  # batches of streamed re-prices applied (app/live.py)
         self._live_task: asyncio.Task[None] | None = None
@@ -199,6 +209,8 @@ class IvCrushApp(ThemeGuard):
             self.notify(err, title="Theme file skipped", severity="warning", timeout=10)
         for clash in keymap_conflicts(self.user_keymap):
             self.notify(clash, title="Keymap clash", severity="warning", timeout=10)
+        # Before the backend starts: alerts fired by the first scan reach the console.
+        self.backend.subscribe_alerts(self._hand_over_alert)
         # After the first frame: opening the backend imports and starts the engine, which must
         # not hold up the first paint.
         self.call_after_refresh(self._begin_startup)
@@ -350,9 +362,7 @@ class IvCrushApp(ThemeGuard):
     def apply_result(self, a: Analysis) -> None:
         """Keep `a` as its ticker's latest result and publish it (scan results and streamed
         re-prices alike)."""
-        prev = self.results.get(a.symbol)
         self.results[a.symbol] = a
-        self._maybe_alert(prev, a)
         self.analysis_signal.publish(a)
 
     def hold_last_good(self, previous: Analysis | None, received: Analysis) -> Analysis:
@@ -383,21 +393,17 @@ class IvCrushApp(ThemeGuard):
         self.scan_signal.publish(False)
         self._arm_next_scan()
 
-    def _maybe_alert(self, prev: Analysis | None, a: Analysis) -> None:
-        new = a.tier
-        old = prev.tier if prev is not None else None
-        if new not in (Tier.GOOD, Tier.EXCELLENT) or old is None:
-            return
-        if TIER_RANK[new] <= TIER_RANK[old]:
-            return
-        ratio = (
-            f" (VRP {a.vrp.tiering_ratio:.2f} {a.vrp.tier_basis.value})"
-            if isinstance(a.vrp, VrpResult)
-            else ""
-        )
-        text = f"{a.symbol} rose to {new.value}{ratio}"
-        self.alerts.append(text)
-        self.notify(text, title="Tier up", severity="information")
+    def _hand_over_alert(self, alert: Alert) -> None:  # the backend's thread, maybe not ours
+        self.post_message(AlertFired(alert))
+
+    @on(AlertFired)
+    def _on_alert(self, message: AlertFired) -> None:
+        alert = message.alert
+        self.alerts.append(alert)
+        severity: SeverityLevel = "warning" if alert.kind == "breaker" else "information"
+        self.notify(alert.message, title=alert.title, severity=severity, timeout=10)
+        if self.alert_bell:
+            self.bell()
 
     def record_error(self, symbol: str, code: str, message: str, corr: str | None) -> None:
         try:

@@ -7,11 +7,12 @@ to what it receives without the engine mutating it underneath.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from ivcrush_tui.alerts.model import Alert
 from ivcrush_tui.analytics.analysis import Analysis
 from ivcrush_tui.calendar import TradingCalendar
 from ivcrush_tui.domain import EarningsEvent
@@ -123,6 +124,11 @@ class Backend(Protocol):
     async def decision_snapshot(self, snapshot_id: int) -> dict[str, object] | None:
         """The analysis object (docs/JSON.md) a decision was made from, as stored at decision
         time; None when it is missing or unreadable (never raised for a bad payload)."""
+        ...
+
+    def subscribe_alerts(self, listener: Callable[[Alert], None]) -> None:
+        """Call `listener(alert)` for each alert fired from now on (ivcrush_tui.alerts). It may
+        be called from the engine's thread: it must only hand the alert over (post a message)."""
         ...
 
     async def get_pref(self, key: str) -> str | None: ...

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 if TYPE_CHECKING:
     import httpx
 
+    from ivcrush_tui.alerts.center import AlertCenter
+    from ivcrush_tui.alerts.model import Alert
     from ivcrush_tui.analytics.analysis import Analysis
     from ivcrush_tui.app.results_model import ResultsData
     from ivcrush_tui.engine.health_model import HealthReport
@@ -117,6 +119,8 @@ class EngineBackend:
         self._results: tuple[tuple[object, ...], ResultsData] | None = None  # (fingerprint, data)
         self._results_lock = asyncio.Lock()
         self.results_builds = 0  # ledger reads that had to build the data (tests, benchmark)
+        self._alerts: AlertCenter | None = None
+        self._alert_listeners: list[Callable[[Alert], None]] = []
         # Replaced (never mutated) by the engine loop; read by `status()` from any thread.
         self._status = self._idle_status()
 
@@ -172,6 +176,8 @@ class EngineBackend:
             )
             self._engine = Engine(self._rt)
             stack.push_async_callback(self._engine.aclose)
+            self._alerts = await self._open_alerts()
+            stack.push_async_callback(self._alerts.aclose)
             from ivcrush_tui.engine.live_quotes import LiveMonitor
 
             # The market stream: tickers are subscribed after their first scan (issue 14).
@@ -192,6 +198,37 @@ class EngineBackend:
                 capturing = asyncio.create_task(self._capture_exits_forever())
                 stack.push_async_callback(_cancel_and_wait, capturing)
             self._stack = stack.pop_all()
+
+    async def _open_alerts(self) -> AlertCenter:
+        from ivcrush_tui.alerts.center import AlertCenter
+        from ivcrush_tui.store.repositories import AlertsRepo, WatchlistRepo
+
+        center = AlertCenter(
+            self.settings.alerts,
+            calendar=self.runtime.calendar,
+            clock=self.now,
+            record=AlertsRepo(self.runtime.db).record,
+            mode=self.settings.mode,
+        )
+        center.set_watchlist(await WatchlistRepo(self.runtime.db).list())
+        center.subscribe(self._emit_alert)
+        self.engine.observers.add(center)  # every analysis: scanned, analysed, streamed
+        return center
+
+    @property
+    def alert_center(self) -> AlertCenter:
+        """The alerts (engine loop only): an observer of the engine, so every analysis it
+        produces for the console goes through the rules (scans, analyze, streamed updates)."""
+        if self._alerts is None:
+            raise RuntimeError("backend not started")
+        return self._alerts
+
+    def subscribe_alerts(self, listener: Callable[[Alert], None]) -> None:
+        self._alert_listeners.append(listener)
+
+    def _emit_alert(self, alert: Alert) -> None:  # on the engine loop
+        for listener in list(self._alert_listeners):
+            listener(alert)
 
     async def _settle_ledger(self) -> None:
         from ivcrush_tui.engine.ledger_settle import settle_in_background
@@ -224,6 +261,7 @@ class EngineBackend:
             log.warning("demo watchlist not seeded: %s", exc)
             return
         await repo.add(list(dict.fromkeys(names))[:DEMO_SEED_MAX])
+        self.alert_center.set_watchlist(await repo.list())
         await prefs.set(PREF_DEMO_SEEDED, now.isoformat())
 
     async def stop(self) -> None:
@@ -251,6 +289,7 @@ class EngineBackend:
         now = self.now()
         async for result in self.engine.scan(symbols, now):
             yield result
+        await self.alert_center.idle()  # the scan's alerts are out when it ends
         self._last_scan_at = now
         self._av_left = await self.runtime.av_limiter.remaining()
         self._refresh_status()
@@ -258,7 +297,9 @@ class EngineBackend:
 
     @_on_engine
     async def analyze(self, symbol: str) -> Analysis:
-        return await self.engine.analyze(symbol, self.now())
+        result = await self.engine.analyze(symbol, self.now())
+        await self.alert_center.idle()  # its alerts before its result
+        return result
 
     def live_updates(self) -> AsyncIterator[tuple[Analysis, ...]]:
         return self.engine_thread.stream(self._live_updates)
@@ -280,13 +321,17 @@ class EngineBackend:
     async def add_to_watchlist(self, symbols: Sequence[str]) -> None:
         from ivcrush_tui.store.repositories import WatchlistRepo
 
-        await WatchlistRepo(self.runtime.db).add(symbols)
+        repo = WatchlistRepo(self.runtime.db)
+        await repo.add(symbols)
+        self.alert_center.set_watchlist(await repo.list())
 
     @_on_engine
     async def remove_from_watchlist(self, symbols: Sequence[str]) -> None:
         from ivcrush_tui.store.repositories import WatchlistRepo
 
-        await WatchlistRepo(self.runtime.db).remove(symbols)
+        repo = WatchlistRepo(self.runtime.db)
+        await repo.remove(symbols)
+        self.alert_center.set_watchlist(await repo.list())
         if self._monitor is not None:
             self._monitor.forget(symbols)
 
@@ -427,6 +472,12 @@ class EngineBackend:
         while True:
             await asyncio.sleep(STATUS_REFRESH_S)
             self._refresh_status()
+            if self._alerts is not None:
+                badges = self._status.badges
+                try:
+                    await self._alerts.observe_breakers({b.name: b.breaker for b in badges})
+                except Exception:  # never let alerts stop the status bar's refresh
+                    log.exception("breaker alerts failed")
 
 
 async def _cancel_and_wait(task: asyncio.Task[Any]) -> None:

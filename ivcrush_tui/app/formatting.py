@@ -22,7 +22,7 @@ from ivcrush_tui.analytics.implied_move import ImpliedMove
 from ivcrush_tui.analytics.liquidity import LiquidityTier
 from ivcrush_tui.analytics.recommendation import Action
 from ivcrush_tui.analytics.skew import SkewFit
-from ivcrush_tui.analytics.vrp import Tier, TierBasis, VrpResult
+from ivcrush_tui.analytics.vrp import TIER_RANK, Tier, TierBasis, VrpResult
 from ivcrush_tui.calendar import NY, TradingCalendar
 from ivcrush_tui.domain import Timing, Unavailable
 from ivcrush_tui.durations import compact_duration
@@ -43,7 +43,6 @@ TIER_ROLE: dict[Tier, str] = {
     Tier.MARGINAL: "tier-marginal",
     Tier.SKIP: "tier-skip",
 }
-TIER_RANK: dict[Tier, int] = {Tier.SKIP: 0, Tier.MARGINAL: 1, Tier.GOOD: 2, Tier.EXCELLENT: 3}
 ACTION_ROLE: dict[Action, str] = {
     Action.SELL: "gain",
     Action.WATCH: "tier-marginal",

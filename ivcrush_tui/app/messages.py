@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from ivcrush_tui.alerts.model import Alert
 from ivcrush_tui.analytics.analysis import Analysis
 
 
@@ -16,6 +17,14 @@ class AnalysisReady(Message):
     def __init__(self, analysis: Analysis) -> None:
         super().__init__()
         self.analysis = analysis
+
+
+class AlertFired(Message):
+    """An alert fired (ivcrush_tui.alerts): posted from the backend's listener, any thread."""
+
+    def __init__(self, alert: Alert) -> None:
+        super().__init__()
+        self.alert = alert
 
 
 class ScanStarted(Message):

@@ -12,6 +12,7 @@ def run_console(settings: Settings, clock: Clock) -> int:
     from ivcrush_tui.app.engine_backend import EngineBackend
 
     # ui: refresh intervals, keymap, and the theme used until the user picks one in the console.
-    app = IvCrushApp(EngineBackend(settings, clock), ui=settings.ui)
+    # alerts: whether alerts ring the bell (the rules run in the backend).
+    app = IvCrushApp(EngineBackend(settings, clock), ui=settings.ui, alerts=settings.alerts)
     app.run()
     return app.return_code or 0

@@ -148,6 +148,10 @@ def run(args: argparse.Namespace) -> int:
         from ivcrush_tui.commands import evidence
 
         handler = evidence.ledger if args.command == "ledger" else evidence.backtest
+    elif args.command == "alerts":
+        from ivcrush_tui.commands import alerts
+
+        handler = alerts.alerts
     else:
         from ivcrush_tui.commands import headless
 

@@ -7,6 +7,7 @@ a repr, a message or a problem report. Every problem of a file is reported at on
 Relative paths in the file are relative to the file's folder; `~` is expanded.
 """
 
+from ivcrush_tui.config.alert_rules import AlertRule, AlertSettings, RuleKind
 from ivcrush_tui.config.loading import (
     ConfigError,
     ConfigProblem,
@@ -44,6 +45,8 @@ __all__ = [
     "ENV_CONFIG",
     "ENV_TRADIER_TOKEN",
     "LIVE_KEYS",
+    "AlertRule",
+    "AlertSettings",
     "AlphaVantageSettings",
     "AnalysisSettings",
     "CacheSettings",
@@ -51,6 +54,7 @@ __all__ = [
     "ConfigProblem",
     "EngineSettings",
     "ResilienceSettings",
+    "RuleKind",
     "Secret",
     "ServeSettings",
     "Settings",

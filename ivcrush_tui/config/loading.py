@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ivcrush_tui.config.alert_rules import parse_alerts
 from ivcrush_tui.config.config_file import (
     MAX_CONFIG_BYTES,
     NotAConfigFileError,
@@ -82,6 +83,7 @@ def load_settings(
         except tomllib.TOMLDecodeError as exc:
             problems.items.append(toml_problem(exc))
 
+    alerts = parse_alerts(doc.pop("alerts", None), problems.add)  # config/alert_rules.py
     values, file_demo = validate(doc, path.parent if found else None, problems)
     file_holds_secret = any(isinstance(v, Secret) for sec in values.values() for v in sec.values())
 
@@ -125,6 +127,7 @@ def load_settings(
         storage=sections["storage"],
         ui=sections["ui"],
         serve=sections["serve"],
+        alerts=alerts,
         demo=force_demo or file_demo or no_credentials,
         config_path=path if found else None,
         warnings=tuple(warnings),

@@ -14,6 +14,7 @@ from typing import Any, Final, Literal
 import platformdirs
 
 from ivcrush_tui.analytics.params import TIER_PROFILES, AnalysisParams, TierThresholds
+from ivcrush_tui.config.alert_rules import AlertSettings
 
 APP_NAME: Final = "ivcrush"
 ENV_CONFIG: Final = "IVCRUSH_CONFIG"
@@ -189,6 +190,7 @@ class Settings:
     storage: StorageSettings = dataclasses.field(default_factory=StorageSettings)
     ui: UiSettings = dataclasses.field(default_factory=UiSettings)
     serve: ServeSettings = dataclasses.field(default_factory=ServeSettings)
+    alerts: AlertSettings = dataclasses.field(default_factory=AlertSettings)  # config/alert_rules
     demo: bool = True  # effective: forced, or no credential configured at all
     # Not config keys: where the settings came from.
     config_path: Path | None = None  # the file read; None when only defaults + environment

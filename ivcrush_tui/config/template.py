@@ -11,6 +11,7 @@ from typing import Any
 
 import tomli_w
 
+from ivcrush_tui.config.alert_rules import ALERTS_TEMPLATE
 from ivcrush_tui.config.schema import DEFAULTS, SECTIONS, TOP_LEVEL, KeySpec
 from ivcrush_tui.domain import ErrorCode, IvCrushError
 from ivcrush_tui.files import private_dir, replace_atomically, write_fd
@@ -65,7 +66,7 @@ def render_default_config() -> str:
             if spec.kind == "keymap":
                 lines += ["", f"[{section}.{spec.name}]", *_comment(spec.comment)]
                 lines += ['# "app.quit" = "ctrl+q"', '# "app.rescan" = "r,f5"']
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + ALERTS_TEMPLATE
 
 
 def write_default_config(path: Path, *, force: bool = False) -> Path:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ivcrush_tui.analytics.analysis import Analysis
+from ivcrush_tui.alerts.center import AlertCenter
 from ivcrush_tui.calendar import NY
 from ivcrush_tui.domain import IvCrushError
 from ivcrush_tui.engine.last_good import hold_last_good
@@ -23,7 +23,7 @@ from ivcrush_tui.engine.schema import analysis_to_json
 from ivcrush_tui.engine.service import Engine
 from ivcrush_tui.serve.metrics import ServeMetrics
 from ivcrush_tui.serve.schedule import next_scan_at
-from ivcrush_tui.store.repositories import WatchlistRepo
+from ivcrush_tui.store.repositories import AlertsRepo, WatchlistRepo
 
 if TYPE_CHECKING:
     from ivcrush_tui.analytics.analysis import Analysis
@@ -64,6 +64,17 @@ class ServeLoop:
         # scheduled scans; their streamed re-prices keep /analyses current.
         self.streamed: Callable[[], frozenset[str]] = frozenset
         engine.observers.add(self)
+        # Alerts: every analysis the engine produces (scanned or streamed) through the rules;
+        # the command (if any) is the only delivery of an unattended run, beside the store
+        # (`ivcrush alerts`) and the log.
+        self.alerts = AlertCenter(
+            rt.settings.alerts,
+            calendar=rt.calendar,
+            clock=rt.clock.now,
+            record=AlertsRepo(rt.db).record,
+            mode=rt.settings.mode,
+        )
+        engine.observers.add(self.alerts)
         self.scans_done = 0
         self.last_scan_at: dt.datetime | None = None  # the instant of the last scan (UTC)
 
@@ -84,6 +95,7 @@ class ServeLoop:
     async def names(self, now: dt.datetime) -> list[str]:
         """The watchlist, then the names with entry on the next entry window's day."""
         names = list(await WatchlistRepo(self.rt.db).list())
+        self.alerts.set_watchlist(names)
         day = self.rt.calendar.next_entry_window(now)[0].astimezone(NY).date()
         try:
             names += await self.engine.candidates(day, now)
@@ -104,6 +116,10 @@ class ServeLoop:
         async for result in self.engine.scan(names, now):
             # The engine's observers keep /analyses (`on_analysis`, through hold_last_good).
             statuses.append(result.status.value)
+        await self.alerts.idle()  # this scan's analyses have been through the rules
+        await self.alerts.observe_breakers(
+            {name: guard.breaker.state.value for name, guard in self.rt.guards.items()}
+        )
         lost = self.engine.lost_writes - lost_before
         if lost:
             log.error("serve: %d ledger writes failed: those decisions are lost", lost)
@@ -126,17 +142,20 @@ class ServeLoop:
     async def run(self, *, max_scans: int | None = None) -> None:
         """Scan now, then on schedule; `max_scans` stops after that many (tests). In live mode the
         reaction mornings' exit quotes are captured beside it (METHODS §12)."""
-        if self.rt.demo:
-            await self._scan_on_schedule(max_scans)
-            return
-        from ivcrush_tui.engine.ledger_exits import capture_exits_forever
-
-        capturing = asyncio.create_task(capture_exits_forever(self.rt))
         try:
-            await self._scan_on_schedule(max_scans)
+            if self.rt.demo:
+                await self._scan_on_schedule(max_scans)
+                return
+            from ivcrush_tui.engine.ledger_exits import capture_exits_forever
+
+            capturing = asyncio.create_task(capture_exits_forever(self.rt))
+            try:
+                await self._scan_on_schedule(max_scans)
+            finally:
+                capturing.cancel()
+                await asyncio.gather(capturing, return_exceptions=True)
         finally:
-            capturing.cancel()
-            await asyncio.gather(capturing, return_exceptions=True)
+            await self.alerts.aclose()
 
     async def _scan_on_schedule(self, max_scans: int | None) -> None:
         while max_scans is None or self.scans_done < max_scans:

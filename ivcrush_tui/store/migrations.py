@@ -254,6 +254,26 @@ _V8 = (
     "CREATE INDEX ix_decisions_entry ON ledger_decisions (entry_date, symbol)",
 )
 
+# Alerts (issue 14): one row per (rule, symbol, window), the de-duplication key; `window_date` is
+# the exchange date of the entry window (of the breaker's opening for a breaker alert).
+_V9 = (
+    """CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        rule TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        window_date TEXT NOT NULL,
+        fired_at TEXT NOT NULL,
+        title TEXT NOT NULL,
+        message TEXT NOT NULL,
+        tier TEXT,
+        tiering_ratio REAL,
+        recommendation TEXT,
+        UNIQUE (rule, symbol, window_date)
+    )""",
+    "CREATE INDEX ix_alerts_fired ON alerts (fired_at)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "ledger mode column; ledger and cache-expiry indexes", _V2),
@@ -263,6 +283,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "demo and live separated: discard data of unknown provenance", _V6),
     Migration(7, "backfill leases", _V7),
     Migration(8, "ledger decisions and outcomes; snapshots one per symbol per minute", _V8),
+    Migration(9, "alerts, one per rule, symbol and entry window", _V9),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
+from ivcrush_tui.alerts.center import AlertCenter
+from ivcrush_tui.alerts.model import Alert
 from ivcrush_tui.analytics.analysis import Analysis, ErrorInfo, EventSchedule, Status
 from ivcrush_tui.analytics.consistency import ConsistencyStats, TrrLevel
 from ivcrush_tui.analytics.event_move import EventMove
@@ -28,6 +30,7 @@ from ivcrush_tui.analytics.vrp import Tier, TierBasis, VrpResult
 from ivcrush_tui.app.backend import ProviderBadge, StatusSnapshot
 from ivcrush_tui.app.results_model import ResultsData, build_results
 from ivcrush_tui.calendar import TradingCalendar
+from ivcrush_tui.config import AlertSettings
 from ivcrush_tui.domain import EarningsEvent, OptionQuote, OptionType, Timing, Unavailable
 from ivcrush_tui.engine.health_model import (
     ComponentHealth,
@@ -413,6 +416,7 @@ class FakeBackend:
         outage_after: int | None = None,
         scripts: dict[str, Script] | None = None,
         ledger: FakeLedger | None = None,
+        alerts: AlertSettings | None = None,
     ) -> None:
         self.store = store if store is not None else FakeStore()
         self.calendar = TradingCalendar()
@@ -440,6 +444,29 @@ class FakeBackend:
         self.stream_mode: str | None = None
         self.streamed: frozenset[str] = frozenset()
         self._live: asyncio.Queue[tuple[Analysis, ...]] = asyncio.Queue()
+        # The real alert rules over the results, de-duplicated in memory (no store).
+        self.alert_center = AlertCenter(
+            alerts or AlertSettings(),
+            calendar=self.calendar,
+            clock=self.now,
+            record=self._record_alert,
+            mode="demo" if demo else "live",
+        )
+        self.stored_alerts: list[Alert] = []
+
+    async def _record_alert(self, alert: Alert) -> bool:
+        if any(a.key == alert.key for a in self.stored_alerts):
+            return False
+        self.stored_alerts.append(alert)
+        return True
+
+    def subscribe_alerts(self, listener: Callable[[Alert], None]) -> None:
+        self.alert_center.subscribe(listener)
+
+    async def _observed(self, analysis: Analysis) -> Analysis:
+        self.alert_center.set_watchlist(self.store.watchlist)
+        await self.alert_center.observe(analysis)
+        return analysis
 
     # -- clock and lifecycle -----------------------------------------------------------------
 
@@ -524,7 +551,7 @@ class FakeBackend:
                     if self.outage_after is not None and yielded >= self.outage_after:
                         self.outage = True
                     yielded += 1
-                    yield self._result(symbol)
+                    yield await self._observed(self._result(symbol))
         finally:
             for t in tasks:
                 t.cancel()
@@ -533,7 +560,7 @@ class FakeBackend:
     async def analyze(self, symbol: str) -> Analysis:
         self.analyze_calls.append(symbol)
         await self._wait(symbol)
-        return self._result(symbol)
+        return await self._observed(self._result(symbol))
 
     # -- watchlist and symbols -----------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from textual.widgets import Input, Static
 from textual.worker import WorkerState
 
 from ivcrush_tui.analytics.analysis import Analysis
+from ivcrush_tui.analytics.recommendation import Action
 from ivcrush_tui.app.app import IvCrushApp
 from ivcrush_tui.app.backend import PREF_SORT_COLUMN, PREF_SORT_DIR, PREF_THEME, Backend
 from ivcrush_tui.app.screens import watchlist as watchlist_module
@@ -30,6 +31,7 @@ from ivcrush_tui.app.screens.ticker import TickerScreen
 from ivcrush_tui.app.screens.watchlist import WatchlistScreen
 from ivcrush_tui.app.widgets.charts import HistoryChart, SkewChart, TermChart
 from ivcrush_tui.app.widgets.live_table import LiveTable
+from ivcrush_tui.config import AlertRule, AlertSettings, RuleKind
 from ivcrush_tui.domain import EarningsEvent
 from ivcrush_tui.engine.health_model import HealthReport
 from tests.ui.fake_backend import SCRIPTS, FakeBackend, FakeStore
@@ -478,8 +480,43 @@ async def test_notification_when_a_tier_rises_to_good_during_a_scan() -> None:
         fb.scripts["MSFT"] = replace(SCRIPTS["MSFT"], implied_pct=6.5)  # 6.5 / 3.82 = 1.70
         await pilot.press("r")
         await settle(app, pilot)
-        assert app.alerts == ["MSFT rose to good (VRP 1.70 straddle)"]
+        assert [a.message for a in app.alerts] == ["MSFT rose to good (VRP 1.70 straddle)"]
+        assert [(a.rule, a.symbol) for a in fb.stored_alerts] == [("tier:good", "MSFT")]
         assert watchlist(app).cells_for("MSFT")["tier"] == "good"
+        # The toast is on screen, titled by the rule's kind.
+        toasts = list(app._notifications)
+        assert [(n.title, n.message) for n in toasts][-1] == (
+            "Tier up",
+            "MSFT rose to good (VRP 1.70 straddle)",
+        )
+        # Once per rule, symbol and window: the same rise again (after a drop) is not repeated.
+        fb.scripts["MSFT"] = SCRIPTS["MSFT"]
+        await pilot.press("r")
+        await settle(app, pilot)
+        fb.scripts["MSFT"] = replace(SCRIPTS["MSFT"], implied_pct=6.5)
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert len(app.alerts) == 1
+
+
+@pytest.mark.parametrize("bell", [True, False])
+async def test_an_alert_rings_the_bell_only_when_configured(bell: bool) -> None:
+    sell = AlertSettings(bell=bell, rules=(AlertRule(RuleKind.SELL, symbols=("AAPL",)),))
+    watch = replace(SCRIPTS["AAPL"], action=Action.WATCH)
+    fb = FakeBackend(alerts=sell, scripts={**SCRIPTS, "AAPL": watch})
+    app = make_app(fb, alerts=sell)
+    rang: list[int] = []
+    app.bell = lambda: rang.append(1)  # type: ignore[method-assign]
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert app.alerts == []
+        fb.scripts["AAPL"] = SCRIPTS["AAPL"]
+        await pilot.press("r")
+        await settle(app, pilot)
+        assert [(a.rule, a.symbol) for a in app.alerts] == [("sell", "AAPL")]
+        assert app._notifications
+        assert list(app._notifications)[-1].title == "SELL"
+        assert rang == ([1] if bell else [])
 
 
 async def test_calendar_weeks_drilldown_and_watch() -> None:

@@ -94,7 +94,8 @@ def test_symbols_is_pure() -> None:
 # The modules below the console: the layers, the package's own root modules (calendar, symbols,
 # priority, holiday_cache, ...) and config, except the entry points (the CLI opens the console).
 _BELOW_APP = [
-    *(p for sub in ("engine", "providers", "resilience", "store", "analytics", "config", "serve")
+    *(p for sub in ("engine", "providers", "resilience", "store", "analytics", "config", "serve",
+                    "alerts")
       for p in _files(sub)),
     *(p for p in sorted(PKG.glob("*.py")) if p.name not in ("cli.py", "__main__.py")),
 ]  # fmt: skip

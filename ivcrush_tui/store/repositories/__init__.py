@@ -6,6 +6,7 @@ Every write is one transaction. Times in and out are timezone-aware UTC datetime
 """
 
 from ivcrush_tui.store.repositories._common import normalize_symbol
+from ivcrush_tui.store.repositories.alerts import AlertsRepo
 from ivcrush_tui.store.repositories.backfill import BackfillProgress, BackfillRepo
 from ivcrush_tui.store.repositories.decisions import (
     DecisionsRepo,
@@ -30,6 +31,7 @@ __all__ = [
     "RECORD_MAX_AGE",
     "UPCOMING_MAX_AGE",
     "UPCOMING_RECHECK_WINDOW",
+    "AlertsRepo",
     "BackfillProgress",
     "BackfillRepo",
     "DecisionsRepo",
