@@ -31,6 +31,7 @@ examples:
   ivcrush ledger --summary              settle due decisions; hit rates and P&L per tier
   ivcrush --demo ledger simulate        play the demo's last 12 weeks into the demo ledger
   ivcrush backtest --json               walk-forward of history-based predictions
+  ivcrush replay 2026-11-23 --speed 10  the console on a recorded entry window, read-only
 """
 
 
@@ -83,6 +84,12 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port (0-65535)")
     return port
+
+
+def _speed(text: str) -> float:
+    from ivcrush_tui.commands.replay import speed_arg
+
+    return speed_arg(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -148,6 +155,17 @@ def build_parser() -> argparse.ArgumentParser:
     bt = sub.add_parser("backtest", parents=[common], help="walk-forward on stored history")
     bt.add_argument("symbols", nargs="*", metavar="SYMBOL")
     bt.add_argument("--json", action="store_true", help="JSON Lines")
+
+    rp = sub.add_parser(
+        "replay", parents=[common], help="the console on a recorded day (read-only)"
+    )
+    rp.add_argument("date", metavar="DATE", help="the exchange day recorded (YYYY-MM-DD)")
+    rp.add_argument(
+        "--speed",
+        type=_speed,
+        default=1.0,
+        help="replay clock speed, times real time (default 1)",
+    )
 
     c = sub.add_parser("config", parents=[common], help="configuration helpers")
     csub = c.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)

@@ -47,6 +47,9 @@ class StatusSnapshot:
     av_quota_total: int | None
     tradier_budget_left: int | None  # Tradier requests left in the current rate window
     last_scan_at: datetime | None  # aware UTC
+    # Set in replay (`ivcrush replay`): the badge shown instead of DEMO/LIVE, e.g.
+    # "REPLAY 2026-11-23 4×"; the clock then shows the recorded time.
+    replay: str | None = None
 
 
 @runtime_checkable

@@ -149,6 +149,7 @@ class EngineBackend:
     @_on_engine
     async def _open(self) -> None:
         _import_engine()  # on the engine thread: the console's loop keeps painting meanwhile
+        from ivcrush_tui.engine.recorder import Recorder
         from ivcrush_tui.engine.runtime import open_runtime, warm_up_analytics
         from ivcrush_tui.engine.service import Engine
 
@@ -162,6 +163,11 @@ class EngineBackend:
             )
             self._engine = Engine(self._rt)
             stack.push_async_callback(self._engine.aclose)
+            # The entry window's quotes and analyses are recorded (`ivcrush replay DATE`).
+            recorder = Recorder.for_runtime(self._rt)
+            recorder.start()
+            stack.push_async_callback(recorder.close)
+            self._engine.recorder = recorder
             self._av_left = await self._rt.av_limiter.remaining()
             self._refresh_status()
             refresher = asyncio.create_task(self._refresh_status_forever())

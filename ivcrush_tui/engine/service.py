@@ -48,6 +48,7 @@ from ivcrush_tui.symbols import occ_symbol
 
 if TYPE_CHECKING:
     from ivcrush_tui.analytics.analysis import Analysis, AnalysisInputs
+    from ivcrush_tui.engine.recorder import Recorder
 
 # The analysis (numpy and the analytics, ~0.2 s to import) is imported where a result is built,
 # not with this module: a fresh CLI process sends its first requests first, and imports it in
@@ -122,6 +123,8 @@ class Engine(EngineSources):
         self._calendar_lock = asyncio.Lock()
         self._scans_left: list[list[int]] = []  # per scan running: tickers not finished
         self.lost_writes = 0  # ledger rows that could not be stored (the run must say so)
+        # Set by the console and `serve`: the entry window's quotes and analyses are recorded.
+        self.recorder: Recorder | None = None
 
     async def aclose(self) -> None:
         await self._option_quotes.aclose()
@@ -156,6 +159,10 @@ class Engine(EngineSources):
     ) -> dict[str, StockQuote]:
         async with self._sem.slot(priority):
             batch = await self.rt.tradier.stock_quotes(list(symbols))
+        if self.recorder is not None:
+            at = self.rt.clock.now()
+            for sym, q in batch.quotes.items():
+                self.recorder.on_quote(sym, q, at)
         return dict(batch.quotes)
 
     # A ticker's request holds its slot through the cache lookup and the parse too. Giving the
@@ -238,6 +245,8 @@ class Engine(EngineSources):
                 log.warning(
                     "%s: ticker failed: %s: %s", symbol, err.code, err.message, extra=FILE_FIRST
                 )
+            if self.recorder is not None:
+                self.recorder.on_analysis(result)
             if result.ok:
                 from ivcrush_tui.engine.ledger import record_if_in_window
 

@@ -21,6 +21,7 @@ from ivcrush_tui.config import Settings
 from ivcrush_tui.engine.clock import Clock
 from ivcrush_tui.engine.health import check_health, store_down_report
 from ivcrush_tui.engine.health_model import HealthReport, HealthStatus
+from ivcrush_tui.engine.recorder import Recorder
 from ivcrush_tui.engine.runtime import Runtime, open_runtime
 from ivcrush_tui.engine.service import Engine
 from ivcrush_tui.serve.http import (
@@ -192,6 +193,10 @@ async def _run_with_store(current: _Current, stop: asyncio.Event, tried: asyncio
             raise _StoreUnavailable(exc.message) from exc
         engine = Engine(rt)
         stack.push_async_callback(engine.aclose)
+        # The entry window's quotes and analyses are recorded (`ivcrush replay DATE`).
+        engine.recorder = Recorder.for_runtime(rt)
+        engine.recorder.start()
+        stack.push_async_callback(engine.recorder.close)
         app = ServeApp(rt, engine, metrics=current.metrics)
         current.app = app
         tried.set()

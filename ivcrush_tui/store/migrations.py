@@ -254,6 +254,37 @@ _V8 = (
     "CREATE INDEX ix_decisions_entry ON ledger_decisions (entry_date, symbol)",
 )
 
+# Version 9: record and replay (issue 14). The entry window's quotes and analyses, per exchange day
+# (America/New_York), in this mode's own file (demo and live never share one). Quotes are chunks:
+# one row per symbol and stretch of time, the quotes packed by column (engine/quote_codec.py);
+# times are integer milliseconds since the Unix epoch (UTC). An analysis is zlib-compressed JSON
+# (engine/analysis_codec.py); `base` names the row whose JSON was the compression dictionary
+# (the same symbol's previous analysis from the same writer, so a quiet update costs a few
+# hundred bytes), NULL when it stands alone.
+_V9 = (
+    """CREATE TABLE recorded_quotes (
+        id INTEGER PRIMARY KEY,
+        day TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        n INTEGER NOT NULL CHECK (n > 0),
+        codec INTEGER NOT NULL,
+        data BLOB NOT NULL
+    )""",
+    "CREATE INDEX ix_recorded_quotes_day ON recorded_quotes (day, start_ms)",
+    """CREATE TABLE recorded_analyses (
+        id INTEGER PRIMARY KEY,
+        day TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        base INTEGER,
+        codec INTEGER NOT NULL,
+        data BLOB NOT NULL
+    )""",
+    "CREATE INDEX ix_recorded_analyses_day ON recorded_analyses (day, at_ms)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "ledger mode column; ledger and cache-expiry indexes", _V2),
@@ -263,6 +294,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "demo and live separated: discard data of unknown provenance", _V6),
     Migration(7, "backfill leases", _V7),
     Migration(8, "ledger decisions and outcomes; snapshots one per symbol per minute", _V8),
+    Migration(9, "recorded quotes and analyses of the entry window (record and replay)", _V9),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
