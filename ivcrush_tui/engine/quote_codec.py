@@ -5,8 +5,9 @@ A recording of 100 names in the entry window holds millions of quotes (up to 4/s
 
 - times: integer milliseconds since the chunk's first quote, delta-coded (int64);
 - bid, ask, last: each a presence mask and its values. Prices with at most 4 decimals (every
-  listed price) are stored as integer ten-thousandths, delta-coded; a column with any other value
-  keeps its IEEE float64s as they are, so the round trip is exact either way;
+  listed price) are stored as integer ten-thousandths, delta-coded (ask and last as their offset
+  from the bid: a steady spread costs nothing); a column with any other value keeps its IEEE
+  float64s as they are, so the round trip is exact either way;
 - volume (the day's cumulative volume, shares or contracts): presence mask, delta-coded int64.
 
 Each int64/float64 column is byte-shuffled (all first bytes, then all second bytes, ...): small
@@ -38,6 +39,7 @@ _HEADER = struct.Struct("<BI")  # codec version, number of quotes
 _TICKS: Final = 10_000.0  # price units per dollar in the integer form
 _MODE_TICKS: Final = 0
 _MODE_FLOAT: Final = 1
+_MODE_TICKS_VS_BID: Final = 2  # ticks, as the offset from the same row's bid (0 if no bid)
 _PRICES: Final = ("bid", "ask", "last")
 
 
@@ -46,13 +48,23 @@ class QuoteCodecError(ValueError):
 
 
 def _shuffle(a: np.ndarray) -> bytes:
-    return a.astype("<i8", copy=False).view(np.uint8).reshape(-1, 8).T.tobytes()
+    """Zigzag (small negatives become small positives: high bytes 0, not 0xFF), then bytes
+    grouped by significance."""
+    a = a.astype("<i8", copy=False)
+    zig = (a << 1) ^ (a >> 63)
+    return zig.view(np.uint8).reshape(-1, 8).T.tobytes()
 
 
 def _unshuffle(data: bytes, n: int, dtype: str) -> np.ndarray:
+    """The inverse of `_shuffle` ("<i8"), or of the plain byte grouping ("<f8")."""
     if len(data) != 8 * n:
         raise QuoteCodecError("truncated column")
-    return np.frombuffer(data, dtype=np.uint8).reshape(8, n).T.copy().view(dtype).reshape(n)
+    raw = np.frombuffer(data, dtype=np.uint8).reshape(8, n).T.copy()
+    if dtype == "<f8":
+        return raw.view("<f8").reshape(n)
+    zig = raw.view("<u8").reshape(n)
+    out: np.ndarray = (zig >> np.uint64(1)).astype("<i8") ^ -((zig & np.uint64(1)).astype("<i8"))
+    return out
 
 
 def _delta(a: np.ndarray) -> np.ndarray:
@@ -61,20 +73,33 @@ def _delta(a: np.ndarray) -> np.ndarray:
     return out
 
 
-def _column(values: Sequence[float | None]) -> bytes:
+def _column(
+    values: Sequence[float | None], ref: np.ndarray | None
+) -> tuple[bytes, np.ndarray | None]:
+    """One price column, and its ticks per row (0 where absent; None when not in ticks).
+
+    `ref`: the bid's ticks per row: a column in ticks is then stored as its offset from the bid
+    (a steady spread, or a last trade at the bid, deltas to 0)."""
     n = len(values)
     mask = np.fromiter((v is not None for v in values), dtype=bool, count=n)
     present = np.fromiter((v for v in values if v is not None), dtype=np.float64)
     ticks = np.round(present * _TICKS)
-    exact = bool(np.all(np.abs(ticks) < 2**52)) and bool(np.array_equal(ticks / _TICKS, present))
+    exact = bool(np.all(np.abs(ticks) < 2**50)) and bool(np.array_equal(ticks / _TICKS, present))
+    row_ticks: np.ndarray | None = None
     if exact:
-        body = _shuffle(_delta(ticks.astype(np.int64)))
+        itk = ticks.astype(np.int64)
+        row_ticks = np.zeros(n, dtype=np.int64)
+        row_ticks[mask] = itk
         mode = _MODE_TICKS
+        if ref is not None:
+            itk = itk - ref[mask]
+            mode = _MODE_TICKS_VS_BID
+        body = _shuffle(_delta(itk))
     else:
         body = present.astype("<f8").view(np.uint8).reshape(-1, 8).T.tobytes()
         mode = _MODE_FLOAT
     packed = np.packbits(mask).tobytes()
-    return struct.pack("<BI", mode, len(present)) + packed + body
+    return struct.pack("<BI", mode, len(present)) + packed + body, row_ticks
 
 
 def encode_quotes(quotes: Sequence[RecordedQuote], start_ms: int) -> bytes:
@@ -84,8 +109,10 @@ def encode_quotes(quotes: Sequence[RecordedQuote], start_ms: int) -> bytes:
     if n and (times[0] < 0 or np.any(np.diff(times) < 0)):
         raise ValueError("quotes must be in time order, none before start_ms")
     parts = [_HEADER.pack(QUOTE_CODEC, n), _shuffle(_delta(times))]
-    for name in _PRICES:
-        parts.append(_column([getattr(q, name) for q in quotes]))
+    bid, ref = _column([q.bid for q in quotes], None)
+    parts.append(bid)
+    for name in _PRICES[1:]:
+        parts.append(_column([getattr(q, name) for q in quotes], ref)[0])
     vols = [q.volume for q in quotes]
     vmask = np.fromiter((v is not None for v in vols), dtype=bool, count=n)
     vals = np.fromiter((v for v in vols if v is not None), dtype=np.int64)
@@ -122,11 +149,22 @@ def _read_mask(r: _Reader, n: int, count: int) -> np.ndarray:
     return mask
 
 
-def _read_prices(r: _Reader, n: int) -> list[float | None]:
+def _read_prices(
+    r: _Reader, n: int, ref: np.ndarray | None
+) -> tuple[list[float | None], np.ndarray | None]:
+    """One price column, and its ticks per row (as `_column` returns them)."""
     mode, count = r.unpack(_COL)
     mask = _read_mask(r, n, count)
-    if mode == _MODE_TICKS:
-        values = np.cumsum(_unshuffle(r.take(8 * count), count, "<i8")) / _TICKS
+    row_ticks: np.ndarray | None = None
+    if mode in (_MODE_TICKS, _MODE_TICKS_VS_BID):
+        itk = np.cumsum(_unshuffle(r.take(8 * count), count, "<i8"))
+        if mode == _MODE_TICKS_VS_BID:
+            if ref is None:
+                raise QuoteCodecError("a column against the bid, with no bid in ticks")
+            itk = itk + ref[mask]
+        row_ticks = np.zeros(n, dtype=np.int64)
+        row_ticks[mask] = itk
+        values = itk / _TICKS
     elif mode == _MODE_FLOAT:
         values = _unshuffle(r.take(8 * count), count, "<f8")
     else:
@@ -134,7 +172,7 @@ def _read_prices(r: _Reader, n: int) -> list[float | None]:
     out: list[float | None] = [None] * n
     for i, v in zip(np.flatnonzero(mask).tolist(), values.tolist(), strict=True):
         out[i] = v
-    return out
+    return out, row_ticks
 
 
 def decode_quotes(symbol: str, blob: bytes, start_ms: int) -> list[RecordedQuote]:
@@ -148,7 +186,9 @@ def decode_quotes(symbol: str, blob: bytes, start_ms: int) -> list[RecordedQuote
     if version != QUOTE_CODEC:
         raise QuoteCodecError(f"unknown quote codec {version}")
     times = (np.cumsum(_unshuffle(r.take(8 * n), n, "<i8")) + start_ms).tolist()
-    prices = [_read_prices(r, n) for _ in _PRICES]
+    bids, ref = _read_prices(r, n, None)
+    asks, _ = _read_prices(r, n, ref)
+    lasts, _ = _read_prices(r, n, ref)
     (count,) = r.unpack(_COUNT)
     vmask = _read_mask(r, n, count)
     vals = np.cumsum(_unshuffle(r.take(8 * count), count, "<i8")).tolist()
@@ -157,7 +197,6 @@ def decode_quotes(symbol: str, blob: bytes, start_ms: int) -> list[RecordedQuote
         volumes[i] = int(v)
     if r.pos != len(raw):
         raise QuoteCodecError("trailing bytes in chunk")
-    bids, asks, lasts = prices
     return [
         RecordedQuote(symbol, from_ms(int(t)), bids[i], asks[i], lasts[i], volumes[i])
         for i, t in enumerate(times)

@@ -14,7 +14,8 @@ raising for a recording problem):
 Only instants inside an entry window are recorded (the calendar's, half days included). Samples
 collect per symbol into chunks (at most CHUNK_MS long or CHUNK_MAX quotes), which `tick` seals;
 chunks and analyses go to the store through a `BatchWriter` (engine/writebehind.py), encoded off
-the event loop (a worker thread). `close()` seals and writes what is left.
+the event loop (a worker thread): quotes by engine/quote_codec.py, analyses as JSON
+(engine/analysis_codec.py) packed against the symbol's previous one (engine/analysis_pack.py). `close()` seals and writes what is left.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Final
@@ -48,11 +48,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COALESCE_MS: Final = 250  # at most 4 recorded quotes per second and symbol
-CHUNK_MS: Final = 60_000  # a quote chunk spans at most this long
-CHUNK_MAX: Final = 512  # ... and holds at most this many quotes
-KEYFRAME_EVERY: Final = 50  # an analysis stands alone (no dictionary) at least this often
+CHUNK_MS: Final = 120_000  # a quote chunk spans at most this long (lost on a crash: at most this)
+CHUNK_MAX: Final = 1024  # ... and holds at most this many quotes
+KEYFRAME_EVERY: Final = 200  # an analysis stands alone (no base) at least this often
 TICK_S: Final = 1.0  # how often `run` seals due samples and chunks (real seconds)
-ZLIB_LEVEL: Final = 6
 
 Quote = StockQuote | OptionQuote | StreamQuote | StreamTrade | StreamTimesale | RecordedQuote
 
@@ -248,6 +247,10 @@ class Recorder:
             self._seal(symbol, st)
         await self._writer.flush(timeout_s)
 
+    async def flush(self, timeout_s: float = 30.0) -> None:
+        """Write the sealed chunks and the analyses queued so far (tests, benchmarks)."""
+        await self._writer.flush(timeout_s)
+
     @property
     def lost(self) -> int:
         """Items dropped (queue full) or lost (failed writes) so far."""
@@ -275,6 +278,7 @@ class Recorder:
         """Encode a batch (in a worker thread): chunks by the quote codec, analyses as JSON
         compressed against their symbol's previous one."""
         from ivcrush_tui.engine.analysis_codec import CODEC_VERSION, encode_analysis
+        from ivcrush_tui.engine.analysis_pack import pack
         from ivcrush_tui.engine.quote_codec import QUOTE_CODEC, encode_quotes
 
         chunks: list[QuoteChunkRow] = []
@@ -294,11 +298,10 @@ class Recorder:
             head = heads.get(item.symbol)
             base: int | None = None
             if head is not None and head.day == day and head.length < KEYFRAME_EVERY:
-                comp = zlib.compressobj(ZLIB_LEVEL, zdict=head.text)
-                data = comp.compress(text) + comp.flush()
+                data = pack(text, head.text)
                 base, length = head.id, head.length + 1
             else:
-                data, length = zlib.compress(text, ZLIB_LEVEL), 1
+                data, length = pack(text, None), 1
             rows.append(AnalysisRow(day, item.symbol, to_ms(item.as_of), base, CODEC_VERSION, data))
             heads[item.symbol] = _ChainHead(BASE_PREVIOUS_IN_BATCH, text, day, length)
         return chunks, rows, heads

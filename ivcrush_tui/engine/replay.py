@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from ivcrush_tui.analytics.analysis import Analysis
 from ivcrush_tui.domain import ErrorCode, IvCrushError
 from ivcrush_tui.engine.analysis_codec import CODEC_VERSION, CodecError, decode_analysis
+from ivcrush_tui.engine.analysis_pack import PackError, unpack
 from ivcrush_tui.engine.quote_codec import QUOTE_CODEC, QuoteCodecError, decode_quotes
 from ivcrush_tui.engine.recorded import RecordedQuote, from_ms
 from ivcrush_tui.store.db import Database
@@ -38,6 +39,7 @@ class _Series:
     times: list[int] = field(default_factory=list)
     rows: list[AnalysisRow] = field(default_factory=list)
     cached: tuple[int, Analysis] | None = None  # the last decoded (row id, analysis)
+    text: tuple[int, bytes] | None = None  # the last unpacked (row id, JSON text)
 
 
 class Recording:
@@ -71,16 +73,23 @@ class Recording:
         self.quote_count = sum(c.n for c in chunks)
 
     def _text(self, row: AnalysisRow) -> bytes:
-        """The JSON of `row`, decompressed along its chain (standalone rows first)."""
+        """The JSON of `row`, unpacked along its chain from the last text unpacked for its
+        symbol (replaying forward: one step) or else its chain's standalone row."""
+        series = self._series[row.symbol]
+        known = series.text
         chain = [row]
-        while chain[-1].base is not None:
+        while chain[-1].base is not None and (known is None or chain[-1].id != known[0]):
             base = self._by_id.get(chain[-1].base)
             if base is None:
                 raise RecordingError(f"recording of {self.day}: an analysis chain is broken")
             chain.append(base)
         text = b""
+        if known is not None and chain[-1].id == known[0]:
+            text = known[1]
+            chain.pop()
         for r in reversed(chain):
             text = _decompress(r, text if r.base is not None else None, self.day)
+        series.text = (row.id or 0, text)
         return text
 
     def analysis_at(self, symbol: str, at: dt.datetime) -> Analysis | None:
@@ -150,14 +159,8 @@ class Recording:
 
 def _decompress(row: AnalysisRow, base: bytes | None, day: dt.date) -> bytes:
     try:
-        if base is None:
-            return zlib.decompress(row.data)
-        d = zlib.decompressobj(zdict=base)
-        text = d.decompress(row.data) + d.flush()
-        if not d.eof:
-            raise zlib.error("incomplete stream")
-        return text
-    except zlib.error as exc:
+        return unpack(row.data, base)
+    except PackError as exc:
         raise RecordingError(
             f"recording of {day}: an analysis of {row.symbol} is damaged ({exc})"
         ) from exc

@@ -257,10 +257,10 @@ _V8 = (
 # Version 9: record and replay (issue 14). The entry window's quotes and analyses, per exchange day
 # (America/New_York), in this mode's own file (demo and live never share one). Quotes are chunks:
 # one row per symbol and stretch of time, the quotes packed by column (engine/quote_codec.py);
-# times are integer milliseconds since the Unix epoch (UTC). An analysis is zlib-compressed JSON
-# (engine/analysis_codec.py); `base` names the row whose JSON was the compression dictionary
-# (the same symbol's previous analysis from the same writer, so a quiet update costs a few
-# hundred bytes), NULL when it stands alone.
+# times are integer milliseconds since the Unix epoch (UTC). An analysis is its JSON
+# (engine/analysis_codec.py) packed by engine/analysis_pack.py against the row named by `base`
+# (the same symbol's previous analysis from the same writer: an update costs its changed numbers),
+# NULL when it stands alone.
 _V9 = (
     """CREATE TABLE recorded_quotes (
         id INTEGER PRIMARY KEY,

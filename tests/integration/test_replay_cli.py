@@ -126,7 +126,7 @@ def test_an_analysis_that_does_not_decode_is_refused(
 
     path = _db_path(cfg, demo=False)
     asyncio.run(_record(path, "live", ("AAPL",)))
-    blob = zlib.compress(b'{"symbol": "AAPL", "status": "sideways"}').hex()
+    blob = (b"\x00" + zlib.compress(b'{"symbol": "AAPL", "status": "sideways"}')).hex()
     asyncio.run(_execute(path, f"UPDATE recorded_analyses SET data = x'{blob}', base = NULL"))
     code, err = replay(capsys, cfg, "2026-11-23")
     assert code == EXIT_USAGE

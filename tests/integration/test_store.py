@@ -104,6 +104,8 @@ async def test_open_empty_creates_latest_schema_with_pragmas(
             "cache",
             "backfill_progress",
             "preferences",
+            "recorded_quotes",
+            "recorded_analyses",
             "schema_version",
         ):
             assert t in tables

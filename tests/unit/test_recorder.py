@@ -124,7 +124,7 @@ async def test_chunks_are_sealed_per_minute_and_analyses_reload_exactly(db: Data
         clock.at += dt.timedelta(seconds=15)
         rec.tick()
         if i % 7 == 0:
-            await rec._writer.flush()  # batches of several sizes
+            await rec.flush()  # batches of several sizes
     await rec.close()
     rows = await RecordingsRepo(db).analyses(DAY)
     assert len(rows) == len(made)

@@ -1,5 +1,5 @@
-"""The codecs of recordings: Analysis <-> compact JSON and quote chunks, exact round trips, and
-damaged input refused with a typed error."""
+"""The codecs of recordings: Analysis <-> compact JSON, an analysis packed against the previous
+one, and quote chunks; exact round trips, and damaged input refused with a typed error."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import datetime as dt
 import json
 import math
 import zlib
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -17,6 +18,7 @@ from ivcrush_tui.analytics.analysis import Analysis
 from ivcrush_tui.calendar import TradingCalendar
 from ivcrush_tui.domain import Unavailable
 from ivcrush_tui.engine.analysis_codec import CodecError, decode_analysis, encode_analysis
+from ivcrush_tui.engine.analysis_pack import PackError, pack, unpack
 from ivcrush_tui.engine.quote_codec import QuoteCodecError, decode_quotes, encode_quotes
 from ivcrush_tui.engine.recorded import RecordedQuote, from_ms, to_ms
 from tests.ui.fake_backend import FIXED_NOW, SCRIPTS, build_analysis, error_analysis
@@ -169,3 +171,62 @@ def test_milliseconds_since_the_epoch() -> None:
     at = dt.datetime(2026, 11, 23, 15, 30, 1, 234_567, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
     assert from_ms(to_ms(at)) == at.replace(microsecond=234_000)
     assert to_ms(from_ms(0)) == 0
+
+
+# -- packing an analysis against the previous one -------------------------------------------------
+
+
+def _text(a: Analysis) -> bytes:
+    return encode_analysis(a).encode()
+
+
+def test_packing_picks_the_cheapest_lossless_form() -> None:
+    a = _analyses()[0]
+    b = dataclasses.replace(
+        a, spot=190.37, call_iv=0.4123456789, as_of=a.as_of + dt.timedelta(seconds=15)
+    )
+    c = dataclasses.replace(b, notes=(*b.notes, "a new reason"))  # the shape changes
+    standalone = pack(_text(a), None)
+    floats = pack(_text(b), _text(a))
+    dictionary = pack(_text(c), _text(b))
+    assert (standalone[0], floats[0], dictionary[0]) == (0, 2, 1)
+    assert len(floats) < len(standalone) / 8  # three values moved: a few dozen bytes
+    assert unpack(standalone, None) == _text(a)
+    assert unpack(floats, _text(a)) == _text(b)
+    assert unpack(dictionary, _text(b)) == _text(c)
+    assert decode_analysis(unpack(floats, _text(a))) == b
+
+
+@given(st.lists(st.floats(width=64) | st.integers() | st.booleans() | st.none(), max_size=12))
+def test_packing_round_trips_any_values_of_one_shape(values: list[Any]) -> None:
+    base = json.dumps({"v": [0.5] * len(values), "t": "x"}, separators=(",", ":")).encode()
+    text = json.dumps({"v": values, "t": "y"}, separators=(",", ":")).encode()
+    assert unpack(pack(text, base), base) == text
+
+
+def test_what_json_equality_misses_still_round_trips() -> None:
+    base = b'{"a":1,"b":2.5}'
+    # 1 == True in Python: the changed value goes in the patch.
+    packed = pack(b'{"a":true,"b":2.5}', base)
+    assert packed[0] == 2
+    assert unpack(packed, base) == b'{"a":true,"b":2.5}'
+    # Dict equality ignores key order: the check on the rebuilt text falls back to the dictionary.
+    packed = pack(b'{"b":2.5,"a":1}', base)
+    assert packed[0] == 1
+    assert unpack(packed, base) == b'{"b":2.5,"a":1}'
+
+
+def test_damaged_packed_rows_are_refused() -> None:
+    a = _text(_analyses()[0])
+    b = _text(dataclasses.replace(_analyses()[0], spot=191.0))
+    floats = pack(b, a)
+    for data, base in (
+        (b"", None),
+        (b"\x09abc", a),  # unknown form
+        (floats, None),  # chained without its base
+        (floats[:-4], a),  # cut
+        (floats, b'{"other":1.0}'),  # the wrong base
+        (b"\x01garbage", a),  # not a zlib stream
+    ):
+        with pytest.raises(PackError):
+            unpack(data, base)

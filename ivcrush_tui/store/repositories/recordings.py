@@ -33,8 +33,8 @@ class QuoteChunkRow:
 
 @dataclass(frozen=True, slots=True)
 class AnalysisRow:
-    """One recorded analysis: `data` is zlib-compressed JSON, compressed with the JSON of row
-    `base` as its dictionary (None: standalone). `id` is None until stored."""
+    """One recorded analysis: `data` is its JSON packed (engine/analysis_pack.py) against the
+    JSON of row `base` (None: standalone). `id` is None until stored."""
 
     day: dt.date
     symbol: str
