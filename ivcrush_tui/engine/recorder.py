@@ -15,7 +15,8 @@ Only instants inside an entry window are recorded (the calendar's, half days inc
 collect per symbol into chunks (at most CHUNK_MS long or CHUNK_MAX quotes), which `tick` seals;
 chunks and analyses go to the store through a `BatchWriter` (engine/writebehind.py), encoded off
 the event loop (a worker thread): quotes by engine/quote_codec.py, analyses as JSON
-(engine/analysis_codec.py) packed against the symbol's previous one (engine/analysis_pack.py). `close()` seals and writes what is left.
+(engine/analysis_codec.py) packed against the symbol's previous one (engine/analysis_pack.py).
+`close()` seals and writes what is left.
 """
 
 from __future__ import annotations
