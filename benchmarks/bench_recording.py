@@ -3,8 +3,9 @@
 
 Worst case, by construction:
 - quotes: every name streams its underlying, its ATM call and put and the two strikes bracketing
-  spot (5 symbols), each at the recorder's cap of 4 quotes/s for the whole hour (7.2 M quotes for
-  100 names), random walks on the tick grid (0.01 stock, 0.05 option), cumulative volumes growing;
+  spot (5 symbols), each at 8 events/s (jittered), twice the recorder's cap, so every symbol
+  records 4 quotes/s for the whole hour (7.2 M quotes for 100 names); random walks on the tick
+  grid (0.01 stock, 0.05 option), cumulative volumes growing;
 - analyses: every name re-analysed every 15 s (the console's entry-window refresh; 24,000
   analyses: the demo market's pace, 4x what Tradier's 120 requests/min allow live), each one a
   real analysis of the demo market (one engine scan of 100 names) with EVERY intraday number
@@ -51,8 +52,7 @@ DAY = dt.date(2026, 11, 23)
 OPEN = dt.datetime(2026, 11, 23, 15, 0, tzinfo=NY).astimezone(dt.UTC)
 SCAN_AT = OPEN + dt.timedelta(minutes=30)
 TARGET_MB = 50.0
-QUOTES_PER_S = 4
-STEP_MS = 1000 // QUOTES_PER_S
+QUOTES_PER_S = 4  # the recorder's cap per symbol
 ANALYSIS_EVERY_S = 15
 SYMBOLS_PER_NAME = 5
 
@@ -104,7 +104,7 @@ def _stream_symbols(a: Analysis) -> list[str]:
     return [a.symbol, atm.call.symbol, atm.put.symbol, lo, hi]
 
 
-async def run(names: int, minutes: int, seed: int) -> dict[str, float]:
+async def run(names: int, minutes: int, seed: int, offered: int) -> dict[str, float]:
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory(prefix="ivcrush-bench-rec-") as tmp:
         folder = Path(tmp)
@@ -122,12 +122,13 @@ async def run(names: int, minutes: int, seed: int) -> dict[str, float]:
         price = {s: (rng.uniform(20, 500) if i == 0 else rng.uniform(1, 20))
                  for _, syms in streams for i, s in enumerate(syms)}  # fmt: skip
         volume = dict.fromkeys(price, 1000)
-        steps = minutes * 60 * QUOTES_PER_S
+        steps = minutes * 60 * offered
+        step_ms = 1000 // offered
         cpu0 = time.process_time()
         t1 = time.perf_counter()
         quotes = analyses = 0
         for step in range(steps):
-            now = OPEN + dt.timedelta(milliseconds=step * STEP_MS)
+            now = OPEN + dt.timedelta(milliseconds=step * step_ms)
             clock[0] = now
             for n, (a, syms) in enumerate(streams):
                 for i, sym in enumerate(syms):
@@ -137,17 +138,17 @@ async def run(names: int, minutes: int, seed: int) -> dict[str, float]:
                     if rng.random() < 0.2:
                         volume[sym] += rng.randint(1, 500)
                     p = round(price[sym], 2)
-                    at = now + dt.timedelta(milliseconds=rng.randint(0, 5))
+                    at = now + dt.timedelta(milliseconds=rng.randint(0, step_ms // 2))
                     q = RecordedQuote(sym, at, p, round(p + tick, 2), p, volume[sym])
                     rec.on_quote(sym, q, at)
                     quotes += 1
                 # Staggered: name n is analysed when (step + 3n) hits its 15 s slot.
-                if (step + 3 * n) % (ANALYSIS_EVERY_S * QUOTES_PER_S) == 0:
+                if (step + 3 * n) % (ANALYSIS_EVERY_S * offered) == 0:
                     rec.on_analysis(_moved(a, now, rng))
                     analyses += 1
-            if step % QUOTES_PER_S == 0:
+            if step % offered == 0:
                 rec.tick(now)
-            if step % (10 * QUOTES_PER_S) == 0:
+            if step % (10 * offered) == 0:
                 await rec.flush()
         await rec.close()
         record_s = time.perf_counter() - t1
@@ -197,8 +198,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--names", type=int, default=100)
     p.add_argument("--minutes", type=int, default=60)
     p.add_argument("--seed", type=int, default=14)
+    p.add_argument(
+        "--offered-per-s",
+        type=int,
+        default=8,
+        help="stream events per second and symbol (default 8: twice the cap, so every symbol"
+        " records 4 a second)",
+    )
     args = p.parse_args(argv)
-    result = asyncio.run(run(args.names, args.minutes, args.seed))
+    result = asyncio.run(run(args.names, args.minutes, args.seed, args.offered_per_s))
     for key, value in result.items():
         print(f"{key:>18}: {value:,.3f}" if isinstance(value, float) else f"{key:>18}: {value:,}")
     ok = result["mb_100_names_1h"] < TARGET_MB

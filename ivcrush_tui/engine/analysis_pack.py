@@ -26,7 +26,7 @@ from typing import Any, Final
 
 import numpy as np
 
-__all__ = ["PackError", "pack", "unpack"]
+__all__ = ["PackError", "check", "pack", "unpack"]
 
 STANDALONE: Final = 0
 DICTIONARY: Final = 1
@@ -176,3 +176,15 @@ def unpack(data: bytes, base: bytes | None) -> bytes:
             raise
         raise PackError(f"base is not JSON ({exc})") from exc
     raise PackError(f"unknown packing {mode}")
+
+
+def check(data: bytes) -> None:
+    """What can be checked of packed bytes without their base (fast: no JSON): the form is
+    known, and a standalone or float row decompresses whole (zlib's checksum). PackError if not."""
+    if not data or data[0] not in (STANDALONE, DICTIONARY, FLOATS):
+        raise PackError("unknown packing")
+    if data[0] != DICTIONARY:
+        try:
+            zlib.decompress(data[1:])
+        except zlib.error as exc:
+            raise PackError(f"row does not decompress ({exc})") from exc

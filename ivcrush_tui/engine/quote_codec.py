@@ -3,16 +3,18 @@
 A recording of 100 names in the entry window holds millions of quotes (up to 4/s for each of
 3-5 symbols per name), so quotes are stored in chunks, by column, not as JSON rows:
 
-- times: integer milliseconds since the chunk's first quote, delta-coded (int64);
+- times: integer milliseconds since the chunk's first quote, delta-coded;
 - bid, ask, last: each a presence mask and its values. Prices with at most 4 decimals (every
   listed price) are stored as integer ten-thousandths, delta-coded (ask and last as their offset
   from the bid: a steady spread costs nothing); a column with any other value keeps its IEEE
   float64s as they are, so the round trip is exact either way;
 - volume (the day's cumulative volume, shares or contracts): presence mask, delta-coded int64.
 
-Each int64/float64 column is byte-shuffled (all first bytes, then all second bytes, ...): small
-deltas leave long runs of zero bytes, which zlib then folds away. A quiet quote costs about 1-2
-bytes. Prices in dollars per share; times aware UTC, millisecond precision.
+Every integer series is stored as its first value and its deltas less the smallest delta,
+divided by their common divisor (a cent grid, a steady 250 ms pace: most deltas become 0 or 1),
+zigzag coded. Each int64/float64 column is byte-shuffled (all first bytes, then all second
+bytes, ...): small deltas leave long runs of zero bytes, which zlib then folds away. A quiet
+quote costs about 1-2 bytes. Prices in dollars per share; times aware UTC, millisecond precision.
 """
 
 from __future__ import annotations
@@ -67,9 +69,34 @@ def _unshuffle(data: bytes, n: int, dtype: str) -> np.ndarray:
     return out
 
 
-def _delta(a: np.ndarray) -> np.ndarray:
-    out = a.copy()
-    out[1:] -= a[:-1]
+_FRAME = struct.Struct("<qqq")  # first value, offset and scale of the other deltas
+
+
+def _ints(a: np.ndarray) -> bytes:
+    """An int64 series: its first value, then its deltas as (delta - offset) / scale, where
+    offset is the smallest delta and scale the deltas' common divisor (a cent grid, a steady
+    250 ms pace), zigzag-coded and byte-shuffled. Exact for any int64 series that does not
+    overflow."""
+    if len(a) == 0:
+        return _FRAME.pack(0, 0, 1)
+    d = np.diff(a.astype(np.int64))
+    offset = int(d.min()) if len(d) else 0
+    rest = d - offset
+    scale = int(np.gcd.reduce(rest)) if len(rest) else 0
+    scale = scale or 1
+    return _FRAME.pack(int(a[0]), offset, scale) + _shuffle(rest // scale)
+
+
+def _read_ints(r: _Reader, count: int) -> np.ndarray:
+    first, offset, scale = r.unpack(_FRAME)
+    if scale <= 0:
+        raise QuoteCodecError("bad column scale")
+    m = max(count - 1, 0)
+    rest = _unshuffle(r.take(8 * m), m, "<i8")
+    out = np.empty(count, dtype=np.int64)
+    if count:
+        out[0] = first
+        out[1:] = first + np.cumsum(rest * scale + offset)
     return out
 
 
@@ -94,7 +121,7 @@ def _column(
         if ref is not None:
             itk = itk - ref[mask]
             mode = _MODE_TICKS_VS_BID
-        body = _shuffle(_delta(itk))
+        body = _ints(itk)
     else:
         body = present.astype("<f8").view(np.uint8).reshape(-1, 8).T.tobytes()
         mode = _MODE_FLOAT
@@ -108,7 +135,7 @@ def encode_quotes(quotes: Sequence[RecordedQuote], start_ms: int) -> bytes:
     times = np.fromiter((to_ms(q.at) - start_ms for q in quotes), dtype=np.int64, count=n)
     if n and (times[0] < 0 or np.any(np.diff(times) < 0)):
         raise ValueError("quotes must be in time order, none before start_ms")
-    parts = [_HEADER.pack(QUOTE_CODEC, n), _shuffle(_delta(times))]
+    parts = [_HEADER.pack(QUOTE_CODEC, n), _ints(times)]
     bid, ref = _column([q.bid for q in quotes], None)
     parts.append(bid)
     for name in _PRICES[1:]:
@@ -116,9 +143,7 @@ def encode_quotes(quotes: Sequence[RecordedQuote], start_ms: int) -> bytes:
     vols = [q.volume for q in quotes]
     vmask = np.fromiter((v is not None for v in vols), dtype=bool, count=n)
     vals = np.fromiter((v for v in vols if v is not None), dtype=np.int64)
-    parts.append(
-        struct.pack("<I", len(vals)) + np.packbits(vmask).tobytes() + _shuffle(_delta(vals))
-    )
+    parts.append(struct.pack("<I", len(vals)) + np.packbits(vmask).tobytes() + _ints(vals))
     return zlib.compress(b"".join(parts), 6)
 
 
@@ -157,7 +182,7 @@ def _read_prices(
     mask = _read_mask(r, n, count)
     row_ticks: np.ndarray | None = None
     if mode in (_MODE_TICKS, _MODE_TICKS_VS_BID):
-        itk = np.cumsum(_unshuffle(r.take(8 * count), count, "<i8"))
+        itk = _read_ints(r, count)
         if mode == _MODE_TICKS_VS_BID:
             if ref is None:
                 raise QuoteCodecError("a column against the bid, with no bid in ticks")
@@ -185,13 +210,13 @@ def decode_quotes(symbol: str, blob: bytes, start_ms: int) -> list[RecordedQuote
     version, n = r.unpack(_HEADER)
     if version != QUOTE_CODEC:
         raise QuoteCodecError(f"unknown quote codec {version}")
-    times = (np.cumsum(_unshuffle(r.take(8 * n), n, "<i8")) + start_ms).tolist()
+    times = (_read_ints(r, n) + start_ms).tolist()
     bids, ref = _read_prices(r, n, None)
     asks, _ = _read_prices(r, n, ref)
     lasts, _ = _read_prices(r, n, ref)
     (count,) = r.unpack(_COUNT)
     vmask = _read_mask(r, n, count)
-    vals = np.cumsum(_unshuffle(r.take(8 * count), count, "<i8")).tolist()
+    vals = _read_ints(r, count).tolist()
     volumes: list[int | None] = [None] * n
     for i, v in zip(np.flatnonzero(vmask).tolist(), vals, strict=True):
         volumes[i] = int(v)

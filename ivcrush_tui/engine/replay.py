@@ -1,8 +1,8 @@
 """A day's recording, loaded for replay: the analyses and quotes the recorder stored.
 
-`load_recording(db, day)` checks the whole day at load (every analysis and quote chunk must
-decompress, the analysis chains must be complete, each symbol's first and last analysis must
-decode) and raises RecordingError with a clear message otherwise. Analyses are decoded on demand
+`load_recording(db, day)` checks the whole day at load (`Recording.check`: codecs, chains,
+every row that decompresses on its own, each symbol's first and last standalone analysis) and
+raises RecordingError with a clear message otherwise. Analyses are decoded on demand
 (`analysis_at`), from the nearest standalone row of their chain, with the last one per symbol
 kept: a 1-hour, 100-name recording holds tens of thousands of them, too many to keep decoded.
 """
@@ -19,6 +19,7 @@ from ivcrush_tui.analytics.analysis import Analysis
 from ivcrush_tui.domain import ErrorCode, IvCrushError
 from ivcrush_tui.engine.analysis_codec import CODEC_VERSION, CodecError, decode_analysis
 from ivcrush_tui.engine.analysis_pack import PackError, unpack
+from ivcrush_tui.engine.analysis_pack import check as check_packed
 from ivcrush_tui.engine.quote_codec import QUOTE_CODEC, QuoteCodecError, decode_quotes
 from ivcrush_tui.engine.recorded import RecordedQuote, from_ms
 from ivcrush_tui.store.db import Database
@@ -132,16 +133,23 @@ class Recording:
         return tuple(sorted(self._chunks))
 
     def check(self) -> None:
-        """Every row decompresses, every chain is whole, each symbol's first and last analysis
-        decodes; RecordingError otherwise."""
-        texts: dict[int | None, bytes] = {}
-        for r in sorted(self._by_id.values(), key=lambda r: r.id or 0):
+        """The day is whole and readable, checked fast enough for a day of 100 names (24,000
+        analyses in well under a second of unpacking): every row's codec is known, every base
+        exists and comes first, every row that can be checked without its base decompresses
+        whole, each symbol's first and last standalone analysis decodes. RecordingError
+        otherwise. (A row damaged in a way only its full unpacking shows fails alone, later,
+        as an error row.)"""
+        for r in self._by_id.values():
             if r.codec != CODEC_VERSION:
                 raise RecordingError(f"recording of {self.day}: unknown analysis codec {r.codec}")
-            if r.base is not None and r.base not in texts:
+            if r.base is not None and (r.base not in self._by_id or r.base >= (r.id or 0)):
                 raise RecordingError(f"recording of {self.day}: an analysis chain is broken")
-            base = texts.pop(r.base) if r.base is not None else None
-            texts[r.id] = _decompress(r, base, self.day)
+            try:
+                check_packed(r.data)
+            except PackError as exc:
+                raise RecordingError(
+                    f"recording of {self.day}: an analysis of {r.symbol} is damaged ({exc})"
+                ) from exc
         for chunks in self._chunks.values():
             for c in chunks:
                 if c.codec != QUOTE_CODEC:
@@ -153,7 +161,8 @@ class Recording:
                         f"recording of {self.day}: a quote chunk of {c.symbol} is damaged"
                     ) from exc
         for s in self._series.values():
-            for row in (s.rows[0], s.rows[-1]):
+            standalone = [row for row in s.rows if row.base is None]
+            for row in {id(r): r for r in (s.rows[0], *standalone[-1:])}.values():
                 _decode(self._text(row), self.day)
 
 
