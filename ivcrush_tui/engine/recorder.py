@@ -5,9 +5,10 @@ raising for a recording problem):
 
 - `on_quote(symbol, quote, at)`: a quote of a stock or an option (REST `StockQuote`/`OptionQuote`
   or a streamed `StreamQuote`/`StreamTrade`/`StreamTimesale`) seen at `at` (aware). The symbol's
-  latest bid/ask/last/volume are merged and sampled at most every COALESCE_MS (<= 4/s per
-  symbol): an event inside the interval updates the state, which is recorded at the interval's
-  end (by the next event or the periodic `tick`), so the last state is never lost.
+  latest bid/ask/last/volume are merged; time is cut into COALESCE_MS slots (<= 4/s per symbol)
+  and a slot with events is recorded once, stamped at its end, with the state its last event
+  left (written by the next event of a later slot or by the periodic `tick`): the last state is
+  never lost, and slot-aligned times cost almost nothing to store.
 - `on_analysis(analysis)`: every analysis (any status) made inside an entry window; its ATM
   legs are recorded as quotes too.
 
@@ -70,7 +71,7 @@ class _Symbol:
     ask: float | None = None
     last: float | None = None
     volume: int | None = None
-    event_ms: int = 0  # the latest event merged
+    slot_ms: int = 0  # the end of the slot the unsampled state belongs to
     recorded_ms: int | None = None  # the latest sample
     dirty: bool = False  # merged events not sampled yet
     samples: list[RecordedQuote] = field(default_factory=list)
@@ -168,12 +169,15 @@ class Recorder:
         st = self._symbols.get(symbol)
         if st is None:
             st = self._symbols[symbol] = _Symbol()
-        _merge(st, quote)
         ms = to_ms(at)
-        st.event_ms = max(st.event_ms, ms)
+        slot = -(-ms // COALESCE_MS) * COALESCE_MS  # the end of the slot `at` falls in
+        if st.recorded_ms is not None:  # a late event belongs to the next slot not yet sampled
+            slot = max(slot, st.recorded_ms + COALESCE_MS)
+        if st.dirty and slot > st.slot_ms:  # the previous slot is over: its last state
+            self._sample(symbol, st, st.slot_ms)
+        _merge(st, quote)
+        st.slot_ms = max(st.slot_ms, slot) if st.dirty else slot
         st.dirty = True
-        if st.recorded_ms is None or ms - st.recorded_ms >= COALESCE_MS:
-            self._sample(symbol, st, ms)
 
     def _on_analysis(self, analysis: Analysis) -> None:
         if not self._inside(analysis.as_of):
@@ -205,14 +209,12 @@ class Recorder:
             st.samples = []
 
     def tick(self, now: dt.datetime | None = None) -> None:
-        """Sample the states left dirty whose interval has ended, and seal the chunks that are
+        """Sample the states left dirty whose slot has ended, and seal the chunks that are
         CHUNK_MS old (`now`: default the injected clock)."""
         now_ms = to_ms(now or self._now())
         for symbol, st in self._symbols.items():
-            if st.dirty and st.recorded_ms is not None:
-                due = max(st.event_ms, st.recorded_ms + COALESCE_MS)
-                if due <= now_ms:
-                    self._sample(symbol, st, due)
+            if st.dirty and st.slot_ms <= now_ms:
+                self._sample(symbol, st, st.slot_ms)
             if st.samples and now_ms - to_ms(st.samples[0].at) >= CHUNK_MS:
                 self._seal(symbol, st)
 
@@ -243,8 +245,8 @@ class Recorder:
             await self._writer.discard()
             return
         for symbol, st in self._symbols.items():
-            if st.dirty and st.recorded_ms is not None:
-                self._sample(symbol, st, max(st.event_ms, st.recorded_ms + COALESCE_MS))
+            if st.dirty:
+                self._sample(symbol, st, st.slot_ms)
             self._seal(symbol, st)
         await self._writer.flush(timeout_s)
 

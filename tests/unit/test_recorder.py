@@ -14,6 +14,7 @@ import pytest
 from ivcrush_tui.calendar import NY, TradingCalendar
 from ivcrush_tui.domain import StockQuote
 from ivcrush_tui.engine.quote_codec import decode_quotes
+from ivcrush_tui.engine.recorded import to_ms
 from ivcrush_tui.engine.recorder import (
     CHUNK_MS,
     COALESCE_MS,
@@ -71,6 +72,8 @@ async def test_a_fast_stream_is_coalesced_to_four_a_second_and_the_last_state_ke
     got = await _quotes(db, "AAPL")
     gaps = [(b[0] - a[0]).total_seconds() * 1000 for a, b in itertools.pairwise(got)]
     assert min(gaps) >= COALESCE_MS
+    # One sample per 250 ms slot, stamped at the slot's end.
+    assert all(to_ms(t) % COALESCE_MS == 0 for t, _ in got)
     assert len(got) <= 3 * 1000 // COALESCE_MS + 1
     assert len(got) >= 3 * 1000 // COALESCE_MS - 1  # a sample in every interval: none skipped
     # The trailing state (bid of the 3000th event) is recorded, not lost between samples.
