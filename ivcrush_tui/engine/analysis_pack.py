@@ -22,11 +22,12 @@ import contextlib
 import json
 import struct
 import zlib
+from collections.abc import Sequence
 from typing import Any, Final
 
 import numpy as np
 
-__all__ = ["PackError", "check", "pack", "unpack"]
+__all__ = ["PackError", "check", "join_parts", "pack", "split_parts", "unpack"]
 
 STANDALONE: Final = 0
 DICTIONARY: Final = 1
@@ -188,3 +189,35 @@ def check(data: bytes) -> None:
             zlib.decompress(data[1:])
         except zlib.error as exc:
             raise PackError(f"row does not decompress ({exc})") from exc
+
+
+_PART = struct.Struct("<qI")  # an analysis's time (ms since the epoch) and packed length
+
+
+def join_parts(parts: Sequence[tuple[int, bytes]]) -> bytes:
+    """One row of several packed analyses: their count, then (time in ms, length, bytes) each."""
+    out = [_PATCH_LEN.pack(len(parts))]
+    for at_ms, data in parts:
+        out.append(_PART.pack(at_ms, len(data)))
+        out.append(data)
+    return b"".join(out)
+
+
+def split_parts(row: bytes) -> list[tuple[int, bytes]]:
+    """The (time in ms, packed bytes) of each analysis of a row; PackError when it is cut."""
+    try:
+        (count,) = _PATCH_LEN.unpack_from(row, 0)
+        pos = _PATCH_LEN.size
+        parts: list[tuple[int, bytes]] = []
+        for _ in range(count):
+            at_ms, size = _PART.unpack_from(row, pos)
+            pos += _PART.size
+            if pos + size > len(row):
+                raise PackError("row is cut")
+            parts.append((at_ms, row[pos : pos + size]))
+            pos += size
+    except struct.error as exc:
+        raise PackError("row is cut") from exc
+    if pos != len(row) or not parts:
+        raise PackError("row has trailing bytes" if parts else "empty row")
+    return parts

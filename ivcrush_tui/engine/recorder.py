@@ -50,9 +50,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 COALESCE_MS: Final = 250  # at most 4 recorded quotes per second and symbol
-CHUNK_MS: Final = 120_000  # a quote chunk spans at most this long (lost on a crash: at most this)
-CHUNK_MAX: Final = 1024  # ... and holds at most this many quotes
+CHUNK_MS: Final = 600_000  # a quote chunk spans at most this long (lost on a crash: at most this)
+CHUNK_MAX: Final = 4096  # ... and holds at most this many quotes (~5 KB: rows over a page fill it)
 KEYFRAME_EVERY: Final = 200  # an analysis stands alone (no base) at least this often
+# A row holds up to this many analyses of one symbol (at most ANALYSES_ROW_MS apart, lost on a
+# crash: at most this): rows of ~8 KB
+# fill SQLite's pages, where rows of ~1 KB left a fifth of each page empty.
+ANALYSES_PER_ROW: Final = 8
+ANALYSES_ROW_MS: Final = 120_000
 TICK_S: Final = 1.0  # how often `run` seals due samples and chunks (real seconds)
 
 Quote = StockQuote | OptionQuote | StreamQuote | StreamTrade | StreamTimesale | RecordedQuote
@@ -82,6 +87,15 @@ class _Chunk:
     day: dt.date
     symbol: str
     samples: tuple[RecordedQuote, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _AnalysisGroup:
+    """One symbol's analyses of a stretch of time: one row (see ANALYSES_PER_ROW)."""
+
+    day: dt.date
+    symbol: str
+    analyses: tuple[Analysis, ...]
 
 
 @dataclass(slots=True)
@@ -128,7 +142,8 @@ class Recorder:
         self._inside = inside
         self._symbols: dict[str, _Symbol] = {}
         self._chains: dict[str, _ChainHead] = {}
-        self._writer: BatchWriter[_Chunk | Analysis] = BatchWriter(
+        self._analyses: dict[str, list[Analysis]] = {}  # per symbol, not yet in a row
+        self._writer: BatchWriter[_Chunk | _AnalysisGroup] = BatchWriter(
             self._write, name="recorder", max_pending=max_pending
         )
         self._ticker: asyncio.Task[None] | None = None
@@ -182,7 +197,13 @@ class Recorder:
     def _on_analysis(self, analysis: Analysis) -> None:
         if not self._inside(analysis.as_of):
             return
-        self._writer.submit(analysis)
+        group = self._analyses.setdefault(analysis.symbol, [])
+        if group and ny_day(group[0].as_of) != ny_day(analysis.as_of):
+            self._seal_analyses(analysis.symbol)
+            group = self._analyses.setdefault(analysis.symbol, [])
+        group.append(analysis)
+        if len(group) >= ANALYSES_PER_ROW:
+            self._seal_analyses(analysis.symbol)
         implied = analysis.implied
         atm = getattr(implied, "atm", None)
         if atm is not None:
@@ -208,6 +229,11 @@ class Recorder:
             self._writer.submit(_Chunk(day, symbol, tuple(st.samples)))
             st.samples = []
 
+    def _seal_analyses(self, symbol: str) -> None:
+        group = self._analyses.pop(symbol, None)
+        if group:
+            self._writer.submit(_AnalysisGroup(ny_day(group[0].as_of), symbol, tuple(group)))
+
     def tick(self, now: dt.datetime | None = None) -> None:
         """Sample the states left dirty whose slot has ended, and seal the chunks that are
         CHUNK_MS old (`now`: default the injected clock)."""
@@ -217,6 +243,10 @@ class Recorder:
                 self._sample(symbol, st, st.slot_ms)
             if st.samples and now_ms - to_ms(st.samples[0].at) >= CHUNK_MS:
                 self._seal(symbol, st)
+        for symbol in [
+            s for s, g in self._analyses.items() if now_ms - to_ms(g[0].as_of) >= ANALYSES_ROW_MS
+        ]:
+            self._seal_analyses(symbol)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -248,10 +278,12 @@ class Recorder:
             if st.dirty:
                 self._sample(symbol, st, st.slot_ms)
             self._seal(symbol, st)
+        for symbol in list(self._analyses):
+            self._seal_analyses(symbol)
         await self._writer.flush(timeout_s)
 
     async def flush(self, timeout_s: float = 30.0) -> None:
-        """Write the sealed chunks and the analyses queued so far (tests, benchmarks)."""
+        """Write the sealed chunks and rows queued so far (tests, benchmarks)."""
         await self._writer.flush(timeout_s)
 
     @property
@@ -261,7 +293,7 @@ class Recorder:
 
     # -- writing (the BatchWriter's task) --------------------------------------------------
 
-    async def _write(self, items: list[_Chunk | Analysis]) -> None:
+    async def _write(self, items: list[_Chunk | _AnalysisGroup]) -> None:
         chunks, rows, heads = await asyncio.to_thread(self._encode, items, dict(self._chains))
         ids = await self._repo.write(chunks, rows)
         # Each symbol's head is its last row of the batch (new objects, made by _encode).
@@ -272,16 +304,17 @@ class Recorder:
             if symbol in last_ids:
                 head.id = last_ids[symbol]
         self._chains = heads
-        self.analyses_recorded += len(rows)
+        self.analyses_recorded += sum(r.n for r in rows)
 
     @staticmethod
     def _encode(
-        items: list[_Chunk | Analysis], heads: dict[str, _ChainHead]
+        items: list[_Chunk | _AnalysisGroup], heads: dict[str, _ChainHead]
     ) -> tuple[list[QuoteChunkRow], list[AnalysisRow], dict[str, _ChainHead]]:
-        """Encode a batch (in a worker thread): chunks by the quote codec, analyses as JSON
-        compressed against their symbol's previous one."""
+        """Encode a batch (in a worker thread): chunks by the quote codec, each analysis as
+        JSON packed against its symbol's previous one (a row's first against the symbol's last
+        row, unless it starts a new chain)."""
         from ivcrush_tui.engine.analysis_codec import CODEC_VERSION, encode_analysis
-        from ivcrush_tui.engine.analysis_pack import pack
+        from ivcrush_tui.engine.analysis_pack import join_parts, pack
         from ivcrush_tui.engine.quote_codec import QUOTE_CODEC, encode_quotes
 
         chunks: list[QuoteChunkRow] = []
@@ -296,17 +329,26 @@ class Recorder:
                                   QUOTE_CODEC, blob)
                 )  # fmt: skip
                 continue
-            day = ny_day(item.as_of)
-            text = encode_analysis(item).encode()
             head = heads.get(item.symbol)
             base: int | None = None
-            if head is not None and head.day == day and head.length < KEYFRAME_EVERY:
-                data = pack(text, head.text)
-                base, length = head.id, head.length + 1
-            else:
-                data, length = pack(text, None), 1
-            rows.append(AnalysisRow(day, item.symbol, to_ms(item.as_of), base, CODEC_VERSION, data))
-            heads[item.symbol] = _ChainHead(BASE_PREVIOUS_IN_BATCH, text, day, length)
+            prev: bytes | None = None
+            length = 0
+            n = len(item.analyses)
+            if head is not None and head.day == item.day and head.length + n <= KEYFRAME_EVERY:
+                base, prev, length = head.id, head.text, head.length
+            parts: list[tuple[int, bytes]] = []
+            for a in item.analyses:
+                text = encode_analysis(a).encode()
+                parts.append((to_ms(a.as_of), pack(text, prev)))
+                prev, length = text, length + 1
+            assert prev is not None
+            first, last = parts[0][0], parts[-1][0]
+            data = join_parts(parts)
+            rows.append(
+                AnalysisRow(item.day, item.symbol, first, base, CODEC_VERSION, data, n=n,
+                            end_ms=last)
+            )  # fmt: skip
+            heads[item.symbol] = _ChainHead(BASE_PREVIOUS_IN_BATCH, prev, item.day, length)
         return chunks, rows, heads
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from ivcrush_tui.analytics.analysis import Analysis
 from ivcrush_tui.domain import ErrorCode, IvCrushError
 from ivcrush_tui.engine.analysis_codec import CODEC_VERSION, CodecError, decode_analysis
-from ivcrush_tui.engine.analysis_pack import PackError, unpack
+from ivcrush_tui.engine.analysis_pack import PackError, split_parts, unpack
 from ivcrush_tui.engine.analysis_pack import check as check_packed
 from ivcrush_tui.engine.quote_codec import QUOTE_CODEC, QuoteCodecError, decode_quotes
 from ivcrush_tui.engine.recorded import RecordedQuote, from_ms
@@ -53,6 +53,7 @@ class Recording:
         chunks: Sequence[QuoteChunkRow],
     ) -> None:
         self.day = day
+        rows = _one_per_analysis(day, rows)
         self._by_id = {r.id: r for r in rows}
         self._series: dict[str, _Series] = {}
         for r in sorted(rows, key=lambda r: (r.at_ms, r.id or 0)):
@@ -164,6 +165,39 @@ class Recording:
             standalone = [row for row in s.rows if row.base is None]
             for row in {id(r): r for r in (s.rows[0], *standalone[-1:])}.values():
                 _decode(self._text(row), self.day)
+
+
+# A stored row holds several analyses; each gets the id row.id * _PER_ROW + its index.
+_PER_ROW = 1024
+
+
+def _one_per_analysis(day: dt.date, rows: Sequence[AnalysisRow]) -> list[AnalysisRow]:
+    """The stored rows split into one (virtual) row per analysis, chained one to the next."""
+    by_id = {r.id: r for r in rows}
+    out: list[AnalysisRow] = []
+    for r in rows:
+        try:
+            parts = split_parts(r.data)
+        except PackError as exc:
+            raise RecordingError(
+                f"recording of {day}: an analysis of {r.symbol} is damaged ({exc})"
+            ) from exc
+        if len(parts) != r.n or r.n >= _PER_ROW:
+            raise RecordingError(f"recording of {day}: an analysis row of {r.symbol} is damaged")
+        rid = r.id or 0
+        for k, (at_ms, data) in enumerate(parts):
+            if k:
+                base: int | None = rid * _PER_ROW + k - 1
+            elif r.base is None:
+                base = None
+            else:
+                prev = by_id.get(r.base)
+                # A missing base row leaves a dangling id: `check` reports the broken chain.
+                base = r.base * _PER_ROW + (prev.n - 1 if prev is not None else _PER_ROW - 1)
+            out.append(
+                AnalysisRow(day, r.symbol, at_ms, base, r.codec, data, id=rid * _PER_ROW + k)
+            )
+    return out
 
 
 def _decompress(row: AnalysisRow, base: bytes | None, day: dt.date) -> bytes:

@@ -257,10 +257,11 @@ _V8 = (
 # Version 9: record and replay (issue 14). The entry window's quotes and analyses, per exchange day
 # (America/New_York), in this mode's own file (demo and live never share one). Quotes are chunks:
 # one row per symbol and stretch of time, the quotes packed by column (engine/quote_codec.py);
-# times are integer milliseconds since the Unix epoch (UTC). An analysis is its JSON
-# (engine/analysis_codec.py) packed by engine/analysis_pack.py against the row named by `base`
-# (the same symbol's previous analysis from the same writer: an update costs its changed numbers),
-# NULL when it stands alone.
+# times are integer milliseconds since the Unix epoch (UTC). An analysis row holds up to 8 of a
+# symbol's analyses (`n`, from `at_ms` to `end_ms`): each one's JSON (engine/analysis_codec.py)
+# packed by engine/analysis_pack.py against the one before it, the first against the last of the
+# row named by `base` (the same symbol's previous row from the same writer: an update costs its
+# changed numbers), NULL when it stands alone.
 _V9 = (
     """CREATE TABLE recorded_quotes (
         id INTEGER PRIMARY KEY,
@@ -278,6 +279,8 @@ _V9 = (
         day TEXT NOT NULL,
         symbol TEXT NOT NULL,
         at_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        n INTEGER NOT NULL CHECK (n > 0),
         base INTEGER,
         codec INTEGER NOT NULL,
         data BLOB NOT NULL

@@ -14,6 +14,7 @@ import pytest
 from ivcrush_tui.calendar import NY, TradingCalendar
 from ivcrush_tui.cli import main
 from ivcrush_tui.config import load_settings
+from ivcrush_tui.engine.analysis_pack import join_parts
 from ivcrush_tui.engine.recorder import Recorder
 from ivcrush_tui.engine.replay import load_recording
 from ivcrush_tui.exit_codes import EXIT_USAGE
@@ -102,7 +103,8 @@ def test_no_database_and_no_recording(capsys: pytest.CaptureFixture[str], cfg: P
     [
         ("UPDATE recorded_analyses SET data = substr(data, 1, 12)", "damaged"),
         ("UPDATE recorded_analyses SET data = x'789c0b0e0f'", "damaged"),
-        ("DELETE FROM recorded_analyses WHERE base IS NULL", "chain is broken"),
+        ("UPDATE recorded_analyses SET base = 999999", "chain is broken"),
+        ("UPDATE recorded_analyses SET n = 2", "row of"),
         ("UPDATE recorded_analyses SET codec = 99", "unknown analysis codec"),
         ("UPDATE recorded_quotes SET data = x'deadbeef'", "quote chunk of"),
     ],
@@ -126,8 +128,11 @@ def test_an_analysis_that_does_not_decode_is_refused(
 
     path = _db_path(cfg, demo=False)
     asyncio.run(_record(path, "live", ("AAPL",)))
-    blob = (b"\x00" + zlib.compress(b'{"symbol": "AAPL", "status": "sideways"}')).hex()
-    asyncio.run(_execute(path, f"UPDATE recorded_analyses SET data = x'{blob}', base = NULL"))
+    bad = b"\x00" + zlib.compress(b'{"symbol": "AAPL", "status": "sideways"}')
+    blob = join_parts([(0, bad)]).hex()
+    asyncio.run(
+        _execute(path, f"UPDATE recorded_analyses SET data = x'{blob}', base = NULL, n = 1")
+    )
     code, err = replay(capsys, cfg, "2026-11-23")
     assert code == EXIT_USAGE
     assert "does not decode" in err

@@ -13,9 +13,11 @@ import pytest
 
 from ivcrush_tui.calendar import NY, TradingCalendar
 from ivcrush_tui.domain import StockQuote
+from ivcrush_tui.engine.analysis_pack import split_parts
 from ivcrush_tui.engine.quote_codec import decode_quotes
 from ivcrush_tui.engine.recorded import to_ms
 from ivcrush_tui.engine.recorder import (
+    ANALYSES_PER_ROW,
     CHUNK_MS,
     COALESCE_MS,
     KEYFRAME_EVERY,
@@ -130,12 +132,15 @@ async def test_chunks_are_sealed_per_minute_and_analyses_reload_exactly(db: Data
             await rec.flush()  # batches of several sizes
     await rec.close()
     rows = await RecordingsRepo(db).analyses(DAY)
-    assert len(rows) == len(made)
-    assert sum(r.base is None for r in rows) == 2
-    chained = [r for r in rows if r.base is not None]
-    standalone = [r for r in rows if r.base is None]
-    # A quiet update costs a fraction of a standalone row.
-    assert max(len(r.data) for r in chained) < min(len(r.data) for r in standalone) / 2
+    assert sum(r.n for r in rows) == len(made)
+    assert max(r.n for r in rows) == ANALYSES_PER_ROW  # several analyses a row
+    assert sum(r.base is None for r in rows) == 2  # a new chain after KEYFRAME_EVERY
+    parts = [data for r in rows for _, data in split_parts(r.data)]
+    standalone = [p for p in parts if p[0] == 0]
+    chained = [p for p in parts if p[0] != 0]
+    assert len(standalone) == 2
+    # A quiet update costs a fraction of a standalone analysis.
+    assert max(len(p) for p in chained) < min(len(p) for p in standalone) / 2
     recording = await load_recording(db, DAY)
     for a in made:
         assert recording.analysis_at("AAPL", a.as_of) == a

@@ -33,8 +33,9 @@ class QuoteChunkRow:
 
 @dataclass(frozen=True, slots=True)
 class AnalysisRow:
-    """One recorded analysis: `data` is its JSON packed (engine/analysis_pack.py) against the
-    JSON of row `base` (None: standalone). `id` is None until stored."""
+    """`n` analyses of one symbol from `at_ms` to `end_ms`, packed (engine/analysis_pack.py:
+    `join_parts`), the first against the last analysis of row `base` (None: standalone). The
+    replay also uses it for one analysis of a row (n = 1). `id` is None until stored."""
 
     day: dt.date
     symbol: str
@@ -43,6 +44,8 @@ class AnalysisRow:
     codec: int
     data: bytes
     id: int | None = None
+    n: int = 1
+    end_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +75,18 @@ class RecordingsRepo:
     async def insert_analysis(tx: Transaction, row: AnalysisRow) -> int:
         """Store `row`; returns its id (the `base` of the symbol's next row)."""
         return await tx.insert(
-            "INSERT INTO recorded_analyses (day, symbol, at_ms, base, codec, data)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (row.day.isoformat(), row.symbol, row.at_ms, row.base, row.codec, row.data),
+            "INSERT INTO recorded_analyses (day, symbol, at_ms, end_ms, n, base, codec, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                row.day.isoformat(),
+                row.symbol,
+                row.at_ms,
+                row.at_ms if row.end_ms is None else row.end_ms,
+                row.n,
+                row.base,
+                row.codec,
+                row.data,
+            ),
         )
 
     async def days(self) -> list[RecordedDay]:
@@ -82,18 +94,21 @@ class RecordingsRepo:
         rows = await self._db.fetchall(
             "SELECT day, SUM(q), SUM(a) FROM ("
             " SELECT day, n AS q, 0 AS a FROM recorded_quotes"
-            " UNION ALL SELECT day, 0, 1 FROM recorded_analyses) GROUP BY day ORDER BY day"
+            " UNION ALL SELECT day, 0, n FROM recorded_analyses) GROUP BY day ORDER BY day"
         )
         return [RecordedDay(dt.date.fromisoformat(r[0]), int(r[1]), int(r[2])) for r in rows]
 
     async def analyses(self, day: dt.date) -> list[AnalysisRow]:
-        """The day's analyses in the order they were stored (a base always comes first)."""
+        """The day's analysis rows in the order they were stored (a base always comes first)."""
         rows = await self._db.fetchall(
-            "SELECT id, symbol, at_ms, base, codec, data FROM recorded_analyses"
+            "SELECT id, symbol, at_ms, base, codec, data, n, end_ms FROM recorded_analyses"
             " WHERE day = ? ORDER BY id",
             (day.isoformat(),),
         )
-        return [AnalysisRow(day, r[1], r[2], r[3], r[4], bytes(r[5]), id=r[0]) for r in rows]
+        return [
+            AnalysisRow(day, r[1], r[2], r[3], r[4], bytes(r[5]), id=r[0], n=r[6], end_ms=r[7])
+            for r in rows
+        ]
 
     async def chunks(self, day: dt.date) -> list[QuoteChunkRow]:
         """The day's quote chunks, by start time."""
