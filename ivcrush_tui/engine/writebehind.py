@@ -26,6 +26,27 @@ T = TypeVar("T")
 MAX_PENDING = 512  # beyond this, `put` writes through (backpressure; bounds memory)
 
 
+async def _stop(writer: asyncio.Task[None] | None) -> None:
+    """Cancel a writer task still running and wait for it (a transaction in progress is rolled
+    back by the store)."""
+    if writer is not None and not writer.done():
+        writer.cancel()
+        with contextlib.suppress(BaseException):
+            await writer
+
+
+async def _finish(writer: asyncio.Task[None], timeout_s: float) -> bool:
+    """Let `writer` finish for at most `timeout_s` seconds, then stop it; False on timeout.
+    On cancellation the writer is stopped and the cancellation propagates."""
+    try:
+        await asyncio.wait_for(asyncio.shield(writer), timeout_s)
+    except TimeoutError:
+        return False
+    finally:
+        await _stop(writer)
+    return True
+
+
 class WriteBehindCache:
     """A ResponseCache whose puts are queued and written by one background task."""
 
@@ -73,11 +94,7 @@ class WriteBehindCache:
         if self._pending:
             log.info("cache: %d queued writes dropped (run interrupted)", len(self._pending))
         self._pending.clear()
-        writer = self._writer
-        if writer is not None and not writer.done():
-            writer.cancel()
-            with contextlib.suppress(BaseException):
-                await writer
+        await _stop(self._writer)
 
     async def flush(self, timeout_s: float = 5.0) -> None:
         """Write what is queued, for at most `timeout_s` seconds (what is left is dropped: it is
@@ -89,14 +106,9 @@ class WriteBehindCache:
         if writer is None:
             return
         try:
-            await asyncio.wait_for(asyncio.shield(writer), timeout_s)
-        except TimeoutError:
-            log.warning("cache: %d queued writes dropped at shutdown", len(self._pending))
+            if not await _finish(writer, timeout_s):
+                log.warning("cache: %d queued writes dropped at shutdown", len(self._pending))
         finally:
-            if not writer.done():
-                writer.cancel()
-                with contextlib.suppress(BaseException):
-                    await writer
             self._pending.clear()
 
 
@@ -157,21 +169,12 @@ class BatchWriter(Generic[T]):
         if writer is None:
             return
         try:
-            await asyncio.wait_for(asyncio.shield(writer), timeout_s)
-        except TimeoutError:
-            log.warning("%s: %d queued items dropped at shutdown", self._name, len(self._queue))
+            if not await _finish(writer, timeout_s):
+                log.warning("%s: %d queued items dropped at shutdown", self._name, len(self._queue))
         finally:
-            if not writer.done():
-                writer.cancel()
-                with contextlib.suppress(BaseException):
-                    await writer
             self._queue.clear()
 
     async def discard(self) -> None:
         """Drop what is queued and stop the writer (the run was interrupted)."""
         self._queue.clear()
-        writer = self._writer
-        if writer is not None and not writer.done():
-            writer.cancel()
-            with contextlib.suppress(BaseException):
-                await writer
+        await _stop(self._writer)
