@@ -32,6 +32,7 @@ examples:
   ivcrush --demo ledger simulate        play the demo's last 12 weeks into the demo ledger
   ivcrush backtest --json               walk-forward of history-based predictions
   ivcrush alerts --json                 the alerts fired so far, one JSON object per line
+  ivcrush replay 2026-11-23 --speed 10  the console on a recorded entry window, read-only
 """
 
 
@@ -93,6 +94,12 @@ def _listen(p: argparse.ArgumentParser, *, port: int, zero: str = "") -> None:
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, loopback)"
     )
     p.add_argument("--port", type=_port, default=port, help=f"TCP port (default {port}{zero})")
+
+
+def _speed(text: str) -> float:
+    from ivcrush_tui.commands.replay import speed_arg
+
+    return speed_arg(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -158,6 +165,16 @@ def build_parser() -> argparse.ArgumentParser:
     al = sub.add_parser("alerts", parents=[common], help="list the alerts fired (stored)")
     al.add_argument("--json", action="store_true", help="JSON Lines, one alert per line")
     al.add_argument("--limit", type=int, metavar="N", help="only the latest N alerts")
+    rp = sub.add_parser(
+        "replay", parents=[common], help="the console on a recorded day (read-only)"
+    )
+    rp.add_argument("date", metavar="DATE", help="the exchange day recorded (YYYY-MM-DD)")
+    rp.add_argument(
+        "--speed",
+        type=_speed,
+        default=1.0,
+        help="replay clock speed, times real time (default 1)",
+    )
 
     c = sub.add_parser("config", parents=[common], help="configuration helpers")
     csub = c.add_subparsers(dest="action", metavar="ACTION", required=True, parser_class=_Parser)

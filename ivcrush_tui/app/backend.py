@@ -61,6 +61,9 @@ class StatusSnapshot:
     stream_reason: str | None = None
     streamed: frozenset[str] = frozenset()
     events_per_s: float = 0.0
+    # Set in replay (`ivcrush replay`): the badge shown instead of DEMO/LIVE, e.g.
+    # "REPLAY 2026-11-23 4×"; the clock then shows the recorded time.
+    replay: str | None = None
 
 
 @runtime_checkable

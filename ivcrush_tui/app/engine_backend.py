@@ -162,6 +162,7 @@ class EngineBackend:
     @_on_engine
     async def _open(self) -> None:
         _import_engine()  # on the engine thread: the console's loop keeps painting meanwhile
+        from ivcrush_tui.engine.recorder import Recorder
         from ivcrush_tui.engine.runtime import open_runtime, warm_up_analytics
         from ivcrush_tui.engine.service import Engine
 
@@ -178,6 +179,11 @@ class EngineBackend:
             stack.push_async_callback(self._engine.aclose)
             self._alerts = await self._open_alerts()
             stack.push_async_callback(self._alerts.aclose)
+            # The entry window's quotes and analyses are recorded (`ivcrush replay DATE`).
+            recorder = Recorder.for_runtime(self._rt)
+            recorder.start()
+            stack.push_async_callback(recorder.close)
+            self._engine.record_with(recorder)
             from ivcrush_tui.engine.live_quotes import LiveMonitor
 
             # The market stream: tickers are subscribed after their first scan (issue 14).
@@ -418,7 +424,7 @@ class EngineBackend:
     async def decision_snapshot(self, snapshot_id: int) -> dict[str, object] | None:
         from ivcrush_tui.engine.ledger import decision_snapshot
 
-        return await decision_snapshot(self.runtime, snapshot_id)
+        return await decision_snapshot(self.runtime.db, snapshot_id)
 
     # -- status ----------------------------------------------------------------------------------
 

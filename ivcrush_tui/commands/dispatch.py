@@ -119,6 +119,11 @@ def run(args: argparse.Namespace) -> int:
         settings.database_path,
     )
 
+    if args.command == "replay":  # no provider is called: no keys needed
+        from ivcrush_tui.commands.replay import run_replay
+
+        return run_replay(args, settings, clock)
+
     missing = settings.live_missing_keys()
     if settings.demo:
         if not args.demo:

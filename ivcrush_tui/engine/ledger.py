@@ -43,6 +43,7 @@ from ivcrush_tui.store.repositories import (
 if TYPE_CHECKING:
     from ivcrush_tui.analytics.analysis import Analysis
     from ivcrush_tui.engine.runtime import Runtime
+    from ivcrush_tui.store.db import Database
 
 # The analysis modules (numpy) are imported by the functions that record an analysis: settling
 # and `ledger --summary` need none of them.
@@ -178,13 +179,13 @@ async def record_if_in_window(rt: Runtime, analysis: Analysis) -> int | None:
     return await repo.record(snap, decision)
 
 
-async def decision_snapshot(rt: Runtime, snapshot_id: int | None) -> dict[str, object] | None:
+async def decision_snapshot(db: Database, snapshot_id: int | None) -> dict[str, object] | None:
     """The analysis object (docs/JSON.md) of a decision's snapshot (`LedgerDecision.snapshot_id`)
     as it was at decision time, for a drill-down; None when there is none or its payload is
     unreadable (logged once per call, never raised)."""
     if snapshot_id is None:
         return None
-    text = await DecisionsRepo(rt.db).payload(snapshot_id)
+    text = await DecisionsRepo(db).payload(snapshot_id)
     if text is None:
         return None
     try:

@@ -51,6 +51,7 @@ from ivcrush_tui.symbols import occ_symbol
 
 if TYPE_CHECKING:
     from ivcrush_tui.analytics.analysis import Analysis, AnalysisInputs
+    from ivcrush_tui.engine.recorder import Recorder
 
 # The analysis (numpy and the analytics, ~0.2 s to import) is imported where a result is built,
 # not with this module: a fresh CLI process sends its first requests first, and imports it in
@@ -136,6 +137,14 @@ class Engine(EngineSources):
         self.observers = Observers()
         # Called with the full inputs of each analysis that had them (the live monitor's base).
         self.inputs_hook: Callable[[AnalysisInputs, Analysis], None] | None = None
+        # Set by `record_with` (the console and `serve`): the entry window is recorded.
+        self.recorder: Recorder | None = None
+
+    def record_with(self, recorder: Recorder) -> None:
+        """Record the entry window with `recorder`: the REST stock quotes fetched here, and, as
+        one of the `observers`, every analysis and every streamed event."""
+        self.recorder = recorder
+        self.observers.add(recorder)
 
     async def aclose(self) -> None:
         await self._option_quotes.aclose()
@@ -163,6 +172,10 @@ class Engine(EngineSources):
     ) -> dict[str, StockQuote]:
         async with self._sem.slot(priority):
             batch = await self.rt.tradier.stock_quotes(list(symbols))
+        if self.recorder is not None:
+            at = self.rt.clock.now()
+            for sym, q in batch.quotes.items():
+                self.recorder.on_quote(sym, q, at)
         return dict(batch.quotes)
 
     # A ticker's request holds its slot through the cache lookup and the parse too. Giving the

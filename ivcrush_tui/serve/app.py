@@ -23,6 +23,7 @@ from ivcrush_tui.engine.clock import Clock
 from ivcrush_tui.engine.health import check_health, store_down_report
 from ivcrush_tui.engine.health_model import HealthReport, HealthStatus
 from ivcrush_tui.engine.live_quotes import LiveMonitor
+from ivcrush_tui.engine.recorder import Recorder
 from ivcrush_tui.engine.runtime import Runtime, open_runtime
 from ivcrush_tui.engine.service import Engine
 from ivcrush_tui.serve.http import (
@@ -206,6 +207,11 @@ async def _run_with_store(current: _Current, stop: asyncio.Event, tried: asyncio
             raise _StoreUnavailable(exc.message) from exc
         engine = Engine(rt)
         stack.push_async_callback(engine.aclose)
+        # The entry window's quotes and analyses are recorded (`ivcrush replay DATE`).
+        recorder = Recorder.for_runtime(rt)
+        recorder.start()
+        stack.push_async_callback(recorder.close)
+        engine.record_with(recorder)
         # serve owns the account's market stream while it runs (docs/DEPLOYMENT.md).
         monitor = LiveMonitor(engine, owner="serve")
         await monitor.start()

@@ -274,6 +274,40 @@ _V9 = (
     "CREATE INDEX ix_alerts_fired ON alerts (fired_at)",
 )
 
+# Version 10: record and replay (issue 14). The entry window's quotes and analyses, per exchange day
+# (America/New_York), in this mode's own file (demo and live never share one). Quotes are chunks:
+# one row per symbol and stretch of time, the quotes packed by column (engine/quote_codec.py);
+# times are integer milliseconds since the Unix epoch (UTC). An analysis row holds up to 8 of a
+# symbol's analyses (`n`, from `at_ms` to `end_ms`): each one's JSON (engine/analysis_codec.py)
+# packed by engine/analysis_pack.py against the one before it, the first against the last of the
+# row named by `base` (the same symbol's previous row from the same writer: an update costs its
+# changed numbers), NULL when it stands alone.
+_V10 = (
+    """CREATE TABLE recorded_quotes (
+        id INTEGER PRIMARY KEY,
+        day TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        n INTEGER NOT NULL CHECK (n > 0),
+        codec INTEGER NOT NULL,
+        data BLOB NOT NULL
+    )""",
+    "CREATE INDEX ix_recorded_quotes_day ON recorded_quotes (day, start_ms)",
+    """CREATE TABLE recorded_analyses (
+        id INTEGER PRIMARY KEY,
+        day TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        n INTEGER NOT NULL CHECK (n > 0),
+        base INTEGER,
+        codec INTEGER NOT NULL,
+        data BLOB NOT NULL
+    )""",
+    "CREATE INDEX ix_recorded_analyses_day ON recorded_analyses (day, at_ms)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "ledger mode column; ledger and cache-expiry indexes", _V2),
@@ -284,6 +318,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "backfill leases", _V7),
     Migration(8, "ledger decisions and outcomes; snapshots one per symbol per minute", _V8),
     Migration(9, "alerts, one per rule, symbol and entry window", _V9),
+    Migration(10, "recorded quotes and analyses of the entry window (record and replay)", _V10),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -91,7 +91,7 @@ async def test_open_empty_creates_latest_schema_with_pragmas(
 ) -> None:
     async with await Database.open(db_path, clock=clock) as db:
         assert db.path == db_path
-        assert await db.schema_version() == LATEST_VERSION == 9
+        assert await db.schema_version() == LATEST_VERSION == 10
         tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master")}
         for t in (
             "earnings_events",
@@ -104,6 +104,8 @@ async def test_open_empty_creates_latest_schema_with_pragmas(
             "cache",
             "backfill_progress",
             "preferences",
+            "recorded_quotes",
+            "recorded_analyses",
             "schema_version",
         ):
             assert t in tables

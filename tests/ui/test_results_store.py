@@ -17,7 +17,7 @@ from ivcrush_tui.app.app import IvCrushApp
 from ivcrush_tui.app.engine_backend import EngineBackend
 from ivcrush_tui.app.screens.results import ResultsScreen
 from ivcrush_tui.app.widgets.lazy_table import LazyTable
-from ivcrush_tui.calendar import NY
+from ivcrush_tui.calendar import NY, TradingCalendar
 from ivcrush_tui.commands.evidence import outcomes_of_rows
 from ivcrush_tui.config import Settings, load_settings
 from ivcrush_tui.engine.clock import FixedClock, SteppedClock
@@ -147,3 +147,46 @@ async def test_results_are_kept_until_the_ledger_changes(
     assert backend.results_builds == 2
     assert next(r for r in changed.rows if r.id == target.id).status == "void"
     assert changed.summary.n_void == first.summary.n_void + 1
+
+
+async def test_a_replay_shows_the_stores_ledger_and_reads_snapshots_from_it(
+    simulated: Settings,
+) -> None:
+    """`ivcrush replay` on the same store: the Results screen gets the same decisions and
+    summary, and a decision's snapshot is read from the store when opened."""
+    from ivcrush_tui.app.replay_backend import ReplayBackend, ReplayClock
+    from ivcrush_tui.commands.replay import _load, _snapshot_reader
+    from ivcrush_tui.engine.recorder import Recorder
+    from ivcrush_tui.store.db import Database
+    from tests.ui.fake_backend import SCRIPTS, build_analysis
+
+    at = dt.datetime(2026, 11, 23, 15, 30, tzinfo=NY).astimezone(dt.UTC)
+    async with await Database.open(
+        simulated.database_path, clock=lambda: at, mode=simulated.mode
+    ) as db:
+        rec = Recorder(db, now=lambda: at, inside=lambda _at: True)
+        rec.on_analysis(build_analysis(SCRIPTS["AAPL"], at, TradingCalendar()))
+        await rec.close()
+    clock = FixedClock(at)
+    recording, _prefs, ledger = await _load(simulated, at.astimezone(NY).date(), clock)
+    ids, summary = await _expected(simulated)
+    assert [r.id for r in ledger.rows] == ids
+    assert ledger.summary == summary
+    backend = ReplayBackend(
+        recording,
+        demo=True,
+        clock=ReplayClock(recording.start, recording.end),
+        ledger=ledger,
+        snapshots=_snapshot_reader(simulated, clock),
+    )
+    assert await backend.results() is ledger
+    row = next(r for r in ledger.rows if r.snapshot_id is not None)
+    assert row.snapshot_id is not None
+    payload = await backend.decision_snapshot(row.snapshot_id)
+    assert payload is not None
+    assert payload["ticker"] == row.symbol
+    assert await backend.decision_snapshot(10**9) is None  # no such snapshot
+    # With no ledger given: an empty one, never an error.
+    bare = ReplayBackend(recording, demo=True, clock=ReplayClock(recording.start, recording.end))
+    assert (await bare.results()).empty
+    assert await bare.decision_snapshot(row.snapshot_id) is None

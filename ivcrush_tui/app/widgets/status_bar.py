@@ -1,6 +1,7 @@
-"""The always-visible status bar: market clock and session, entry-window countdown, DEMO/LIVE,
-the market stream (`LIVE` with its events/s, or `POLL`), provider badges coloured by breaker
-state, Alpha Vantage quota left and the last scan.
+"""The always-visible status bar: market clock and session, entry-window countdown, DEMO/LIVE
+(REPLAY and the recorded day in a replay, whose clock is the recording's), the market stream
+(`LIVE` with its events/s, or `POLL`), provider badges coloured by breaker state, Alpha Vantage
+quota left and the last scan.
 
 It reads the app's backend about once a second (`status()` is synchronous and cheap) and never the
 wall clock. Low-priority parts are dropped when the terminal is narrow.
@@ -81,7 +82,10 @@ def status_line(
         parts.append(_Part(_seg(f"ENTRY WINDOW {left} left", variables.get("gain"), bold=True), 0))
     else:
         parts.append(_Part(_seg(f"entry in {fmt_duration(mins * 60)}"), 1))
-    if snap.demo:
+    if snap.replay:
+        mode = f" {snap.replay}{' DEMO' if snap.demo else ''} "
+        parts.append(_Part(_seg(mode, variables.get("accent"), bold=True, reverse=True), 0))
+    elif snap.demo:
         parts.append(_Part(_seg(" DEMO ", variables.get("warning"), bold=True, reverse=True), 0))
     else:
         parts.append(_Part(_seg(" LIVE ", variables.get("gain"), bold=True, reverse=True), 0))
