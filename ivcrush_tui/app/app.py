@@ -446,9 +446,9 @@ class IvCrushApp(ThemeGuard):
     def action_add_ticker(self) -> None:
         from ivcrush_tui.app.screens.modals import AddTickerModal
 
-        def done(symbol: str | None) -> None:
-            if symbol:
-                self.add_symbols([symbol])
+        def done(symbols: tuple[str, ...] | None) -> None:
+            if symbols:
+                self.add_symbols(symbols)
 
         self.push_screen(AddTickerModal(), done)
 

@@ -27,7 +27,7 @@ from ivcrush_tui.app.screens.calendar import CalendarScreen
 from ivcrush_tui.app.screens.health import ComponentCard, HealthScreen
 from ivcrush_tui.app.screens.help import HelpScreen
 from ivcrush_tui.app.screens.modals import AddTickerModal, ConfirmModal
-from ivcrush_tui.app.screens.ticker import TickerScreen
+from ivcrush_tui.app.screens.ticker import LIVE_SHOW_INTERVAL_S, TickerScreen
 from ivcrush_tui.app.screens.watchlist import WatchlistScreen
 from ivcrush_tui.app.widgets.charts import HistoryChart, SkewChart, TermChart
 from ivcrush_tui.app.widgets.live_table import LiveTable
@@ -254,6 +254,35 @@ async def test_add_ticker_validates_checks_and_commits() -> None:
         assert fb.analyze_calls == ["META"]
 
 
+async def test_several_tickers_are_added_at_once_or_none_when_one_is_wrong() -> None:
+    fb = FakeBackend()
+    app = make_app(fb)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("a")
+        await pilot.pause()
+        modal = app.screen
+        assert isinstance(modal, AddTickerModal)
+        error = modal.query_one("#symbol-error", Static)
+
+        # One unknown name: nothing is added, the error names it, the text stays.
+        modal.query_one(Input).value = "meta, zzzz spy"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert "unknown symbol ZZZZ" in text_of(error)
+        assert showing(app, AddTickerModal)
+        assert "META" not in fb.store.watchlist
+
+        # Already listed names are left out; duplicates count once.
+        modal.query_one(Input).value = "meta, aapl spy META"
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert showing(app, WatchlistScreen)
+        assert fb.store.watchlist[-2:] == ["META", "SPY"]
+        assert fb.analyze_calls == ["META", "SPY"]  # each analysed right away
+        assert {"META", "SPY"} <= set(table_order(app))
+
+
 async def test_remove_asks_first_and_commits() -> None:
     fb = FakeBackend()
     app = make_app(fb)
@@ -443,6 +472,9 @@ async def test_an_outage_after_a_good_scan_keeps_the_last_values_dimmed_with_the
         fb.outage = False
         assert app.start_scan()
         await settle(app, pilot)
+        # The drill-down redraws at most every LIVE_SHOW_INTERVAL_S: a result that came sooner
+        # after its fetch is shown when that interval ends.
+        await pilot.pause(LIVE_SHOW_INTERVAL_S + 0.05)
         assert not banner.has_class("-shown")
         assert not screen.has_class("-stale")
         assert app.results["NVDA"].stale is None

@@ -1,8 +1,9 @@
-"""Dialogs: add a ticker (validated locally, then checked with the provider) and confirm."""
+"""Dialogs: add tickers (validated locally, then checked with the provider) and confirm."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, cast
+import re
+from typing import TYPE_CHECKING, ClassVar, Final, cast
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,8 +20,20 @@ if TYPE_CHECKING:
     from ivcrush_tui.app.app import IvCrushApp
 
 
-class AddTickerModal(ModalScreen[str | None]):
-    """Asks for a ticker; dismisses with the validated, provider-known symbol (or None)."""
+# Several tickers at once: separated by spaces or commas ("HAL, BKNG HPQ").
+_SEPARATORS: Final = re.compile(r"[\s,;]+")
+MAX_AT_ONCE: Final = 20  # symbols one dialog adds (each is checked with the provider)
+
+
+def split_symbols(raw: str) -> list[str]:
+    """The symbols typed, in order, duplicates dropped (not validated)."""
+    return list(dict.fromkeys(p for p in _SEPARATORS.split(raw.strip()) if p))
+
+
+class AddTickerModal(ModalScreen[tuple[str, ...] | None]):
+    """Asks for one or more tickers; dismisses with the validated, provider-known symbols not
+    yet on the watchlist (or None). Nothing is added while any symbol is wrong: the error names
+    it, and the input keeps what was typed."""
 
     BINDINGS: ClassVar[list[BindingType]] = list(MODAL_BINDINGS)
 
@@ -34,8 +47,8 @@ class AddTickerModal(ModalScreen[str | None]):
             yield Label("Add a ticker to the watchlist", classes="dialog-title")
             yield Input(
                 value=self._initial,
-                placeholder="e.g. AAPL or BRK.B",
-                max_length=12,
+                placeholder="e.g. AAPL, or several: HAL BKNG BRK.B",
+                max_length=12 * MAX_AT_ONCE,
                 id="symbol-input",
             )
             yield Static("", id="symbol-error", classes="dialog-error")
@@ -56,34 +69,46 @@ class AddTickerModal(ModalScreen[str | None]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#add")
     def _on_submit(self) -> None:
-        raw = self.query_one(Input).value
+        typed = split_symbols(self.query_one(Input).value)
+        if len(typed) > MAX_AT_ONCE:
+            self.show_error(f"{len(typed)} tickers: at most {MAX_AT_ONCE} at once")
+            return
+        symbols: list[str] = []
         try:
-            symbol = validate_symbol(raw)
+            for raw in typed or [""]:
+                symbols.append(validate_symbol(raw))
         except IvCrushError as exc:
             self.show_error(exc.message)
             return
         app = cast("IvCrushApp", self.app)
-        if symbol in app.watchlist_symbols:
-            self.show_error(f"{symbol} is already on the watchlist")
+        new = [s for s in dict.fromkeys(symbols) if s not in app.watchlist_symbols]
+        if not new:
+            on = ", ".join(symbols)
+            self.show_error(f"{on} {'is' if len(symbols) == 1 else 'are'} already on the watchlist")
             return
-        self.show_error(f"checking {symbol}…")
-        self._check(symbol)
+        self.show_error(f"checking {', '.join(new)}…")
+        self._check(tuple(new))
 
     @work(group="check-symbol", exclusive=True, exit_on_error=False)
-    async def _check(self, symbol: str) -> None:
+    async def _check(self, symbols: tuple[str, ...]) -> None:
         self.checking = True
         app = cast("IvCrushApp", self.app)
+        problems: list[str] = []
         try:
             await app.wait_ready()
-            problem = await app.backend.check_symbol(symbol)
-        except Exception as exc:
-            problem = f"could not check {symbol}: {exc}"
+            for symbol in symbols:
+                try:
+                    problem = await app.backend.check_symbol(symbol)
+                except Exception as exc:
+                    problem = f"could not check {symbol}: {exc}"
+                if problem is not None:
+                    problems.append(problem)
         finally:
             self.checking = False
-        if problem is not None:
-            self.show_error(problem)
+        if problems:
+            self.show_error("; ".join(problems))
             return
-        self.dismiss(symbol)
+        self.dismiss(symbols)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -37,7 +37,7 @@ from ivcrush_tui.app.formatting import (
     sort_order,
     styled,
 )
-from ivcrush_tui.app.screens.modals import AddTickerModal, ConfirmModal
+from ivcrush_tui.app.screens.modals import ConfirmModal
 from ivcrush_tui.app.widgets.live_table import ColumnSpec, LiveTable, fit_columns, update_line
 from ivcrush_tui.app.widgets.status_bar import StatusBar
 from ivcrush_tui.app.widgets.table_parts import header_sort, next_sort
@@ -438,11 +438,7 @@ class WatchlistScreen(Screen[None]):
             return None
 
     def action_add(self) -> None:
-        def done(symbol: str | None) -> None:
-            if symbol:
-                self.ivapp.add_symbols([symbol])
-
-        self.app.push_screen(AddTickerModal(), done)
+        self.ivapp.action_add_ticker()
 
     def action_remove(self) -> None:
         symbol = self.highlighted()
