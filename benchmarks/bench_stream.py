@@ -135,6 +135,36 @@ class Latency:
         setattr(LiveTable, "upsert", _upsert)  # noqa: B010 - timed, for the bench
 
 
+def recording_size(path: Path) -> dict[str, float]:
+    """What the console recorded (engine/recorder.py): quotes and analyses, their bytes, and
+    that size per hour of recorded time (the run's span, first scan included)."""
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    try:
+        q = con.execute(
+            "SELECT COALESCE(SUM(n), 0), COALESCE(SUM(LENGTH(data)), 0), MIN(start_ms),"
+            " MAX(end_ms) FROM recorded_quotes"
+        ).fetchone()
+        a = con.execute(
+            "SELECT COALESCE(SUM(n), 0), COALESCE(SUM(LENGTH(data)), 0), MIN(at_ms), MAX(end_ms)"
+            " FROM recorded_analyses"
+        ).fetchone()
+    finally:
+        con.close()
+    starts = [t for t in (q[2], a[2]) if t is not None]
+    ends = [t for t in (q[3], a[3]) if t is not None]
+    span_s = (max(ends) - min(starts)) / 1000 if starts and ends else float("nan")
+    total = q[1] + a[1]
+    return {
+        "rec_quotes": q[0],
+        "rec_analyses": a[0],
+        "rec_bytes_per_analysis": a[1] / a[0] if a[0] else float("nan"),
+        "rec_span_s": span_s,
+        "rec_mb_per_hour": total / span_s * 3600 / 1e6 if span_s else float("nan"),
+    }
+
+
 async def console_run(srv: StreamServer, window_s: float) -> dict[str, Any]:
     from textual import events
 
@@ -195,7 +225,11 @@ async def console_run(srv: StreamServer, window_s: float) -> dict[str, Any]:
             stream = dict(health.stream or {})
             batches = app.live_batches - batches0
             streamed = len(status.streamed)
+        # The app has stopped: the recorder wrote everything (the console runs from 15:00 ET,
+        # inside the entry window, so the whole run is recorded).
+        recording = recording_size(settings.database_path)
     return {
+        **recording,
         "scan_s": scan_s,
         "streamed": streamed,
         "events_per_s": stream.get("events_per_s"),
@@ -308,6 +342,12 @@ def main() -> int:
             f"p95 {r['key_p95_ms']:.1f} ms   (target p95 < 50)"
         )
         print(f"  console CPU {r['cpu_pct']:.0f} % of one core   (target < 50 %)", flush=True)
+        print(
+            f"  recorded {r['rec_quotes']} quotes, {r['rec_analyses']} analyses"
+            f" ({r['rec_bytes_per_analysis']:.0f} B each) in {r['rec_span_s']:.0f} s:"
+            f" {r['rec_mb_per_hour']:.1f} MB per hour   (target < 50 MB for 100 names)",
+            flush=True,
+        )
     if not opts.skip_rest:
         srv = StreamServer(opts.rate, opts.speed, 20.0, opts.limit)
         try:

@@ -13,6 +13,9 @@ raising for a recording problem):
   per ANALYSIS_MIN_MS per symbol (streamed re-prices can come ten times a second; the quotes
   behind them are recorded anyway): one closer to the previous is held, replaced by a later
   one, and recorded when its interval is over (`tick`, `close`), so the latest is never lost.
+  Why 10 s: a streamed re-price packs to ~0.5 KB, so 100 names busy all hour record at most
+  36,000 of them (~18 MB) beside the quotes, inside the 50 MB an hour's recording may take
+  (docs/PERFORMANCE.md, "Recording"); polling analyses come every 15 s anyway.
   Its ATM legs are recorded as quotes too.
 
 Both are the engine's observer methods (engine/observers.py): `engine.observers.add(recorder)`
@@ -70,7 +73,7 @@ KEYFRAME_EVERY: Final = 200  # an analysis stands alone (no base) at least this 
 ANALYSES_PER_ROW: Final = 8
 ANALYSES_ROW_MS: Final = 120_000
 # At most one analysis per symbol this often; a later one waits and replaces the one waiting.
-ANALYSIS_MIN_MS: Final = 1000
+ANALYSIS_MIN_MS: Final = 10_000
 TICK_S: Final = 1.0  # how often `run` seals due samples and chunks (real seconds)
 
 Quote = StockQuote | OptionQuote | StreamQuote | StreamTrade | StreamTimesale | RecordedQuote
