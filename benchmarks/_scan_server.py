@@ -92,9 +92,10 @@ def _memoise(cls: type, name: str) -> None:
 class Server:
     """The server subprocess and its control channel."""
 
-    def __init__(self) -> None:
+    def __init__(self, argv: list[str] | None = None) -> None:
+        """Start the server script `argv` (default: this module's) and wait for its READY."""
         self.proc = subprocess.Popen(
-            [sys.executable, __file__],
+            [sys.executable, *(argv or [__file__])],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -9,7 +9,6 @@ import argparse
 import dataclasses
 import datetime as dt
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -68,19 +67,7 @@ class StreamServer(Server):
     """The server subprocess and its control channel (bench_scan's `send`, `stats`, `close`)."""
 
     def __init__(self, rate: float, speed: float, latency_ms: float, limit: int = 60_000) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, __file__, str(rate), str(speed), str(latency_ms), str(limit)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        assert self.proc.stdout is not None
-        ready = self.proc.stdout.readline().split()
-        if not ready or ready[0] != "READY":
-            raise RuntimeError(f"server did not start: {ready}")
-        self.tradier_base, self.av_base = ready[1], ready[2]
-        self.symbols = self._symbols()
+        super().__init__([__file__, str(rate), str(speed), str(latency_ms), str(limit)])
 
     def rest_requests(self) -> int:
         """Tradier REST requests served (the stream's session and stream endpoints apart)."""

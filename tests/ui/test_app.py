@@ -218,16 +218,21 @@ async def test_filter_narrows_rows_and_escape_clears_it() -> None:
         assert len(table_order(app)) == 5
 
 
+async def open_add_dialog(app: IvCrushApp, pilot: Pilot[None]) -> tuple[AddTickerModal, Static]:
+    """Settle, press `a`: the add dialog and its error line."""
+    await settle(app, pilot)
+    await pilot.press("a")
+    await pilot.pause()
+    modal = app.screen
+    assert isinstance(modal, AddTickerModal)
+    return modal, modal.query_one("#symbol-error", Static)
+
+
 async def test_add_ticker_validates_checks_and_commits() -> None:
     fb = FakeBackend()
     app = make_app(fb)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        await pilot.press("a")
-        await pilot.pause()
-        modal = app.screen
-        assert isinstance(modal, AddTickerModal)
-        error = modal.query_one("#symbol-error", Static)
+        modal, error = await open_add_dialog(app, pilot)
 
         await pilot.press(*"$$", "enter")
         await settle(app, pilot)
@@ -258,12 +263,7 @@ async def test_several_tickers_are_added_at_once_or_none_when_one_is_wrong() -> 
     fb = FakeBackend()
     app = make_app(fb)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        await pilot.press("a")
-        await pilot.pause()
-        modal = app.screen
-        assert isinstance(modal, AddTickerModal)
-        error = modal.query_one("#symbol-error", Static)
+        modal, error = await open_add_dialog(app, pilot)
 
         # One unknown name: nothing is added, the error names it, the text stays.
         modal.query_one(Input).value = "meta, zzzz spy"
