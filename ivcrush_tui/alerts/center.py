@@ -76,6 +76,7 @@ class AlertCenter:
         self._backlog: deque[Analysis] = deque()  # observed, waiting for the rules (in order)
         self._observing: asyncio.Task[None] | None = None
         self.dropped = 0  # analyses dropped from a full backlog
+        self.fired = 0  # alerts delivered (stored, handed to listeners and the command)
 
     # -- configuration ----------------------------------------------------------------------
 
@@ -165,6 +166,7 @@ class AlertCenter:
             if not stored:  # fired before this process started (the store remembers)
                 continue
             new.append(alert)
+            self.fired += 1
             log.info("alert: %s: %s", alert.title, alert.message)
             for listener in list(self._listeners):
                 try:

@@ -96,7 +96,8 @@ class ServeApp:
         return json_response(code, report.to_json())
 
     async def prometheus(self) -> Response:
-        await self.metrics.refresh(self.rt)
+        stream = self.monitor.status().to_json() if self.monitor is not None else None
+        await self.metrics.refresh(self.rt, stream=stream, alerts_fired=self.loop.alerts.fired)
         return Response(200, self.metrics.exposition(), CONTENT_TYPE)
 
     async def analyses(self) -> Response:

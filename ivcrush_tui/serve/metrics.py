@@ -46,6 +46,9 @@ class StateSnapshot:
     cache_hits_l2: int = 0
     cache_misses: int = 0
     ledger_rows: Mapping[str, int] = field(default_factory=dict)  # recommendation -> rows
+    # The market stream (`LiveStatus.to_json()`: mode, events, reconnects, ...); None: no stream.
+    stream: Mapping[str, object] | None = None
+    alerts_fired: int = 0  # alerts delivered by this process (stored, handed to the command)
 
 
 class _StateCollector(Collector):
@@ -122,6 +125,45 @@ class _StateCollector(Collector):
         for rec, count in sorted(s.ledger_rows.items()):
             ledger.add_metric([rec], float(count))
         yield ledger
+        alerts = CounterMetricFamily(
+            "ivcrush_alerts_fired", "Alerts fired by this process (each stored once)."
+        )
+        alerts.add_metric([], float(s.alerts_fired))
+        yield alerts
+        yield from _stream_metrics(s.stream)
+
+
+def _number(value: object) -> float | None:
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+
+def _stream_metrics(stream: Mapping[str, object] | None) -> Iterable[Metric]:
+    """The market stream's state (absent without a stream): LIVE or not, events, reconnects,
+    malformed events skipped, re-prices, and the age of the last event."""
+    live = GaugeMetricFamily(
+        "ivcrush_stream_live", "1 while quotes stream in (LIVE), 0 while polling (POLL)."
+    )
+    if stream is not None:
+        live.add_metric([], 1.0 if stream.get("mode") == "LIVE" else 0.0)
+    yield live
+    for name, key, doc in (
+        ("ivcrush_stream_events", "events", "Market stream events received."),
+        ("ivcrush_stream_reconnects", "reconnects", "Market stream reconnects."),
+        ("ivcrush_stream_malformed_events", "malformed", "Malformed stream events skipped."),
+        ("ivcrush_stream_reprices", "reprices", "Analyses re-priced from streamed quotes."),
+    ):
+        counter = CounterMetricFamily(name, doc)
+        value = _number(stream.get(key)) if stream is not None else None
+        if value is not None:
+            counter.add_metric([], value)
+        yield counter
+    age = GaugeMetricFamily(
+        "ivcrush_stream_last_event_age_seconds", "Seconds since the last stream event."
+    )
+    value = _number(stream.get("last_event_age_s")) if stream is not None else None
+    if value is not None:
+        age.add_metric([], value)
+    yield age
 
 
 class ServeMetrics:
@@ -195,8 +237,16 @@ class ServeMetrics:
         if lost_writes > 0:
             self.ledger_write_failures.inc(lost_writes)
 
-    async def refresh(self, rt: Runtime) -> None:
-        """Read the runtime's state for the next exposition (on the runtime's loop)."""
+    async def refresh(
+        self,
+        rt: Runtime,
+        *,
+        stream: Mapping[str, object] | None = None,
+        alerts_fired: int = 0,
+    ) -> None:
+        """Read the runtime's state for the next exposition (on the runtime's loop); `stream`
+        is the live monitor's status (`LiveStatus.to_json()`), `alerts_fired` the alerts
+        delivered so far."""
         budget = rt.tradier_limiter.budget()
         stats = rt.cache.stats()
         self._state.snapshot = StateSnapshot(
@@ -211,6 +261,8 @@ class ServeMetrics:
             cache_hits_l2=stats.hits_l2,
             cache_misses=stats.misses,
             ledger_rows=await ledger_counts(rt.db),
+            stream=stream,
+            alerts_fired=alerts_fired,
         )
 
     def exposition(self) -> bytes:

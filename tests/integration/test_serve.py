@@ -509,7 +509,9 @@ async def test_a_store_that_cannot_be_opened_is_health_503_not_an_exit(home: Pat
     assert metrics.status_code == 200
 
 
-async def _serve_streaming(settings: Settings) -> tuple[list[dict[str, Any]], dict[str, Any], int]:
+async def _serve_streaming(
+    settings: Settings,
+) -> tuple[list[dict[str, Any]], dict[str, Any], int, str]:
     """serve with its live monitor on the in-process demo stream (market clock running 30x)."""
     from ivcrush_tui.engine.live_quotes import LiveMonitor, LiveOptions
 
@@ -533,15 +535,22 @@ async def _serve_streaming(settings: Settings) -> tuple[list[dict[str, Any]], di
             ):
                 rows = (await client.get("/analyses")).json()
                 health = (await client.get("/health")).json()
+                metrics = (await client.get("/metrics")).text
             changed = sum(1 for r in rows if r["as_of"] != first.get(r["ticker"]))
         finally:
             await monitor.stop()
             await engine.aclose()
-    return rows, health, changed
+    return rows, health, changed, metrics
+
+
+def _metric(text: str, name: str) -> float:
+    values = [float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " ")]
+    assert len(values) == 1, (name, values)
+    return values[0]
 
 
 def test_serve_streams_and_keeps_analyses_current(demo_cfg: Path, home: Path) -> None:
-    rows, health, changed = asyncio.run(_serve_streaming(demo_settings(home)))
+    rows, health, changed, metrics = asyncio.run(_serve_streaming(demo_settings(home)))
     assert {r["ticker"] for r in rows} >= set(WATCH)
     assert changed > 0  # re-priced from the stream after the scan, served by /analyses
     stream = health["stream"]
@@ -549,3 +558,10 @@ def test_serve_streams_and_keeps_analyses_current(demo_cfg: Path, home: Path) ->
     assert stream["connected"] is True
     assert stream["events"] > 0
     assert stream["reprices"] > 0
+    # The same on /metrics, for monitoring an unattended run.
+    assert _metric(metrics, "ivcrush_stream_live") == 1.0
+    assert _metric(metrics, "ivcrush_stream_events_total") >= stream["events"]
+    assert _metric(metrics, "ivcrush_stream_reprices_total") >= stream["reprices"]
+    assert _metric(metrics, "ivcrush_stream_reconnects_total") == 0.0
+    assert 0.0 <= _metric(metrics, "ivcrush_stream_last_event_age_seconds") < 60
+    assert _metric(metrics, "ivcrush_alerts_fired_total") >= 0.0
