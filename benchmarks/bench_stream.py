@@ -345,7 +345,13 @@ def main() -> int:
         print(
             f"  recorded {r['rec_quotes']} quotes, {r['rec_analyses']} analyses"
             f" ({r['rec_bytes_per_analysis']:.0f} B each) in {r['rec_span_s']:.0f} s:"
-            f" {r['rec_mb_per_hour']:.1f} MB per hour   (target < 50 MB for 100 names)",
+            f" {r['rec_mb_per_hour']:.1f} MB per hour   (target < 50 MB for 100 names)"
+            + (
+                "\n    (start-up dominated: each name's first analysis stands alone;"
+                " --window-s 600 for the hour's rate)"
+                if r["rec_span_s"] < 300
+                else ""
+            ),
             flush=True,
         )
     if not opts.skip_rest:
