@@ -426,6 +426,12 @@ class EngineBackend:
 
         return await decision_snapshot(self.runtime.db, snapshot_id)
 
+    @_on_engine
+    async def decision_analysis(self, snapshot_id: int) -> Analysis | None:
+        from ivcrush_tui.engine.ledger import decision_analysis
+
+        return await decision_analysis(self.runtime.db, snapshot_id)
+
     # -- status ----------------------------------------------------------------------------------
 
     def status(self) -> StatusSnapshot:

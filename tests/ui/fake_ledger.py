@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ivcrush_tui.store.repositories.ledger_rows import DecisionRow
+
+if TYPE_CHECKING:
+    from ivcrush_tui.analytics.analysis import Analysis
 
 
 class _Spec(NamedTuple):
@@ -126,10 +129,12 @@ def payload_of(row: DecisionRow) -> dict[str, object]:
 @dataclass
 class FakeLedger:
     """Rows and payloads by snapshot id; `corrupt` snapshot ids have an unreadable payload;
-    `skipped` says how many rows the store would have skipped as unreadable."""
+    `skipped` says how many rows the store would have skipped as unreadable. `analyses`: the
+    exact analyses kept (schema v11) by snapshot id; none by default (rows stored before v11)."""
 
     rows: list[DecisionRow] = field(default_factory=default_rows)
     corrupt: set[int] = field(default_factory=set)
+    analyses: dict[int, Analysis] = field(default_factory=dict)
     skipped: int = 0
     mode: str = "demo"
 
@@ -140,6 +145,9 @@ class FakeLedger:
             if r.snapshot_id == snapshot_id:
                 return payload_of(r)
         return None
+
+    def analysis(self, snapshot_id: int) -> Analysis | None:
+        return None if snapshot_id in self.corrupt else self.analyses.get(snapshot_id)
 
     def settle(self, symbol: str, close: float, pnl: float) -> None:
         """Settle the open decision of `symbol` (a settlement happening while the app runs)."""

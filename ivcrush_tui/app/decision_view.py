@@ -1,0 +1,64 @@
+"""A ledger decision shown by the real drill-down (TickerScreen), frozen at decision time.
+
+Enter on a Results row whose snapshot keeps the exact analysis (schema v11) opens the ticker's
+drill-down on that analysis: the same panels and charts as live, never fetched, refreshed or
+updated by a stream or a scan. The banner under the title says which decision it is, when it was
+taken (New York time), that it is read-only, and what happened next (from the ledger).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rich.style import Style
+from rich.text import Text
+
+from ivcrush_tui.app.formatting import fmt_pct
+from ivcrush_tui.app.results_view import HIT_MARK, fmt_pnl
+from ivcrush_tui.calendar import NY
+
+if TYPE_CHECKING:
+    from ivcrush_tui.analytics.analysis import Analysis
+    from ivcrush_tui.store.repositories.ledger_rows import DecisionRow
+
+
+@dataclass(frozen=True, slots=True)
+class FrozenDecision:
+    """A decision (its Results row) and the exact analysis it was made from."""
+
+    row: DecisionRow
+    analysis: Analysis
+
+
+def outcome_text(row: DecisionRow) -> str:
+    """What happened next, one line: settled moves against the implied move (signed percent
+    numbers), hit and P&L in dollars per contract; or why it is open or void."""
+    parts = [f"Outcome: {row.status}"]
+    if row.status == "settled":
+        parts.append(
+            f"close {fmt_pct(row.realized_close_pct, sign=True)}"
+            f" · gap {fmt_pct(row.realized_gap_pct, sign=True)}"
+            f" vs implied {fmt_pct(row.implied_move_pct)} · hit {HIT_MARK[row.hit]}"
+        )
+        if row.pnl_per_contract is not None:
+            how = "estimated exit" if row.pnl_estimated else "captured exit"
+            parts.append(f"P&L {fmt_pnl(row.pnl_per_contract, False)} $/contract ({how})")
+    else:
+        parts.append(f"reaction session {row.reaction_date}")
+    if row.reason:
+        parts.append(row.reason)
+    return " · ".join(parts)
+
+
+def decision_banner(d: FrozenDecision) -> Text:
+    """Two lines: the decision (entry date, decision time ET), read-only; then its outcome."""
+    at = d.analysis.as_of.astimezone(NY)
+    t = Text(no_wrap=True, overflow="ellipsis")
+    t.append(f"DECISION of {d.row.entry_date:%a %Y-%m-%d}", style=Style(bold=True))
+    t.append(f" · as of {at:%H:%M:%S} ET {at:%a %m-%d}")
+    t.append(" · READ-ONLY", style=Style(bold=True))
+    t.append(": the analysis at decision time, not fetched or updated")
+    t.append("\n")
+    t.append(outcome_text(d.row))
+    return t
