@@ -56,9 +56,10 @@ def decision_banner(d: FrozenDecision) -> Text:
     at = d.analysis.as_of.astimezone(NY)
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append(f"DECISION of {d.row.entry_date:%a %Y-%m-%d}", style=Style(bold=True))
-    t.append(f" · as of {at:%H:%M:%S} ET {at:%a %m-%d}")
+    when = f"{at:%H:%M:%S} ET" if at.date() == d.row.entry_date else f"{at:%a %m-%d %H:%M:%S} ET"
+    t.append(f" · as of {when}")
     t.append(" · READ-ONLY", style=Style(bold=True))
-    t.append(": the analysis at decision time, not fetched or updated")
+    t.append(": the analysis at decision time, never refreshed")
     t.append("\n")
     t.append(outcome_text(d.row))
     return t
