@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING
 from rich.style import Style
 from rich.text import Text
 
-from ivcrush_tui.app.formatting import fmt_pct
-from ivcrush_tui.app.results_view import HIT_MARK, fmt_pnl
+from ivcrush_tui.app.results_view import HIT_MARK, outcome_parts
 from ivcrush_tui.calendar import NY
 
 if TYPE_CHECKING:
@@ -32,23 +31,12 @@ class FrozenDecision:
 
 
 def outcome_text(row: DecisionRow) -> str:
-    """What happened next, one line: settled moves against the implied move (signed percent
-    numbers), hit and P&L in dollars per contract; or why it is open or void."""
-    parts = [f"Outcome: {row.status}"]
+    """What happened next, one line: the status (and hit of a settled one), then the moves and
+    P&L or the reason (`results_view.outcome_parts`, as the Results row detail says them)."""
+    head = f"Outcome: {row.status}"
     if row.status == "settled":
-        parts.append(
-            f"close {fmt_pct(row.realized_close_pct, sign=True)}"
-            f" · gap {fmt_pct(row.realized_gap_pct, sign=True)}"
-            f" vs implied {fmt_pct(row.implied_move_pct)} · hit {HIT_MARK[row.hit]}"
-        )
-        if row.pnl_per_contract is not None:
-            how = "estimated exit" if row.pnl_estimated else "captured exit"
-            parts.append(f"P&L {fmt_pnl(row.pnl_per_contract, False)} $/contract ({how})")
-    else:
-        parts.append(f"reaction session {row.reaction_date}")
-    if row.reason:
-        parts.append(row.reason)
-    return " · ".join(parts)
+        head += f" · hit {HIT_MARK[row.hit]}"
+    return " · ".join([head, *(p for p in outcome_parts(row) if p != row.status)])
 
 
 def decision_banner(d: FrozenDecision) -> Text:

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
 
-from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import Static
 
 from ivcrush_tui.analytics.analysis import Analysis
 from ivcrush_tui.analytics.implied_move import ImpliedMove
 from ivcrush_tui.analytics.vrp import VrpResult
 from ivcrush_tui.app.app import IvCrushApp
+from ivcrush_tui.app.decision_view import outcome_text
 from ivcrush_tui.app.formatting import fmt_num, fmt_pct
 from ivcrush_tui.app.screens.results import ResultsScreen
 from ivcrush_tui.app.screens.snapshot import SnapshotScreen
@@ -25,6 +23,7 @@ from ivcrush_tui.app.screens.ticker import TickerScreen
 from ivcrush_tui.calendar import NY
 from tests.ui.fake_backend import FakeBackend, FakeStore
 from tests.ui.fake_ledger import FakeLedger
+from tests.ui.screen_text import ticker_panels
 from tests.ui.snapshot_steps import settle
 
 SIZE = (120, 40)
@@ -34,19 +33,6 @@ def _app(backend: FakeBackend) -> IvCrushApp:
     app = IvCrushApp(backend, refresh_s=3600)
     app.animation_level = "none"
     return app
-
-
-def _text(widget: Static) -> str:
-    """The widget's content as plain text, one wide line per row (no wrapping, no colour)."""
-    console = Console(width=400, color_system=None, file=io.StringIO())
-    with console.capture() as cap:
-        console.print(widget.content)
-    return cap.get()
-
-
-def _panels(screen: TickerScreen) -> dict[str, str]:
-    ids = ("title", "straddle", "stats", "recommendation", "decision-banner")
-    return {i: _text(screen.query_one(f"#{i}", Static)) for i in ids}
 
 
 def _figures(a: Analysis) -> tuple[str, str, str]:
@@ -84,7 +70,7 @@ async def test_enter_opens_the_drilldown_frozen_on_the_decisions_analysis() -> N
         assert screen.analysis is kept
         nvda = next(r for r in ledger.rows if r.symbol == "NVDA")
         assert fb.analysis_reads == [nvda.snapshot_id]
-        panels = _panels(screen)
+        panels = ticker_panels(screen)
         implied, vrp, action = _figures(kept)
         assert implied in panels["straddle"]
         assert "±8.40%" in panels["straddle"]
@@ -94,7 +80,7 @@ async def test_enter_opens_the_drilldown_frozen_on_the_decisions_analysis() -> N
         assert f"as of {at:%H:%M} ET" in panels["title"]
         banner = panels["decision-banner"]
         assert "DECISION of Wed 2026-11-18 · as of 15:58:00 ET · READ-ONLY" in banner
-        assert "Outcome: settled · close +3.10%" in banner
+        assert "Outcome: settled · hit ✓ · close +3.10% gap +4.00%" in banner
         assert "P&L +305 $/contract (estimated exit)" in banner
         # Nothing was fetched for it, and the refresh key is not offered.
         assert screen.fetches == 0
@@ -117,7 +103,7 @@ async def test_enter_opens_the_drilldown_frozen_on_the_decisions_analysis() -> N
         assert fb.analyze_calls == []
         assert screen.fetches == 0
         assert screen.analysis is kept
-        assert _panels(screen) == panels
+        assert ticker_panels(screen) == panels
 
         await pilot.press("escape")
         await settle(pilot)
@@ -183,3 +169,14 @@ async def test_a_live_drilldown_still_follows_its_ticker() -> None:
         await pilot.pause(0.4)
         await settle(pilot)
         assert screen.analysis is moved
+
+
+def test_the_banner_says_why_an_open_or_void_decision_has_no_outcome() -> None:
+    rows = {r.symbol: r for r in FakeLedger().rows}
+    assert outcome_text(rows["CRM"]) == "Outcome: open · bar_missing: no daily bar for 2026-11-23"
+    assert outcome_text(rows["XOM"]) == (
+        "Outcome: void · event moved from 2026-10-31 to 2026-11-07"
+    )
+    assert outcome_text(rows["MSFT"]) == (
+        "Outcome: settled · hit ✗ · close +6.80% gap +5.10% · P&L -212 $/contract (estimated exit)"
+    )

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
 import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from rich.console import Console
-from textual.widgets import Static
+from textual.pilot import Pilot
 
 from ivcrush_tui.analytics.outcomes import summarize
 from ivcrush_tui.app.app import IvCrushApp
@@ -35,6 +33,7 @@ from ivcrush_tui.engine.runtime import open_runtime
 from ivcrush_tui.engine.schema import analysis_to_json
 from ivcrush_tui.engine.simulate import simulate
 from ivcrush_tui.store.repositories import DecisionsRepo
+from tests.ui.screen_text import ticker_panels
 from tests.ui.snapshot_steps import settle
 
 NOW = dt.datetime(2026, 11, 20, 18, 0, tzinfo=NY).astimezone(dt.UTC)
@@ -123,17 +122,28 @@ async def test_a_damaged_row_is_skipped_with_one_warning_and_a_damaged_payload_r
         await b.stop()
 
 
-async def test_the_screen_lists_every_decision_of_the_store(simulated: Settings) -> None:
-    ids, summary = await _expected(simulated)
-    backend = EngineBackend(simulated, FixedClock(NOW))  # the app starts and stops it
+def _console(settings: Settings) -> tuple[IvCrushApp, EngineBackend]:
+    """The console over the real backend on `settings`' store (the app starts and stops it)."""
+    backend = EngineBackend(settings, FixedClock(NOW))
     app = IvCrushApp(backend, refresh_s=3600)
     app.animation_level = "none"
+    return app, backend
+
+
+async def _open_results(pilot: Pilot[None]) -> ResultsScreen:
+    await settle(pilot)
+    await pilot.press("4")
+    await settle(pilot)
+    screen = pilot.app.screen
+    assert isinstance(screen, ResultsScreen)
+    return screen
+
+
+async def test_the_screen_lists_every_decision_of_the_store(simulated: Settings) -> None:
+    ids, summary = await _expected(simulated)
+    app, _backend = _console(simulated)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await pilot.press("4")
-        await settle(pilot)
-        screen = app.screen
-        assert isinstance(screen, ResultsScreen)
+        screen = await _open_results(pilot)
         assert screen.query_one(LazyTable).row_count == len(ids)
         assert screen.data is not None
         assert screen.data.summary == summary
@@ -213,33 +223,14 @@ async def test_a_replay_shows_the_stores_ledger_and_reads_snapshots_from_it(
 # -- Enter on a decision: the drill-down frozen on its exact analysis (schema v11) -------------
 
 
-def _text(widget: Static) -> str:
-    """The widget's content as plain text, one wide line per row (no wrapping, no colour)."""
-    console = Console(width=400, color_system=None, file=io.StringIO())
-    with console.capture() as cap:
-        console.print(widget.content)
-    return cap.get()
-
-
-def _panels(screen: TickerScreen) -> dict[str, str]:
-    ids = ("title", "straddle", "stats", "recommendation", "decision-banner")
-    return {i: _text(screen.query_one(f"#{i}", Static)) for i in ids}
-
-
 async def test_enter_opens_the_drilldown_frozen_on_the_analysis_at_decision_time(
     simulated: Settings,
 ) -> None:
     async with open_runtime(simulated, FixedClock(NOW)) as rt:
         decisions = {d.id: d for d in await DecisionsRepo(rt.db).all(mode="demo")}
-    backend = EngineBackend(simulated, FixedClock(NOW))
-    app = IvCrushApp(backend, refresh_s=3600)
-    app.animation_level = "none"
+    app, backend = _console(simulated)
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        await pilot.press("4")
-        await settle(pilot)
-        results = app.screen
-        assert isinstance(results, ResultsScreen)
+        results = await _open_results(pilot)
         row = results.highlighted()
         assert row is not None
         assert row.snapshot_id is not None
@@ -257,7 +248,7 @@ async def test_enter_opens_the_drilldown_frozen_on_the_analysis_at_decision_time
         assert (a.symbol, a.as_of) == (d.symbol, d.decided_at)
         payload = await backend.decision_snapshot(row.snapshot_id)
         assert json.loads(json.dumps(analysis_to_json(a), allow_nan=False)) == payload
-        panels = _panels(screen)
+        panels = ticker_panels(screen)
         assert d.implied_move_pct is not None
         assert d.tier is not None
         assert d.recommendation is not None
@@ -283,7 +274,7 @@ async def test_enter_opens_the_drilldown_frozen_on_the_analysis_at_decision_time
         assert app.results[d.symbol] is not a
         assert screen.fetches == 0
         assert screen.analysis is a
-        assert _panels(screen) == panels
+        assert ticker_panels(screen) == panels
 
         await pilot.press("escape")
         await settle(pilot)
@@ -361,17 +352,11 @@ async def test_a_v10_store_upgraded_reads_no_full_analysis_and_enter_shows_the_s
             snap = await tx.fetchone("SELECT id FROM analysis_snapshots")
             assert snap is not None
             await upsert_decision(tx, decision, int(snap[0]))
-    backend = EngineBackend(settings, FixedClock(NOW))  # opens, and so upgrades, the store
-    app = IvCrushApp(backend, refresh_s=3600)
-    app.animation_level = "none"
+    app, backend = _console(settings)  # its start opens, and so upgrades, the store
     async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
+        results = await _open_results(pilot)
         assert await backend.engine_thread.run(backend.runtime.db.schema_version()) == 11
         assert await backend.decision_analysis(int(snap[0])) is None
-        await pilot.press("4")
-        await settle(pilot)
-        results = app.screen
-        assert isinstance(results, ResultsScreen)
         row = results.highlighted()
         assert row is not None
         assert row.snapshot_id == int(snap[0])
