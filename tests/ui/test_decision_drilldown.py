@@ -95,6 +95,7 @@ async def test_enter_opens_the_drilldown_frozen_on_the_decisions_analysis() -> N
         fb.push_live(live)
         scans = app.scan_count
         await pilot.press("r")
+        screen.action_refresh()  # however the action comes (a palette, a keymap): no fetch
         await settle(pilot)
         await pilot.pause(0.4)  # past the live redraw throttle
         assert app.scan_count == scans + 1

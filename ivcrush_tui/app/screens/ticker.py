@@ -474,4 +474,5 @@ class TickerScreen(Screen[None]):
         return not (action == "refresh" and self.decision is not None)
 
     def action_refresh(self) -> None:
-        self.fetch()
+        if self.decision is None:  # a frozen one is never fetched, however the action comes
+            self.fetch()
