@@ -129,6 +129,12 @@ class Backend(Protocol):
         time; None when it is missing or unreadable (never raised for a bad payload)."""
         ...
 
+    async def decision_analysis(self, snapshot_id: int) -> Analysis | None:
+        """The exact analysis a decision was made from (stored since schema v11), for the
+        drill-down frozen at decision time; None when it is absent, the row predates v11, or it
+        does not decode (logged once, never raised for bad data)."""
+        ...
+
     def subscribe_alerts(self, listener: Callable[[Alert], None]) -> None:
         """Call `listener(alert)` for each alert fired from now on (ivcrush_tui.alerts). It may
         be called from the engine's thread: it must only hand the alert over (post a message)."""

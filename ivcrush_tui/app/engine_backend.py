@@ -68,8 +68,6 @@ DEMO_SEED_MAX = 24
 # How often the engine loop refreshes the status snapshot, seconds (the status bar reads it
 # about once a second; a breaker turns half-open by time alone).
 STATUS_REFRESH_S: Final = 0.5
-# Live mode: how often the reaction-morning exit quotes are looked for (09:35-10:00 ET, §12).
-EXIT_CAPTURE_POLL_S: Final = 60.0
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -392,10 +390,9 @@ class EngineBackend:
         return await self._ledger_results()
 
     async def _ledger_results(self) -> ResultsData:  # on the engine loop
-        """The Results screen's data. Built on the engine thread (the query, the parsing and
-        the summary of 10,000 decisions take ~0.1 s of CPU, never on the console's loop) and
-        kept while the ledger's fingerprint is unchanged: it is prepared after the start-up
-        settlement and after each scan, so opening the screen only checks the fingerprint."""
+        """The Results screen's data, built on the engine thread (~0.1 s of CPU for 10,000
+        decisions, never on the console's loop) and kept while the ledger's fingerprint is
+        unchanged: prepared after the start-up settlement and each scan, opening only checks it."""
         from ivcrush_tui.app.results_model import build_results
         from ivcrush_tui.store.repositories.ledger_rows import decision_rows, ledger_fingerprint
 
@@ -425,6 +422,12 @@ class EngineBackend:
         from ivcrush_tui.engine.ledger import decision_snapshot
 
         return await decision_snapshot(self.runtime.db, snapshot_id)
+
+    @_on_engine
+    async def decision_analysis(self, snapshot_id: int) -> Analysis | None:
+        from ivcrush_tui.engine.ledger import decision_analysis
+
+        return await decision_analysis(self.runtime.db, snapshot_id)
 
     # -- status ----------------------------------------------------------------------------------
 

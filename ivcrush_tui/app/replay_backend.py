@@ -5,9 +5,9 @@ The clock follows the recording: it starts at the day's first recorded instant a
 symbol, the latest analysis recorded at or before that instant; the watchlist is the recorded
 symbols. Nothing reaches a provider (there is none) and nothing is written: watchlist edits are
 refused with a clear message, preferences (theme, sort) last for the session only. The Results
-screen shows the ledger as it was read when the replay opened; a decision's snapshot is read from
-the store when asked for (a read, never a write). No alert fires in a replay (the day's alerts
-were stored when they fired: `ivcrush alerts`).
+screen shows the ledger as it was read when the replay opened; a decision's snapshot and its exact
+analysis are read from the store when asked for (a read, never a write). No alert fires in a
+replay (the day's alerts were stored when they fired: `ivcrush alerts`).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ivcrush_tui.app.results_model import ResultsData
 
 SnapshotReader = Callable[[int], Awaitable["dict[str, object] | None"]]
+AnalysisReader = Callable[[int], Awaitable[Analysis | None]]
 
 READ_ONLY: Final = "replay is read-only: the watchlist cannot be changed"
 
@@ -74,12 +75,14 @@ class ReplayBackend:
         calendar: TradingCalendar | None = None,
         ledger: ResultsData | None = None,
         snapshots: SnapshotReader | None = None,
+        analyses: AnalysisReader | None = None,
     ) -> None:
         """`ledger`: the Results screen's data (None: an empty ledger); `snapshots(id)` reads a
-        decision's snapshot (None: none can be read)."""
+        decision's snapshot and `analyses(id)` its exact analysis (None: none can be read)."""
         self.recording = recording
         self._ledger = ledger
         self._snapshots = snapshots
+        self._analyses = analyses
         self.calendar = calendar or default_calendar()
         self.clock = clock
         self._demo = demo
@@ -196,6 +199,11 @@ class ReplayBackend:
         if self._snapshots is None:
             return None
         return await self._snapshots(snapshot_id)
+
+    async def decision_analysis(self, snapshot_id: int) -> Analysis | None:
+        if self._analyses is None:
+            return None
+        return await self._analyses(snapshot_id)
 
     def subscribe_alerts(self, listener: Callable[[Alert], None]) -> None:
         return None  # no rule runs in a replay

@@ -172,6 +172,15 @@ def row_detail(row: DecisionRow) -> str:
             else ""
         )
     )
+    parts += outcome_parts(row)
+    parts.append("enter: snapshot at decision time" if row.snapshot_id is not None else "")
+    return " · ".join(p for p in parts if p)
+
+
+def outcome_parts(row: DecisionRow) -> list[str]:
+    """What happened to a decision, as phrases: a settled one's close and gap moves (signed
+    percent) and P&L in dollars per contract, else its status; then why it is open or void."""
+    parts: list[str] = []
     if row.status == "settled":
         parts.append(
             f"close {fmt_pct(row.realized_close_pct, sign=True)}"
@@ -184,8 +193,7 @@ def row_detail(row: DecisionRow) -> str:
         parts.append(row.status)
     if row.reason:
         parts.append(row.reason)
-    parts.append("enter: snapshot at decision time" if row.snapshot_id is not None else "")
-    return " · ".join(p for p in parts if p)
+    return parts
 
 
 def _pc(x: float | None) -> str:

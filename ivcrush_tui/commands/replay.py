@@ -4,7 +4,8 @@ The recording is loaded and checked before the console opens: a day with no reco
 damaged one, or a database that cannot be read is one clear line on stderr and exit 2 (no
 traceback). The database is the mode's own (`--demo` replays the demo market's recordings) and is
 closed again before the console starts: the replay holds the day in memory and writes nothing.
-The ledger (the Results screen) is read with the day; a decision's snapshot is read when opened.
+The ledger (the Results screen) is read with the day; a decision's snapshot (and its exact
+analysis) is read when opened.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from ivcrush_tui.engine.clock import Clock, parse_day
 from ivcrush_tui.exit_codes import EXIT_USAGE
 
 if TYPE_CHECKING:
-    from ivcrush_tui.app.replay_backend import SnapshotReader
+    from ivcrush_tui.analytics.analysis import Analysis
+    from ivcrush_tui.app.replay_backend import AnalysisReader, SnapshotReader
     from ivcrush_tui.app.results_model import ResultsData
     from ivcrush_tui.engine.replay import Recording
 
@@ -82,6 +84,22 @@ def _snapshot_reader(settings: Settings, clock: Clock) -> SnapshotReader:
     return read
 
 
+def _analysis_reader(settings: Settings, clock: Clock) -> AnalysisReader:
+    """Reads one decision's exact analysis (schema v11) from the mode's store (opened for that
+    read only); None when absent, older than v11 or unreadable."""
+
+    async def read(snapshot_id: int) -> Analysis | None:
+        from ivcrush_tui.engine.ledger import decision_analysis
+        from ivcrush_tui.store.db import Database
+
+        async with await Database.open(
+            settings.database_path, clock=clock.now, mode=settings.mode
+        ) as db:
+            return await decision_analysis(db, snapshot_id)
+
+    return read
+
+
 def run_replay(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     """Load the recording of `args.date`, then run the console on it; the exit code."""
     try:
@@ -108,6 +126,7 @@ def run_replay(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
         prefs=prefs,
         ledger=ledger,
         snapshots=_snapshot_reader(settings, clock),
+        analyses=_analysis_reader(settings, clock),
     )
     # Rescans are in-memory lookups: once a second, so the rows follow the recording's clock.
     app = IvCrushApp(backend, ui=settings.ui, refresh_s=1.0, entry_window_refresh_s=1.0)

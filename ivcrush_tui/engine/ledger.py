@@ -59,15 +59,18 @@ __all__ = [
     "adopt_legacy",
     "capture_exits",
     "capture_exits_forever",
+    "decision_analysis",
     "decision_of",
     "decision_snapshot",
     "in_entry_window",
     "in_exit_capture_window",
     "in_own_entry_window",
+    "pack_full_analysis",
     "record_if_in_window",
     "settle_due",
     "settle_in_background",
     "snapshot_of",
+    "unpack_full_analysis",
 ]
 
 log = logging.getLogger(__name__)
@@ -90,8 +93,28 @@ def in_own_entry_window(rt: Runtime, analysis: Analysis) -> bool:
     return window is not None and window[0] <= analysis.as_of < window[1]
 
 
+def pack_full_analysis(analysis: Analysis) -> bytes:
+    """The exact analysis as a snapshot stores it (schema v11): the codec's JSON
+    (engine/analysis_codec.py) packed standalone by engine/analysis_pack.py (a mode byte, then
+    zlib; ~1.5 kB for the ~5 kB text; docs/PERFORMANCE.md, Ledger)."""
+    from ivcrush_tui.engine.analysis_codec import encode_analysis
+    from ivcrush_tui.engine.analysis_pack import pack
+
+    return pack(encode_analysis(analysis).encode(), None)
+
+
+def unpack_full_analysis(data: bytes) -> Analysis:
+    """The Analysis `pack_full_analysis` stored; ValueError (CodecError, PackError) when `data`
+    is not one (damaged, or written by an incompatible codec)."""
+    from ivcrush_tui.engine.analysis_codec import decode_analysis
+    from ivcrush_tui.engine.analysis_pack import unpack
+
+    return decode_analysis(unpack(data, None))
+
+
 def snapshot_of(analysis: Analysis, *, demo: bool) -> LedgerSnapshot:
-    """The ledger row of an analysis (the full JSON object rides along as payload)."""
+    """The ledger row of an analysis: its figures as columns, the analysis object of
+    docs/JSON.md as payload, and the exact analysis (`pack_full_analysis`) for the drill-down."""
     from ivcrush_tui.analytics.implied_move import ImpliedMove
     from ivcrush_tui.analytics.vrp import VrpResult
     from ivcrush_tui.engine.schema import analysis_to_json
@@ -116,6 +139,7 @@ def snapshot_of(analysis: Analysis, *, demo: bool) -> LedgerSnapshot:
         tier=analysis.tier.value if analysis.tier else None,
         recommendation=analysis.recommendation.action.value if analysis.recommendation else None,
         payload_json=json.dumps(analysis_to_json(analysis), allow_nan=False),
+        full_analysis=pack_full_analysis(analysis),
         mode="demo" if demo else "live",
     )
 
@@ -196,3 +220,19 @@ async def decision_snapshot(db: Database, snapshot_id: int | None) -> dict[str, 
         log.warning("ledger: snapshot %d has an unreadable payload", snapshot_id)
         return None
     return obj
+
+
+async def decision_analysis(db: Database, snapshot_id: int | None) -> Analysis | None:
+    """The exact analysis a decision's snapshot (`LedgerDecision.snapshot_id`) was made from, for
+    the drill-down as it was at decision time; None when there is none, the row predates schema
+    v11, or its value does not decode (logged once per call, never raised)."""
+    if snapshot_id is None:
+        return None
+    data = await DecisionsRepo(db).full_analysis(snapshot_id)
+    if data is None:
+        return None
+    try:
+        return unpack_full_analysis(data)
+    except Exception as exc:  # CodecError, PackError, or a value no Analysis accepts
+        log.warning("ledger: snapshot %d has an unreadable full analysis: %s", snapshot_id, exc)
+        return None

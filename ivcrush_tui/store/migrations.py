@@ -308,6 +308,12 @@ _V10 = (
     "CREATE INDEX ix_recorded_analyses_day ON recorded_analyses (day, at_ms)",
 )
 
+# Version 11: the exact analysis of each ledger snapshot (issue 13: Enter on a decision opens the
+# drill-down as it was). `full_analysis` holds engine/analysis_codec.py's JSON packed standalone
+# by engine/analysis_pack.py (a mode byte, then zlib: about a third of the text). NULL for the
+# rows stored before v11: their drill-down is the `payload_json` view.
+_V11 = ("ALTER TABLE analysis_snapshots ADD COLUMN full_analysis BLOB",)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _V1),
     Migration(2, "ledger mode column; ledger and cache-expiry indexes", _V2),
@@ -319,6 +325,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "ledger decisions and outcomes; snapshots one per symbol per minute", _V8),
     Migration(9, "alerts, one per rule, symbol and entry window", _V9),
     Migration(10, "recorded quotes and analyses of the entry window (record and replay)", _V10),
+    Migration(11, "ledger snapshots keep the exact analysis (the decision's drill-down)", _V11),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -115,6 +115,31 @@ async def test_simulation_makes_one_decision_per_entry_and_settles_the_due_ones(
     ]
 
 
+async def test_every_simulated_snapshot_keeps_its_exact_analysis(tmp_path: Path) -> None:
+    """`ledger simulate` records through the live hook (record_if_in_window): every snapshot
+    of the path keeps the exact analysis (schema v11), and each decision's decodes to the
+    analysis it was decided from (its time and figures are the decision's columns)."""
+    from ivcrush_tui.analytics.implied_move import ImpliedMove
+    from ivcrush_tui.engine.ledger import decision_analysis
+
+    settings = _settings(tmp_path)
+    await _simulated(settings)
+    async with open_runtime(settings, FixedClock(SIM_NOW)) as rt:
+        row = await rt.db.fetchone(
+            "SELECT COUNT(*), COUNT(full_analysis) FROM analysis_snapshots WHERE mode = 'demo'"
+        )
+        decisions = await DecisionsRepo(rt.db).all(mode="demo")
+        analyses = [await decision_analysis(rt.db, d.snapshot_id) for d in decisions]
+    assert row is not None
+    assert row[0] > len(decisions) > 0  # the path holds more than the decisions
+    assert row[1] == row[0]  # none without its analysis
+    for d, a in zip(decisions, analyses, strict=True):
+        assert a is not None
+        assert (a.symbol, a.as_of, a.tier and a.tier.value) == (d.symbol, d.decided_at, d.tier)
+        assert isinstance(a.implied, ImpliedMove)
+        assert a.implied.implied_move_pct == d.implied_move_pct
+
+
 async def test_as_of_before_the_reaction_close_never_settles(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
     await _simulated(settings)

@@ -91,7 +91,7 @@ async def test_open_empty_creates_latest_schema_with_pragmas(
 ) -> None:
     async with await Database.open(db_path, clock=clock) as db:
         assert db.path == db_path
-        assert await db.schema_version() == LATEST_VERSION == 10
+        assert await db.schema_version() == LATEST_VERSION == 11
         tables = {r[0] for r in await db.fetchall("SELECT name FROM sqlite_master")}
         for t in (
             "earnings_events",

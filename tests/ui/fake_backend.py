@@ -430,6 +430,7 @@ class FakeBackend:
         self.scripts = dict(scripts if scripts is not None else SCRIPTS)
         self.ledger = ledger if ledger is not None else FakeLedger()
         self.results_calls = 0
+        self.analysis_reads: list[int] = []  # decision_analysis calls, by snapshot id
         self.started = False
         self.stopped = False
         self.scan_calls: list[tuple[str, ...]] = []
@@ -685,3 +686,7 @@ class FakeBackend:
 
     async def decision_snapshot(self, snapshot_id: int) -> dict[str, object] | None:
         return self.ledger.payload(snapshot_id)
+
+    async def decision_analysis(self, snapshot_id: int) -> Analysis | None:
+        self.analysis_reads.append(snapshot_id)
+        return self.ledger.analysis(snapshot_id)

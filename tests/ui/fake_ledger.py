@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field, replace
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ivcrush_tui.store.repositories.ledger_rows import DecisionRow
+
+if TYPE_CHECKING:
+    from ivcrush_tui.analytics.analysis import Analysis
 
 
 class _Spec(NamedTuple):
@@ -69,6 +72,26 @@ def default_rows() -> list[DecisionRow]:
     return [_row(i, s) for i, s in enumerate(_SPEC)]
 
 
+def analysis_of(row: DecisionRow) -> Analysis:
+    """The exact analysis `row` was decided from (its ticker's script, in tests/ui/fake_backend.py,
+    with the event on the row's dates and the row's implied move), taken at 15:58 ET on the entry
+    date. Only for the scripted tickers (AAPL, MSFT, NVDA, TSLA, AMZN of the default rows)."""
+    from ivcrush_tui.calendar import NY, TradingCalendar
+    from ivcrush_tui.domain import Timing
+    from tests.ui.fake_backend import SCRIPTS, build_analysis
+
+    assert row.implied_move_pct is not None
+    assert row.timing == "AMC"
+    script = replace(
+        SCRIPTS[row.symbol],
+        event_day=row.entry_date,
+        timing=Timing.AMC,
+        implied_pct=row.implied_move_pct,
+    )
+    at = dt.datetime.combine(row.entry_date, dt.time(15, 58), NY).astimezone(dt.UTC)
+    return build_analysis(script, at, TradingCalendar())
+
+
 def payload_of(row: DecisionRow) -> dict[str, object]:
     """A stored analysis object (docs/JSON.md) for `row`, with the fields the drill-down shows."""
     implied = row.implied_move_pct or 0.0
@@ -126,10 +149,12 @@ def payload_of(row: DecisionRow) -> dict[str, object]:
 @dataclass
 class FakeLedger:
     """Rows and payloads by snapshot id; `corrupt` snapshot ids have an unreadable payload;
-    `skipped` says how many rows the store would have skipped as unreadable."""
+    `skipped` says how many rows the store would have skipped as unreadable. `analyses`: the
+    exact analyses kept (schema v11) by snapshot id; none by default (rows stored before v11)."""
 
     rows: list[DecisionRow] = field(default_factory=default_rows)
     corrupt: set[int] = field(default_factory=set)
+    analyses: dict[int, Analysis] = field(default_factory=dict)
     skipped: int = 0
     mode: str = "demo"
 
@@ -140,6 +165,16 @@ class FakeLedger:
             if r.snapshot_id == snapshot_id:
                 return payload_of(r)
         return None
+
+    def keep_analysis(self, symbol: str) -> Analysis:
+        """Store the exact analysis of `symbol`'s decision (as schema v11 does); returns it."""
+        row = next(r for r in self.rows if r.symbol == symbol)
+        assert row.snapshot_id is not None
+        a = self.analyses[row.snapshot_id] = analysis_of(row)
+        return a
+
+    def analysis(self, snapshot_id: int) -> Analysis | None:
+        return None if snapshot_id in self.corrupt else self.analyses.get(snapshot_id)
 
     def settle(self, symbol: str, close: float, pnl: float) -> None:
         """Settle the open decision of `symbol` (a settlement happening while the app runs)."""

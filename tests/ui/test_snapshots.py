@@ -14,6 +14,7 @@ from textual.pilot import Pilot
 
 from ivcrush_tui.app.app import IvCrushApp
 from tests.ui.fake_backend import FakeBackend
+from tests.ui.fake_ledger import FakeLedger
 from tests.ui.snapshot_steps import settle, then
 
 SIZE = (120, 40)
@@ -96,3 +97,12 @@ def test_results_view_at_80x24(snap_compare: SnapCompare) -> None:
 
 def test_decision_snapshot_view(snap_compare: SnapCompare) -> None:
     assert snap_compare(_app(), terminal_size=SIZE, run_before=then("4", "down", "enter"))
+
+
+def test_decision_drilldown_frozen_view(snap_compare: SnapCompare) -> None:
+    """Enter on a decision whose exact analysis was kept (schema v11): the real drill-down, frozen
+    on it, with the read-only decision banner."""
+    ledger = FakeLedger()
+    ledger.keep_analysis("NVDA")
+    fb = FakeBackend(ledger=ledger)
+    assert snap_compare(_app(fb), terminal_size=SIZE, run_before=then("4", "down", "enter"))

@@ -31,3 +31,9 @@ def test_the_snapshot_upsert_updates_every_column_but_the_symbol() -> None:
     assert (
         ", ".join(f"{c} = excluded.{c}" for c in cols if c != "symbol") == ledger._SNAPSHOT_UPDATES
     )
+
+
+def test_the_snapshot_parameters_name_mode_and_minute_where_they_are() -> None:
+    cols = [*(c.strip() for c in ledger._LEDGER_COLS.split(",")), "minute"]
+    assert cols.index("mode") == ledger._MODE_AT
+    assert cols.index("minute") == ledger._MINUTE_AT

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from rich.text import Text
@@ -49,6 +50,8 @@ from ivcrush_tui.app.widgets.table_parts import header_sort, next_sort
 if TYPE_CHECKING:
     from ivcrush_tui.app.app import IvCrushApp
     from ivcrush_tui.store.repositories.ledger_rows import DecisionRow
+
+log = logging.getLogger(__name__)
 
 NARROW_BELOW = 100  # columns: below this the summary and the charts stack and scroll
 # While the screen is shown the ledger is read again this often, seconds: a settlement or a
@@ -308,9 +311,30 @@ class ResultsScreen(Screen[None]):
         if row.snapshot_id is None:
             self.notify(f"{row.symbol} {row.entry_date}: no snapshot was stored for this decision")
             return
-        from ivcrush_tui.app.screens.snapshot import SnapshotScreen
+        self._open(row)
 
-        self.app.push_screen(SnapshotScreen(row))
+    @work(group="results-open", exclusive=True, exit_on_error=False)
+    async def _open(self, row: DecisionRow) -> None:
+        """The drill-down frozen on the decision's exact analysis (schema v11); for a row stored
+        before it (or one that does not decode), the snapshot view of its stored object."""
+        assert row.snapshot_id is not None
+        try:
+            analysis = await self.ivapp.backend.decision_analysis(row.snapshot_id)
+        except Exception as exc:  # the store is unreadable: the snapshot view says the rest
+            log.warning("results: the analysis of snapshot %d not read: %s", row.snapshot_id, exc)
+            analysis = None
+        if not self.is_current:  # the user moved on meanwhile
+            return
+        if analysis is None:
+            from ivcrush_tui.app.screens.snapshot import SnapshotScreen
+
+            self.app.push_screen(SnapshotScreen(row))
+            return
+        from ivcrush_tui.app.decision_view import FrozenDecision
+        from ivcrush_tui.app.screens.ticker import TickerScreen
+
+        decision = FrozenDecision(row, analysis)
+        self.app.push_screen(TickerScreen(row.symbol, decision=decision))
 
     def action_reload(self) -> None:
         self.reload()

@@ -1,5 +1,7 @@
 """Per-ticker drill-down: straddle panel, statistics, recommendation, and three charts (skew, past
-moves, term structure). Its fetch is a worker on this screen, so closing it cancels the fetch."""
+moves, term structure). Its fetch is a worker on this screen, so closing it cancels the fetch.
+Given a ledger decision (app/decision_view.py) it is frozen on that decision's analysis: nothing
+fetched, no refresh, no streamed or scanned update, a banner saying so."""
 
 from __future__ import annotations
 
@@ -52,6 +54,7 @@ from ivcrush_tui.calendar import TradingCalendar, ny_date
 
 if TYPE_CHECKING:
     from ivcrush_tui.app.app import IvCrushApp
+    from ivcrush_tui.app.decision_view import FrozenDecision
 
 # A streamed ticker's analyses can arrive ten times a second; the panels and charts are redrawn at
 # most this often (seconds), the latest analysis winning.
@@ -310,9 +313,10 @@ def stale_banner_text(a: Analysis, now: dt.datetime) -> Text:
 class TickerScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = list(TICKER_BINDINGS)
 
-    def __init__(self, symbol: str) -> None:
+    def __init__(self, symbol: str, *, decision: FrozenDecision | None = None) -> None:
         super().__init__()
         self.symbol = symbol
+        self.decision = decision  # set: frozen on this decision's analysis (read-only)
         self.analysis: Analysis | None = None
         self.fetches = 0
         self._shown_at = -math.inf  # time.monotonic() of the last redraw
@@ -325,6 +329,8 @@ class TickerScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Static(Text(self.symbol), id="title", classes="screen-title")
         yield Static("", id="stale-banner")
+        if self.decision is not None:
+            yield Static("", id="decision-banner")
         # Both scrollers take focus (keys scroll them); _set_narrow says which one is live.
         with ScrollableContainer(id="ticker-body"):
             with VerticalScroll(id="ticker-left"):
@@ -346,9 +352,15 @@ class TickerScreen(Screen[None]):
         self.query_one("#history-chart").border_title = "Past earnings moves"
         self.query_one("#term-chart").border_title = "Term structure"
         self._set_narrow(self.app.size.width < NARROW_BELOW)
+        self.app.theme_changed_signal.subscribe(self, lambda _t: self.show(self.analysis))
+        if self.decision is not None:  # frozen: no subscription, no fetch, no ticking age
+            from ivcrush_tui.app.decision_view import decision_banner
+
+            self.query_one("#decision-banner", Static).update(decision_banner(self.decision))
+            self.show(self.decision.analysis)
+            return
         self.set_interval(BANNER_REFRESH_S, self._update_banner)  # the quote's age ticks
         self.ivapp.analysis_signal.subscribe(self, self._on_analysis)
-        self.app.theme_changed_signal.subscribe(self, lambda _t: self.show(self.analysis))
         cached = self.ivapp.results.get(self.symbol)
         if cached is not None:
             self.show(cached)
@@ -457,5 +469,10 @@ class TickerScreen(Screen[None]):
     def action_back(self) -> None:
         self.dismiss()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # A frozen drill-down has nothing to refresh (the footer leaves the key out).
+        return not (action == "refresh" and self.decision is not None)
+
     def action_refresh(self) -> None:
-        self.fetch()
+        if self.decision is None:  # a frozen one is never fetched, however the action comes
+            self.fetch()

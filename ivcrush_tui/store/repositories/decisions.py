@@ -356,3 +356,17 @@ class DecisionsRepo:
             "SELECT payload_json FROM analysis_snapshots WHERE id = ?", (snapshot_id,)
         )
         return None if value is None else str(value)
+
+    async def full_analysis(self, snapshot_id: int) -> bytes | None:
+        """The exact analysis stored with a snapshot (packed; schema v11), None when the row is
+        absent or older than v11. Whether the bytes decode is the engine's business."""
+        value = await self._db.fetchval(
+            "SELECT full_analysis FROM analysis_snapshots WHERE id = ?", (snapshot_id,)
+        )
+        if value is None:
+            return None
+        if isinstance(value, bytes | bytearray | memoryview):
+            return bytes(value)
+        # A damaged row may hold text or a number where bytes belong: handed over as bytes, to
+        # fail decoding (and be reported) in one place.
+        return str(value).encode()

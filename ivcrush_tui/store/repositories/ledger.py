@@ -54,7 +54,10 @@ class LedgerSnapshot:
     vrp_ratio: float | None
     tier: str | None
     recommendation: str | None
-    payload_json: str = "{}"  # the full analysis, JSON (no NaN/inf)
+    payload_json: str = "{}"  # the analysis object of docs/JSON.md (no NaN/inf)
+    # The exact analysis (engine/analysis_codec.py's JSON, packed by engine/analysis_pack.py);
+    # None for a row stored before schema v11. Opaque bytes here: the engine packs and reads it.
+    full_analysis: bytes | None = None
     mode: Literal["live", "demo"] = "live"
     id: int | None = None  # assigned by LedgerRepo.add
     # False for a row stored before demo and live had a file each (schema v6): it may rest on
@@ -64,8 +67,10 @@ class LedgerSnapshot:
 
 _LEDGER_COLS = (
     "symbol, taken_at, earnings_date, expiration, spot, straddle, implied_move_pct, call_iv,"
-    " put_iv, call_spread_pct, put_spread_pct, vrp_ratio, tier, recommendation, payload_json, mode"
+    " put_iv, call_spread_pct, put_spread_pct, vrp_ratio, tier, recommendation, payload_json,"
+    " full_analysis, mode"
 )
+_MODE_AT, _MINUTE_AT = 16, 17  # where mode and minute are in the parameters of a snapshot
 
 
 # How a stored column becomes its LedgerSnapshot field (the others are read as stored).
@@ -110,6 +115,7 @@ def _snapshot_params(snap: LedgerSnapshot) -> tuple[Any, ...]:
         snap.tier,
         snap.recommendation,
         snap.payload_json,
+        None if snap.full_analysis is None else bytes(snap.full_analysis),
         snap.mode,
         _minute(snap.taken_at),
     )
@@ -123,8 +129,8 @@ _SNAPSHOT_UPDATES = (
     "implied_move_pct = excluded.implied_move_pct, call_iv = excluded.call_iv, put_iv = "
     "excluded.put_iv, call_spread_pct = excluded.call_spread_pct, put_spread_pct = "
     "excluded.put_spread_pct, vrp_ratio = excluded.vrp_ratio, tier = excluded.tier, "
-    "recommendation = excluded.recommendation, payload_json = excluded.payload_json, mode = "
-    "excluded.mode"
+    "recommendation = excluded.recommendation, payload_json = excluded.payload_json, "
+    "full_analysis = excluded.full_analysis, mode = excluded.mode"
 )
 
 
@@ -132,14 +138,14 @@ async def _upsert_snapshot(tx: Transaction, params: tuple[Any, ...]) -> int:
     """Insert, or replace the same symbol's row of the same minute when this one is not older."""
     await tx.execute(
         f"INSERT INTO analysis_snapshots ({_LEDGER_COLS}, minute)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         f" ON CONFLICT (symbol, mode, minute) DO UPDATE SET {_SNAPSHOT_UPDATES}"
         " WHERE excluded.taken_at >= analysis_snapshots.taken_at",
         params,
     )
     row = await tx.fetchone(
         "SELECT id FROM analysis_snapshots WHERE symbol = ? AND mode = ? AND minute = ?",
-        (params[0], params[15], params[16]),
+        (params[0], params[_MODE_AT], params[_MINUTE_AT]),
     )
     if row is None:  # pragma: no cover - the row was written just above
         raise IvCrushError(ErrorCode.STORAGE, "ledger snapshot vanished after its write")
