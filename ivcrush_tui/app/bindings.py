@@ -168,7 +168,7 @@ RESULTS_BINDINGS: list[Binding] = [
     Binding(
         "enter",
         "open",
-        "Snapshot",
+        "Drill-down",
         id="results.open",
         tooltip="Open the highlighted decision's drill-down as it was at decision time",
     ),

@@ -173,7 +173,7 @@ def row_detail(row: DecisionRow) -> str:
         )
     )
     parts += outcome_parts(row)
-    parts.append("enter: snapshot at decision time" if row.snapshot_id is not None else "")
+    parts.append("enter: drill-down at decision time" if row.snapshot_id is not None else "")
     return " · ".join(p for p in parts if p)
 
 

@@ -969,6 +969,26 @@ def test_subprocess_scan_json_lines_only_on_stdout(demo_cfg: Path, home: Path) -
     assert "Traceback" not in done.stderr
 
 
+def _first_line(proc: subprocess.Popen[bytes]) -> str:
+    """The child's first stdout line, read byte by byte from the unbuffered pipe: a buffered
+    readline would keep the start of the next line in the parent's buffer, where
+    `communicate()` (which reads the file descriptor itself) never sees it."""
+    assert proc.stdout is not None
+    out = bytearray()
+    while not out.endswith(b"\n"):
+        byte = proc.stdout.read(1)
+        if not byte:
+            break
+        out += byte
+    return out.decode()
+
+
+def _rest(proc: subprocess.Popen[bytes]) -> tuple[str, str]:
+    """What the child writes after the first line, and its stderr, as text."""
+    out, err = proc.communicate(timeout=10)
+    return out.decode(), err.decode()
+
+
 def test_ctrl_c_during_a_scan_exits_130_promptly(home: Path, market: DemoMarket) -> None:
     with DemoServer(
         market, FaultConfig(latency_ms=150, tradier_limit_per_min=None), lambda: NOW
@@ -977,16 +997,15 @@ def test_ctrl_c_during_a_scan_exits_130_promptly(home: Path, market: DemoMarket)
         tickers = list(market.symbols[:40])
         proc = subprocess.Popen(
             _python("--config", str(cfg), "scan", *tickers, "--json", "--as-of", AS_OF),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0, cwd=ROOT,
             env=child_env(home),
         )  # fmt: skip
-        assert proc.stdout is not None
-        first = proc.stdout.readline()  # results stream: one is out long before the end
+        first = _first_line(proc)  # results stream: one is out long before the end
         check_analysis(strict_loads(first))
         t0 = time.perf_counter()
         proc.send_signal(signal.SIGINT)
         try:
-            rest, err = proc.communicate(timeout=10)
+            rest, err = _rest(proc)
         finally:
             if proc.poll() is None:
                 proc.kill()
@@ -1015,15 +1034,14 @@ def test_sigterm_during_a_scan_shuts_down_cleanly_with_143(home: Path, market: D
         cfg = live_cfg(home, srv)
         proc = subprocess.Popen(
             _python("--config", str(cfg), "scan", *market.symbols[:40], "--json", "--as-of", AS_OF),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0, cwd=ROOT,
             env=child_env(home),
         )  # fmt: skip
-        assert proc.stdout is not None
-        first = proc.stdout.readline()
+        first = _first_line(proc)
         check_analysis(strict_loads(first))
         proc.send_signal(signal.SIGTERM)
         try:
-            rest, err = proc.communicate(timeout=10)
+            rest, err = _rest(proc)
         finally:
             if proc.poll() is None:
                 proc.kill()
