@@ -58,7 +58,15 @@ DEMO_AV_DAILY_QUOTA = 100_000
 # of CPU): the warm-up imports it, so that it does not stall the event loop when the first
 # responses arrive (the ledger no longer imports it at module level).
 ANALYTICS_LAZY_MODULES = ("ivcrush_tui.engine.ledger",)
-WARM_UP_MODULES = ("ivcrush_tui.analytics.analysis", *ANALYTICS_LAZY_MODULES)
+# numpy 2 imports these submodules on their first use, and the first analysis uses both (the VRP
+# bootstrap: `np.random.default_rng`; `np.percentile` -> `np.unique` -> `np.ma.is_masked`): ~10 ms
+# of imports on the event loop after the last response of a fresh process, before its first line.
+NUMPY_LAZY_SUBMODULES = ("numpy.random", "numpy.ma")
+WARM_UP_MODULES = (
+    "ivcrush_tui.analytics.analysis",
+    *NUMPY_LAZY_SUBMODULES,
+    *ANALYTICS_LAZY_MODULES,
+)
 
 log = logging.getLogger(__name__)
 
@@ -162,11 +170,23 @@ def finish_warm_up(timeout_s: float = 3.0) -> None:
         thread.join(timeout_s)
 
 
-def _shared_tls_pools(tls_context: ssl.SSLContext | None, n: int) -> list[httpx.AsyncBaseTransport]:
+def _shared_tls_pools(
+    tls_context: ssl.SSLContext | None, n: int, *, ca: bool
+) -> list[httpx.AsyncBaseTransport]:
     """`n` connection pools (one per provider, sized as `make_http_client` sizes its own) sharing
-    one TLS context, `tls_context` or one built here: building one costs 20-60 ms of CPU (the CA
-    bundle), which each client would otherwise pay before its first request."""
-    tls = tls_context or httpx.create_ssl_context()
+    one TLS context, `tls_context` or one made here: building one with the CA bundle costs 20-60 ms
+    of CPU, which each client would otherwise pay before its first request. Without `ca` (no
+    provider is reached over https: a loopback server over http) the bundle buys nothing and is
+    not read: the context still requires a verified certificate, but trusts no CA (an https
+    connection, were one ever made, fails closed)."""
+    import ssl
+
+    if tls_context is not None:
+        tls = tls_context
+    elif ca:
+        tls = httpx.create_ssl_context()
+    else:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, hostnames checked
     limits = httpx.Limits(
         max_connections=MAX_CONNECTIONS,
         max_keepalive_connections=MAX_CONNECTIONS,
@@ -203,15 +223,17 @@ async def open_runtime(
     clock: Clock,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
-    tls_context: ssl.SSLContext | None = None,
+    tls_context: Callable[[], ssl.SSLContext | None] | None = None,
     on_first_request: Callable[[], object] | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open the store and the clients; close everything on exit (also on cancellation).
 
-    `transport` replaces the network (tests); `tls_context` is the TLS context of both providers'
-    connections when built ahead (the CLI builds it in a thread during its imports), default: one
-    built here with httpx's defaults. `on_first_request` is called once, FIRST_REQUEST_DELAY_S
-    after the first request of either provider is sent (the CLI starts `warm_up_analytics` there).
+    `transport` replaces the network (tests); `tls_context` returns the TLS context of both
+    providers' connections when it is built ahead (the CLI builds it in a thread during its
+    imports): it is called once the store is open, so the two overlap. Default (or when it
+    returns None): one made here (see `_shared_tls_pools`). `on_first_request` is called once,
+    FIRST_REQUEST_DELAY_S after the first request of either provider is sent (the CLI starts
+    `warm_up_analytics` there).
     """
     _cache_missing_sniffio()
     # Before anything asks the calendar (the demo market does, at once): a process then reads the
@@ -245,7 +267,8 @@ async def open_runtime(
         # response bodies then overlap with the repositories' queries instead of queueing behind
         # them on one connection (a scan makes about ten store calls per ticker). WAL lets the two
         # connections read concurrently; writes are short transactions under SQLite's busy wait.
-        cache_db = await Database.open(settings.database_path, clock=clock.now, mode=settings.mode)
+        # Opened without a second check and migration pass (`db` has just done both).
+        cache_db = await db.open_another()
         cache = HybridCache(
             cache_db,
             clock=clock.now,
@@ -282,7 +305,8 @@ async def open_runtime(
         guards.update({TRADIER: tradier_guard, ALPHAVANTAGE: av_guard})
         client_cache = WriteBehindCache(cache)
         if transport is None:
-            t_transport, a_transport = _shared_tls_pools(tls_context, 2)
+            ahead = tls_context() if tls_context is not None else None
+            t_transport, a_transport = _shared_tls_pools(ahead, 2, ca=settings.uses_tls)
         else:
             t_transport = a_transport = transport
         async with (

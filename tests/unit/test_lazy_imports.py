@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import tomli_w
 
@@ -27,6 +28,7 @@ from ivcrush_tui.engine.clock import FixedClock
 from ivcrush_tui.engine.runtime import (
     ANALYTICS_LAZY_MODULES,
     FIRST_REQUEST_DELAY_S,
+    NUMPY_LAZY_SUBMODULES,
     open_runtime,
 )
 
@@ -160,7 +162,8 @@ def test_warm_up_loads_the_lazy_modules_and_the_calendar_year_in_a_thread() -> N
         "thread.join(60)\n"
         "assert warm_up_analytics(now) is None  # everything loaded: no second thread\n"
     )
-    names = [*ANALYTICS_LAZY_MODULES, "holidays.financial"]  # no holiday store: the package
+    # numpy's lazily imported submodules too: the first analysis uses them (runtime.py).
+    names = [*ANALYTICS_LAZY_MODULES, *NUMPY_LAZY_SUBMODULES, "holidays.financial"]
     assert _loaded_after(code, names) == sorted(names)
 
 
@@ -209,6 +212,62 @@ def test_the_cli_builds_the_tls_context_in_a_thread_for_live_mode_only(tmp_path:
     assert ctx.cert_store_stats()["x509_ca"] > 0  # the CA bundle is loaded
     demo = load_settings(cfg, {}, force_demo=True)
     assert _tls_in_background(demo)() is None
+    # Live against loopback servers over http (`ivcrush demo-server`): no https, no bundle.
+    doc["tradier"]["base_url"] = "http://127.0.0.1:8765/tradier/v1"
+    doc["alphavantage"]["base_url"] = "http://127.0.0.1:8765/alphavantage/query"
+    cfg.write_text(tomli_w.dumps(doc), encoding="utf-8")
+    loopback = load_settings(cfg, {})
+    assert not loopback.demo
+    assert not loopback.uses_tls
+    assert _tls_in_background(loopback)() is None
+    # One https provider is enough to need it.
+    doc["alphavantage"]["base_url"] = "https://www.alphavantage.co/query"
+    cfg.write_text(tomli_w.dumps(doc), encoding="utf-8")
+    assert load_settings(cfg, {}).uses_tls
+
+
+async def test_providers_over_plain_http_read_no_ca_bundle_and_trust_no_ca(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Loopback servers over http: the CA bundle (20-60 ms of CPU) is not read. The context the
+    # pools get still verifies, with no CA trusted: an https connection would fail closed.
+    made: list[ssl.SSLContext] = []
+    real = ssl.create_default_context
+
+    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        ctx = real(*args, **kwargs)
+        made.append(ctx)
+        return ctx
+
+    monkeypatch.setattr(ssl, "create_default_context", counting)
+    given: list[object] = []
+    real_transport = httpx.AsyncHTTPTransport
+
+    def transport(**kwargs: Any) -> httpx.AsyncHTTPTransport:
+        given.append(kwargs.get("verify"))
+        return real_transport(**kwargs)
+
+    monkeypatch.setattr(httpx, "AsyncHTTPTransport", transport)
+    cfg = tmp_path / "loopback.toml"
+    doc = {
+        "tradier": {"token": "t-token", "base_url": "http://127.0.0.1:9/tradier/v1"},
+        "alphavantage": {"api_key": "a-key", "base_url": "http://127.0.0.1:9/av/query"},
+        "storage": {"path": str(tmp_path / "db.sqlite3"), "log_dir": str(tmp_path / "log")},
+    }
+    cfg.write_text(tomli_w.dumps(doc), encoding="utf-8")
+    settings = load_settings(cfg, {})
+    assert not settings.demo
+    clock = FixedClock(dt.datetime(2026, 11, 23, 15, 30, tzinfo=NY))
+    async with open_runtime(settings, clock):
+        pass
+    assert made == []
+    assert len(given) == 2
+    assert given[0] is given[1]  # one context, shared
+    ctx = given[0]
+    assert isinstance(ctx, ssl.SSLContext)
+    assert ctx.verify_mode == ssl.CERT_REQUIRED
+    assert ctx.check_hostname
+    assert ctx.cert_store_stats()["x509_ca"] == 0
 
 
 async def test_on_first_request_is_called_once_shortly_after_the_first_request(
