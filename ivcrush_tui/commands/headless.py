@@ -106,8 +106,9 @@ def _stdout() -> Console:
 
 async def analyze(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     tls = _tls_in_background(settings)  # first: it overlaps with the imports below
-    from ivcrush_tui.engine.runtime import open_runtime, warm_up_analytics
+    from ivcrush_tui.engine.runtime import open_runtime
     from ivcrush_tui.engine.service import Engine
+    from ivcrush_tui.engine.warm_up import warm_up_analytics
 
     (symbol,) = _symbols([args.ticker])
     warm_up = functools.partial(warm_up_analytics, clock.now())
@@ -139,8 +140,9 @@ async def analyze(args: argparse.Namespace, settings: Settings, clock: Clock) ->
 async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     tls = _tls_in_background(settings)  # first: it overlaps with the imports below
     from ivcrush_tui.calendar import NY
-    from ivcrush_tui.engine.runtime import open_runtime, warm_up_analytics
+    from ivcrush_tui.engine.runtime import open_runtime
     from ivcrush_tui.engine.service import Engine
+    from ivcrush_tui.engine.warm_up import warm_up_analytics
 
     symbols = _symbols(args.tickers)
     now = clock.now()

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import importlib
 import importlib.util
 import logging
 import sys
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -22,11 +20,12 @@ from typing import TYPE_CHECKING
 import httpx
 
 from ivcrush_tui import holiday_cache
-from ivcrush_tui.calendar import NY, TradingCalendar, default_calendar
+from ivcrush_tui.calendar import TradingCalendar, default_calendar
 from ivcrush_tui.config import Settings
 from ivcrush_tui.domain import IvCrushError
 from ivcrush_tui.engine import last_call
 from ivcrush_tui.engine.clock import Clock
+from ivcrush_tui.engine.warm_up import preload_http_stack
 from ivcrush_tui.engine.writebehind import WriteBehindCache
 from ivcrush_tui.providers.alphavantage import AlphaVantageClient
 from ivcrush_tui.providers.http import KEEPALIVE_EXPIRY_S, MAX_CONNECTIONS, make_http_client
@@ -51,23 +50,6 @@ DEMO_TOKEN = "demo"  # the demo market accepts any non-empty credential
 DEMO_TRADIER_PER_MIN = 6000
 DEMO_AV_PER_SECOND = 50.0
 DEMO_AV_DAILY_QUOTA = 100_000
-# What a process imports for its first analysis beyond the engine's own modules: the analysis with
-# numpy, and the ledger; see `warm_up_analytics` (which also loads the calendar's holiday year).
-# ANALYTICS_LAZY_MODULES are never imported with the engine and CLI modules (tests check it);
-# the analysis module is (for its types), lazily, but its first import pulls in numpy (~0.1-0.2 s
-# of CPU): the warm-up imports it, so that it does not stall the event loop when the first
-# responses arrive (the ledger no longer imports it at module level).
-ANALYTICS_LAZY_MODULES = ("ivcrush_tui.engine.ledger",)
-# numpy 2 imports these submodules on their first use, and the first analysis uses both (the VRP
-# bootstrap: `np.random.default_rng`; `np.percentile` -> `np.unique` -> `np.ma.is_masked`): ~10 ms
-# of imports on the event loop after the last response of a fresh process, before its first line.
-NUMPY_LAZY_SUBMODULES = ("numpy.random", "numpy.ma")
-WARM_UP_MODULES = (
-    "ivcrush_tui.analytics.analysis",
-    *NUMPY_LAZY_SUBMODULES,
-    *ANALYTICS_LAZY_MODULES,
-)
-
 log = logging.getLogger(__name__)
 
 
@@ -111,63 +93,6 @@ def _cache_missing_sniffio() -> None:
     the CPU of a scan). Record the absence once; the import then fails at once, as before."""
     if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
-
-
-# While the warm-up imports, the GIL is handed back to a waiting thread (the event loop, woken by a
-# response or the store) after this long instead of the default 5 ms: the loop is not held up.
-_WARM_UP_SWITCH_INTERVAL_S = 0.0005
-_WARM_UP_HORIZON_DAYS = 120
-_warm_up_lock = threading.Lock()
-_warm_up_thread: threading.Thread | None = None
-
-
-def _warm_up(day: dt.date) -> None:
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(min(previous, _WARM_UP_SWITCH_INTERVAL_S))
-    try:
-        # The holidays of the years a scan asks for (the file's, else the package's): today's,
-        # and the year of the events and expirations ahead (the calendar feed looks 3 months out).
-        for d in (day, day + dt.timedelta(days=_WARM_UP_HORIZON_DAYS)):
-            default_calendar().is_session(d)
-        for name in WARM_UP_MODULES:
-            importlib.import_module(name)
-    except Exception:  # only a warm-up: the analysis imports what it needs itself, and reports
-        log.debug("analytics warm-up failed", exc_info=True)
-    finally:
-        sys.setswitchinterval(previous)
-
-
-def warm_up_analytics(now: dt.datetime) -> threading.Thread | None:
-    """Load the trading calendar of `now`'s year and import the analysis in a daemon thread.
-
-    For a fresh process that is sending its first requests (open_runtime's `on_first_request`):
-    the imports (~0.2 s of CPU: numpy and the analytics; the holidays package too when its year
-    is not kept yet) then run while the first round trips are in flight instead of after them,
-    when the first analysis needs them; started earlier, they would compete with the event
-    loop's own start (store reads) for the GIL. Safe with the engine importing the same modules
-    at the same time (Python's per-module import locks). Returns the thread (the running one if
-    a warm-up is under way), or None when everything is loaded already.
-    """
-    global _warm_up_thread
-    if all(name in sys.modules for name in WARM_UP_MODULES):
-        return None
-    with _warm_up_lock:  # one at a time: each sets and restores the switch interval
-        if _warm_up_thread is None or not _warm_up_thread.is_alive():
-            day = now.astimezone(NY).date()
-            _warm_up_thread = threading.Thread(
-                target=_warm_up, args=(day,), name="ivcrush-warm-up", daemon=True
-            )
-            _warm_up_thread.start()
-        return _warm_up_thread
-
-
-def finish_warm_up(timeout_s: float = 3.0) -> None:
-    """Wait (at most `timeout_s` seconds) for a warm-up thread still importing. A command that
-    ends early (a bad ticker, an outage) would otherwise let the interpreter finalise while the
-    daemon thread is inside numpy's C import, which can crash the process at exit (SIGSEGV)."""
-    thread = _warm_up_thread
-    if thread is not None and thread.is_alive() and thread is not threading.current_thread():
-        thread.join(timeout_s)
 
 
 def _shared_tls_pools(
@@ -257,6 +182,8 @@ async def open_runtime(
         if transport is None:
             transport, tradier_base, av_base = _demo_transport(clock)
 
+    if transport is None:  # the network: its stack is imported while the store opens
+        preload_http_stack()
     db = await Database.open(settings.database_path, clock=clock.now, mode=settings.mode)
     cache_db: Database | None = None
     client_cache: WriteBehindCache | None = None

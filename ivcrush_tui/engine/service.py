@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
 # The analysis (numpy and the analytics, ~0.2 s to import) is imported where a result is built,
 # not with this module: a fresh CLI process sends its first requests first, and imports it in
-# the warm-up thread while they travel (`runtime.warm_up_analytics`).
+# the warm-up thread while they travel (`warm_up.warm_up_analytics`).
 
 log = logging.getLogger(__name__)
 

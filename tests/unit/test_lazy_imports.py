@@ -25,12 +25,8 @@ import tomli_w
 from ivcrush_tui.calendar import NY
 from ivcrush_tui.config import load_settings
 from ivcrush_tui.engine.clock import FixedClock
-from ivcrush_tui.engine.runtime import (
-    ANALYTICS_LAZY_MODULES,
-    FIRST_REQUEST_DELAY_S,
-    NUMPY_LAZY_SUBMODULES,
-    open_runtime,
-)
+from ivcrush_tui.engine.runtime import FIRST_REQUEST_DELAY_S, open_runtime
+from ivcrush_tui.engine.warm_up import ANALYTICS_LAZY_MODULES, NUMPY_LAZY_SUBMODULES
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = "2026-11-23T15:30-05:00"
@@ -155,7 +151,7 @@ def test_checking_ui_theme_imports_no_textual(tmp_path: Path) -> None:
 def test_warm_up_loads_the_lazy_modules_and_the_calendar_year_in_a_thread() -> None:
     code = (
         "import datetime as dt\n"
-        "from ivcrush_tui.engine.runtime import warm_up_analytics\n"
+        "from ivcrush_tui.engine.warm_up import warm_up_analytics\n"
         "now = dt.datetime(2026, 11, 23, 20, 30, tzinfo=dt.UTC)\n"
         "thread = warm_up_analytics(now)\n"
         "assert thread is not None and thread.daemon\n"
@@ -164,6 +160,20 @@ def test_warm_up_loads_the_lazy_modules_and_the_calendar_year_in_a_thread() -> N
     )
     # numpy's lazily imported submodules too: the first analysis uses them (runtime.py).
     names = [*ANALYTICS_LAZY_MODULES, *NUMPY_LAZY_SUBMODULES, "holidays.financial"]
+    assert _loaded_after(code, names) == sorted(names)
+
+
+def test_the_http_stack_is_preloaded_in_a_thread() -> None:
+    # open_runtime starts it before the store opens: httpcore (and h11) are then imported while
+    # SQLite works, not between the store being open and the first request.
+    code = (
+        "from ivcrush_tui.engine.warm_up import preload_http_stack\n"
+        "thread = preload_http_stack()\n"
+        "assert thread is not None and thread.daemon\n"
+        "thread.join(60)\n"
+        "assert preload_http_stack() is None  # loaded: no second thread\n"
+    )
+    names = ["httpcore", "h11"]
     assert _loaded_after(code, names) == sorted(names)
 
 
