@@ -95,6 +95,30 @@ def test_the_engine_and_the_cli_commands_import_no_numpy_before_the_first_reques
     assert _loaded_after(code, heavy) == []
 
 
+def test_the_scan_path_imports_no_streaming_alerts_recording_or_ui() -> None:
+    # `ivcrush scan --json` neither streams, nor delivers alerts, nor records, nor paints: the
+    # modules of those features (issue 14) stay out of its start-up (a fresh process pays each
+    # import before its first request).
+    code = (
+        "import ivcrush_tui.cli, ivcrush_tui.commands.dispatch, ivcrush_tui.commands.headless, "
+        "ivcrush_tui.config, ivcrush_tui.engine.runtime, ivcrush_tui.engine.service, "
+        "ivcrush_tui.engine.warm_up"
+    )
+    feature_modules = [
+        "ivcrush_tui.providers.tradier_events",
+        "ivcrush_tui.providers.tradier_stream",
+        "ivcrush_tui.engine.live_quotes",
+        "ivcrush_tui.engine.live_book",
+        "ivcrush_tui.engine.recorder",
+        "ivcrush_tui.engine.replay",
+        "ivcrush_tui.alerts.center",
+        "ivcrush_tui.alerts.command",
+        "textual",
+        "rich",
+    ]
+    assert _loaded_after(code, feature_modules) == []
+
+
 @pytest.mark.parametrize("flag", ["--version", "--help"])
 def test_version_and_help_import_nothing_heavy(flag: str) -> None:
     code = (
