@@ -201,11 +201,9 @@ def test_the_http_stack_is_preloaded_in_a_thread() -> None:
     assert _loaded_after(code, names) == sorted(names)
 
 
-async def test_both_provider_clients_share_one_tls_context(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Building a TLS context costs 20-60 ms of CPU at start-up: live mode builds one, not one per
-    # provider client.
+def _count_default_contexts(monkeypatch: pytest.MonkeyPatch) -> list[ssl.SSLContext]:
+    """The TLS contexts `ssl.create_default_context` makes from now on (httpx's, with the CA
+    bundle), listed as they are made."""
     made: list[ssl.SSLContext] = []
     real = ssl.create_default_context
 
@@ -215,12 +213,14 @@ async def test_both_provider_clients_share_one_tls_context(
         return ctx
 
     monkeypatch.setattr(ssl, "create_default_context", counting)
-    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
-    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    return made
+
+
+async def _open_and_close_live_runtime(tmp_path: Path, tradier_url: str, av_url: str) -> None:
     cfg = tmp_path / "live.toml"
     doc = {
-        "tradier": {"token": "t-token", "base_url": "https://tradier.invalid/v1"},
-        "alphavantage": {"api_key": "a-key", "base_url": "https://av.invalid/query"},
+        "tradier": {"token": "t-token", "base_url": tradier_url},
+        "alphavantage": {"api_key": "a-key", "base_url": av_url},
         "storage": {"path": str(tmp_path / "db.sqlite3"), "log_dir": str(tmp_path / "log")},
     }
     cfg.write_text(tomli_w.dumps(doc), encoding="utf-8")
@@ -229,6 +229,19 @@ async def test_both_provider_clients_share_one_tls_context(
     clock = FixedClock(dt.datetime(2026, 11, 23, 15, 30, tzinfo=NY))
     async with open_runtime(settings, clock):
         pass
+
+
+async def test_both_provider_clients_share_one_tls_context(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Building a TLS context costs 20-60 ms of CPU at start-up: live mode builds one, not one per
+    # provider client.
+    made = _count_default_contexts(monkeypatch)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    await _open_and_close_live_runtime(
+        tmp_path, "https://tradier.invalid/v1", "https://av.invalid/query"
+    )
     assert len(made) == 1
 
 
@@ -265,15 +278,7 @@ async def test_providers_over_plain_http_read_no_ca_bundle_and_trust_no_ca(
 ) -> None:
     # Loopback servers over http: the CA bundle (20-60 ms of CPU) is not read. The context the
     # pools get still verifies, with no CA trusted: an https connection would fail closed.
-    made: list[ssl.SSLContext] = []
-    real = ssl.create_default_context
-
-    def counting(*args: Any, **kwargs: Any) -> ssl.SSLContext:
-        ctx = real(*args, **kwargs)
-        made.append(ctx)
-        return ctx
-
-    monkeypatch.setattr(ssl, "create_default_context", counting)
+    made = _count_default_contexts(monkeypatch)
     given: list[object] = []
     real_transport = httpx.AsyncHTTPTransport
 
@@ -282,18 +287,9 @@ async def test_providers_over_plain_http_read_no_ca_bundle_and_trust_no_ca(
         return real_transport(**kwargs)
 
     monkeypatch.setattr(httpx, "AsyncHTTPTransport", transport)
-    cfg = tmp_path / "loopback.toml"
-    doc = {
-        "tradier": {"token": "t-token", "base_url": "http://127.0.0.1:9/tradier/v1"},
-        "alphavantage": {"api_key": "a-key", "base_url": "http://127.0.0.1:9/av/query"},
-        "storage": {"path": str(tmp_path / "db.sqlite3"), "log_dir": str(tmp_path / "log")},
-    }
-    cfg.write_text(tomli_w.dumps(doc), encoding="utf-8")
-    settings = load_settings(cfg, {})
-    assert not settings.demo
-    clock = FixedClock(dt.datetime(2026, 11, 23, 15, 30, tzinfo=NY))
-    async with open_runtime(settings, clock):
-        pass
+    await _open_and_close_live_runtime(
+        tmp_path, "http://127.0.0.1:9/tradier/v1", "http://127.0.0.1:9/av/query"
+    )
     assert made == []
     assert len(given) == 2
     assert given[0] is given[1]  # one context, shared
