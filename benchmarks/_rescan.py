@@ -36,8 +36,9 @@ async def engine_rescan(cfg: Path, symbols: Sequence[str], srv: Server) -> Resca
     """Scan `symbols` at SCAN_AT, move both clocks on by RESCAN_AFTER, scan again (timed)."""
     from ivcrush_tui.config import load_settings
     from ivcrush_tui.engine.clock import SteppedClock
-    from ivcrush_tui.engine.runtime import open_runtime, warm_up_analytics
+    from ivcrush_tui.engine.runtime import open_runtime
     from ivcrush_tui.engine.service import Engine
+    from ivcrush_tui.engine.warm_up import warm_up_analytics
 
     settings = load_settings(cfg, {})
     clock = SteppedClock(SCAN_AT)

@@ -108,8 +108,9 @@ async def engine_scan(
 ) -> ScanRun:
     from ivcrush_tui.config import load_settings
     from ivcrush_tui.engine.clock import FixedClock
-    from ivcrush_tui.engine.runtime import open_runtime, warm_up_analytics
+    from ivcrush_tui.engine.runtime import open_runtime
     from ivcrush_tui.engine.service import Engine
+    from ivcrush_tui.engine.warm_up import warm_up_analytics
 
     settings = load_settings(cfg, {})
     clock = FixedClock(at)

@@ -161,8 +161,9 @@ class EngineBackend:
     async def _open(self) -> None:
         _import_engine()  # on the engine thread: the console's loop keeps painting meanwhile
         from ivcrush_tui.engine.recorder import Recorder
-        from ivcrush_tui.engine.runtime import open_runtime, warm_up_analytics
+        from ivcrush_tui.engine.runtime import open_runtime
         from ivcrush_tui.engine.service import Engine
+        from ivcrush_tui.engine.warm_up import warm_up_analytics
 
         self._results, self._results_lock = None, asyncio.Lock()  # this loop's lock
         # The analysis (numpy) loads in a daemon thread while the store opens, not on the

@@ -185,7 +185,7 @@ def run(args: argparse.Namespace) -> int:
     except IvCrushError as exc:
         return _fail(exc.message, EXIT_USAGE if exc.code in ("config", "invalid_symbol") else 1)
     finally:
-        if "ivcrush_tui.engine.runtime" in sys.modules:  # a command that never opened one: none
-            from ivcrush_tui.engine.runtime import finish_warm_up
+        if "ivcrush_tui.engine.warm_up" in sys.modules:  # a command that never opened one: none
+            from ivcrush_tui.engine.warm_up import finish_warm_up
 
             finish_warm_up()

@@ -50,10 +50,12 @@ def _tls_in_background(settings: Settings) -> Callable[[], ssl.SSLContext | None
     """Start building the providers' TLS context in a thread; returns a function that waits for it.
 
     OpenSSL reads the CA bundle without holding the GIL, so the 20-60 ms it takes run on another
-    core beside the command's imports (numpy, the engine) instead of before its first request.
-    None (open_runtime then builds it itself) in demo mode, which needs no TLS, or on a failure.
+    core beside the command's imports (the engine) and the store's opening, instead of before
+    its first request: open_runtime waits for it only when it makes the connection pools.
+    None (open_runtime then makes what it needs itself) when no provider is reached over https
+    (the demo market, a loopback server over http), or on a failure.
     """
-    if settings.demo:
+    if not settings.uses_tls:
         return lambda: None
     import certifi
     import httpx
@@ -104,12 +106,13 @@ def _stdout() -> Console:
 
 async def analyze(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     tls = _tls_in_background(settings)  # first: it overlaps with the imports below
-    from ivcrush_tui.engine.runtime import open_runtime, warm_up_analytics
+    from ivcrush_tui.engine.runtime import open_runtime
     from ivcrush_tui.engine.service import Engine
+    from ivcrush_tui.engine.warm_up import warm_up_analytics
 
     (symbol,) = _symbols([args.ticker])
     warm_up = functools.partial(warm_up_analytics, clock.now())
-    async with open_runtime(settings, clock, tls_context=tls(), on_first_request=warm_up) as rt:
+    async with open_runtime(settings, clock, tls_context=tls, on_first_request=warm_up) as rt:
         engine = Engine(rt)
         try:
             result = await engine.analyze(symbol, clock.now())
@@ -137,8 +140,9 @@ async def analyze(args: argparse.Namespace, settings: Settings, clock: Clock) ->
 async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     tls = _tls_in_background(settings)  # first: it overlaps with the imports below
     from ivcrush_tui.calendar import NY
-    from ivcrush_tui.engine.runtime import open_runtime, warm_up_analytics
+    from ivcrush_tui.engine.runtime import open_runtime
     from ivcrush_tui.engine.service import Engine
+    from ivcrush_tui.engine.warm_up import warm_up_analytics
 
     symbols = _symbols(args.tickers)
     now = clock.now()
@@ -159,7 +163,7 @@ async def scan(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
     rows: list[dict[str, Any]] = []
     err: Console | None = None  # made when there is a message for a human: rich's import is lazy
     warm_up = functools.partial(warm_up_analytics, now)
-    async with open_runtime(settings, clock, tls_context=tls(), on_first_request=warm_up) as rt:
+    async with open_runtime(settings, clock, tls_context=tls, on_first_request=warm_up) as rt:
         engine = Engine(rt)
         try:
             if not symbols:
@@ -243,7 +247,7 @@ async def backfill(args: argparse.Namespace, settings: Settings, clock: Clock) -
     if not 1 <= args.quarters <= 40:
         print("ivcrush: --quarters must be between 1 and 40", file=sys.stderr)
         return EXIT_USAGE
-    async with open_runtime(settings, clock, tls_context=tls()) as rt:
+    async with open_runtime(settings, clock, tls_context=tls) as rt:
         if args.json:
             # JSON Lines on stdout; the human lines (and the progress bar) are not printed.
             from rich.console import Console
@@ -264,7 +268,7 @@ async def health(args: argparse.Namespace, settings: Settings, clock: Clock) -> 
     from ivcrush_tui.store.db import StorageError
 
     try:
-        async with open_runtime(settings, clock, tls_context=tls()) as rt:
+        async with open_runtime(settings, clock, tls_context=tls) as rt:
             report = await check_health(rt, probe=True)  # the command is the question: always ask
     except StorageError as exc:
         # The store cannot be opened (damaged, read-only folder, ...): that IS the answer, and a

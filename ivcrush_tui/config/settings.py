@@ -208,6 +208,15 @@ class Settings:
         """The market of this run, as the database file is stamped with it (store/mode.py)."""
         return "demo" if self.demo else "live"
 
+    @property
+    def uses_tls(self) -> bool:
+        """A provider is reached over https (live mode, not a loopback server over http): its
+        connections need a TLS context with the CA bundle."""
+        if self.demo:  # the demo market is served in-process
+            return False
+        urls = (self.tradier.base_url, self.alphavantage.base_url)
+        return any(u.strip().lower().startswith("https:") for u in urls)
+
     def analysis_params(self) -> AnalysisParams:
         a = self.analysis
         return AnalysisParams(

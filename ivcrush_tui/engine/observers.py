@@ -16,10 +16,9 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Protocol
 
-from ivcrush_tui.providers.tradier_events import StreamEvent
-
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the stream's parser is not imported by a process that does not stream
     from ivcrush_tui.analytics.analysis import Analysis
+    from ivcrush_tui.providers.tradier_events import StreamEvent
 
 __all__ = ["LiveObserver", "Observers"]
 

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import importlib
 import importlib.util
 import logging
 import sys
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -22,11 +20,12 @@ from typing import TYPE_CHECKING
 import httpx
 
 from ivcrush_tui import holiday_cache
-from ivcrush_tui.calendar import NY, TradingCalendar, default_calendar
+from ivcrush_tui.calendar import TradingCalendar, default_calendar
 from ivcrush_tui.config import Settings
 from ivcrush_tui.domain import IvCrushError
 from ivcrush_tui.engine import last_call
 from ivcrush_tui.engine.clock import Clock
+from ivcrush_tui.engine.warm_up import preload_http_stack
 from ivcrush_tui.engine.writebehind import WriteBehindCache
 from ivcrush_tui.providers.alphavantage import AlphaVantageClient
 from ivcrush_tui.providers.http import KEEPALIVE_EXPIRY_S, MAX_CONNECTIONS, make_http_client
@@ -51,15 +50,6 @@ DEMO_TOKEN = "demo"  # the demo market accepts any non-empty credential
 DEMO_TRADIER_PER_MIN = 6000
 DEMO_AV_PER_SECOND = 50.0
 DEMO_AV_DAILY_QUOTA = 100_000
-# What a process imports for its first analysis beyond the engine's own modules: the analysis with
-# numpy, and the ledger; see `warm_up_analytics` (which also loads the calendar's holiday year).
-# ANALYTICS_LAZY_MODULES are never imported with the engine and CLI modules (tests check it);
-# the analysis module is (for its types), lazily, but its first import pulls in numpy (~0.1-0.2 s
-# of CPU): the warm-up imports it, so that it does not stall the event loop when the first
-# responses arrive (the ledger no longer imports it at module level).
-ANALYTICS_LAZY_MODULES = ("ivcrush_tui.engine.ledger",)
-WARM_UP_MODULES = ("ivcrush_tui.analytics.analysis", *ANALYTICS_LAZY_MODULES)
-
 log = logging.getLogger(__name__)
 
 
@@ -105,68 +95,23 @@ def _cache_missing_sniffio() -> None:
         sys.modules["sniffio"] = None  # type: ignore[assignment]
 
 
-# While the warm-up imports, the GIL is handed back to a waiting thread (the event loop, woken by a
-# response or the store) after this long instead of the default 5 ms: the loop is not held up.
-_WARM_UP_SWITCH_INTERVAL_S = 0.0005
-_WARM_UP_HORIZON_DAYS = 120
-_warm_up_lock = threading.Lock()
-_warm_up_thread: threading.Thread | None = None
-
-
-def _warm_up(day: dt.date) -> None:
-    previous = sys.getswitchinterval()
-    sys.setswitchinterval(min(previous, _WARM_UP_SWITCH_INTERVAL_S))
-    try:
-        # The holidays of the years a scan asks for (the file's, else the package's): today's,
-        # and the year of the events and expirations ahead (the calendar feed looks 3 months out).
-        for d in (day, day + dt.timedelta(days=_WARM_UP_HORIZON_DAYS)):
-            default_calendar().is_session(d)
-        for name in WARM_UP_MODULES:
-            importlib.import_module(name)
-    except Exception:  # only a warm-up: the analysis imports what it needs itself, and reports
-        log.debug("analytics warm-up failed", exc_info=True)
-    finally:
-        sys.setswitchinterval(previous)
-
-
-def warm_up_analytics(now: dt.datetime) -> threading.Thread | None:
-    """Load the trading calendar of `now`'s year and import the analysis in a daemon thread.
-
-    For a fresh process that is sending its first requests (open_runtime's `on_first_request`):
-    the imports (~0.2 s of CPU: numpy and the analytics; the holidays package too when its year
-    is not kept yet) then run while the first round trips are in flight instead of after them,
-    when the first analysis needs them; started earlier, they would compete with the event
-    loop's own start (store reads) for the GIL. Safe with the engine importing the same modules
-    at the same time (Python's per-module import locks). Returns the thread (the running one if
-    a warm-up is under way), or None when everything is loaded already.
-    """
-    global _warm_up_thread
-    if all(name in sys.modules for name in WARM_UP_MODULES):
-        return None
-    with _warm_up_lock:  # one at a time: each sets and restores the switch interval
-        if _warm_up_thread is None or not _warm_up_thread.is_alive():
-            day = now.astimezone(NY).date()
-            _warm_up_thread = threading.Thread(
-                target=_warm_up, args=(day,), name="ivcrush-warm-up", daemon=True
-            )
-            _warm_up_thread.start()
-        return _warm_up_thread
-
-
-def finish_warm_up(timeout_s: float = 3.0) -> None:
-    """Wait (at most `timeout_s` seconds) for a warm-up thread still importing. A command that
-    ends early (a bad ticker, an outage) would otherwise let the interpreter finalise while the
-    daemon thread is inside numpy's C import, which can crash the process at exit (SIGSEGV)."""
-    thread = _warm_up_thread
-    if thread is not None and thread.is_alive() and thread is not threading.current_thread():
-        thread.join(timeout_s)
-
-
-def _shared_tls_pools(tls_context: ssl.SSLContext | None, n: int) -> list[httpx.AsyncBaseTransport]:
+def _shared_tls_pools(
+    tls_context: ssl.SSLContext | None, n: int, *, ca: bool
+) -> list[httpx.AsyncBaseTransport]:
     """`n` connection pools (one per provider, sized as `make_http_client` sizes its own) sharing
-    one TLS context, `tls_context` or one built here: building one costs 20-60 ms of CPU (the CA
-    bundle), which each client would otherwise pay before its first request."""
-    tls = tls_context or httpx.create_ssl_context()
+    one TLS context, `tls_context` or one made here: building one with the CA bundle costs 20-60 ms
+    of CPU, which each client would otherwise pay before its first request. Without `ca` (no
+    provider is reached over https: a loopback server over http) the bundle buys nothing and is
+    not read: the context still requires a verified certificate, but trusts no CA (an https
+    connection, were one ever made, fails closed)."""
+    import ssl
+
+    if tls_context is not None:
+        tls = tls_context
+    elif ca:
+        tls = httpx.create_ssl_context()
+    else:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED, hostnames checked
     limits = httpx.Limits(
         max_connections=MAX_CONNECTIONS,
         max_keepalive_connections=MAX_CONNECTIONS,
@@ -203,15 +148,17 @@ async def open_runtime(
     clock: Clock,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
-    tls_context: ssl.SSLContext | None = None,
+    tls_context: Callable[[], ssl.SSLContext | None] | None = None,
     on_first_request: Callable[[], object] | None = None,
 ) -> AsyncIterator[Runtime]:
     """Open the store and the clients; close everything on exit (also on cancellation).
 
-    `transport` replaces the network (tests); `tls_context` is the TLS context of both providers'
-    connections when built ahead (the CLI builds it in a thread during its imports), default: one
-    built here with httpx's defaults. `on_first_request` is called once, FIRST_REQUEST_DELAY_S
-    after the first request of either provider is sent (the CLI starts `warm_up_analytics` there).
+    `transport` replaces the network (tests); `tls_context` returns the TLS context of both
+    providers' connections when it is built ahead (the CLI builds it in a thread during its
+    imports): it is called once the store is open, so the two overlap. Default (or when it
+    returns None): one made here (see `_shared_tls_pools`). `on_first_request` is called once,
+    FIRST_REQUEST_DELAY_S after the first request of either provider is sent (the CLI starts
+    `warm_up_analytics` there).
     """
     _cache_missing_sniffio()
     # Before anything asks the calendar (the demo market does, at once): a process then reads the
@@ -235,6 +182,8 @@ async def open_runtime(
         if transport is None:
             transport, tradier_base, av_base = _demo_transport(clock)
 
+    if transport is None:  # the network: its stack is imported while the store opens
+        preload_http_stack()
     db = await Database.open(settings.database_path, clock=clock.now, mode=settings.mode)
     cache_db: Database | None = None
     client_cache: WriteBehindCache | None = None
@@ -245,7 +194,8 @@ async def open_runtime(
         # response bodies then overlap with the repositories' queries instead of queueing behind
         # them on one connection (a scan makes about ten store calls per ticker). WAL lets the two
         # connections read concurrently; writes are short transactions under SQLite's busy wait.
-        cache_db = await Database.open(settings.database_path, clock=clock.now, mode=settings.mode)
+        # Opened without a second check and migration pass (`db` has just done both).
+        cache_db = await db.open_another()
         cache = HybridCache(
             cache_db,
             clock=clock.now,
@@ -282,7 +232,8 @@ async def open_runtime(
         guards.update({TRADIER: tradier_guard, ALPHAVANTAGE: av_guard})
         client_cache = WriteBehindCache(cache)
         if transport is None:
-            t_transport, a_transport = _shared_tls_pools(tls_context, 2)
+            ahead = tls_context() if tls_context is not None else None
+            t_transport, a_transport = _shared_tls_pools(ahead, 2, ca=settings.uses_tls)
         else:
             t_transport = a_transport = transport
         async with (

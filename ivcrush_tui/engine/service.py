@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
 # The analysis (numpy and the analytics, ~0.2 s to import) is imported where a result is built,
 # not with this module: a fresh CLI process sends its first requests first, and imports it in
-# the warm-up thread while they travel (`runtime.warm_up_analytics`).
+# the warm-up thread while they travel (`warm_up.warm_up_analytics`).
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +110,11 @@ class Engine(EngineSources):
         self._sem = PrioritySemaphore(concurrency)
         self._starting = asyncio.Semaphore(max(1, concurrency - STARTING_RESERVE))
         self._av_sem = asyncio.Semaphore(AV_IN_FLIGHT)
+        # One ticker at a time from its analysis to its result (ledger row written, observers
+        # told), the most urgent first: tickers whose last input arrives in one response (a
+        # shared quote batch) otherwise ran all their analyses before the first one's ledger
+        # write came back, and the scan's first result waited for the last (~2 ms each).
+        self._finishing = PrioritySemaphore(1)
         self._events = EventsRepo(rt.db)
         self._prices = PricesRepo(rt.db)
         self._watchlist = WatchlistRepo(rt.db)
@@ -245,9 +250,10 @@ class Engine(EngineSources):
         quote: asyncio.Future[dict[str, StockQuote]] | None = None,
     ) -> Analysis:
         """Fetch everything for `symbol` and analyze it. Never raises (but for cancellation)."""
-        with correlation_scope() as cid:
+        async with contextlib.AsyncExitStack() as finishing:  # holds a _finishing slot, if any
+            cid = finishing.enter_context(correlation_scope())
             try:
-                result = await self._analyze(symbol, now, quote)
+                result = await self._analyze(symbol, now, quote, finishing)
             except IvCrushError as exc:
                 result = _error(symbol, now, exc.code, _describe(exc))
             except (asyncio.CancelledError, KeyboardInterrupt):
@@ -283,7 +289,10 @@ class Engine(EngineSources):
         symbol: str,
         now: dt.datetime,
         quote_batch: asyncio.Future[dict[str, StockQuote]] | None,
+        finishing: contextlib.AsyncExitStack,
     ) -> Analysis:
+        """Fetch and analyze; the analysis itself runs holding a `_finishing` slot, which
+        `finishing` (the caller's) gives back once the result is recorded."""
         today = self.today(now)
         # The quote (batched across a scan) and the expirations are fetched while the earnings
         # calendar loads: none depends on another. The event chain needs only the expirations
@@ -314,6 +323,7 @@ class Engine(EngineSources):
                 base = AnalysisInputs(
                     symbol=symbol, now=now, quote=stock, upcoming=upcoming, expirations=dates
                 )
+                await finishing.enter_async_context(self._finishing.slot())
                 return analyze(base, self.rt.settings.analysis_params(), self.rt.calendar)
             assert sched is not None  # chain_fut is set
             assert sched.expiration is not None
@@ -331,6 +341,7 @@ class Engine(EngineSources):
         # quotes above are requested first.
         from ivcrush_tui.analytics.analysis import AnalysisInputs, analyze
 
+        await finishing.enter_async_context(self._finishing.slot())
         inputs = AnalysisInputs(
             symbol=symbol,
             now=now,

@@ -89,7 +89,6 @@ class HybridCache:
                 self._hits_l1 += 1
                 return entry[0]
             del self._l1[k]
-        await self._maybe_purge(now)
         stamp = to_iso(now)
         try:
             row = await self._db.fetchone(
@@ -121,6 +120,7 @@ class HybridCache:
         l2_ttl = min(ttl_s, self._l2_ttl) if namespace in self._capped else ttl_s
         if l2_ttl <= 0:
             return
+        await self._maybe_purge(now)
         expires = to_iso(now + dt.timedelta(seconds=l2_ttl))
         try:
             async with self._db.transaction() as tx:
@@ -181,7 +181,10 @@ class HybridCache:
             self._l1.popitem(last=False)
 
     async def _maybe_purge(self, now: dt.datetime) -> None:
-        # First purge on the first L2 lookup (cleans what previous runs left), then periodically.
+        # First purge with the first L2 write (cleans what previous runs left), then periodically.
+        # Not with a lookup: a fresh process's first lookup (its first request's) then waited for
+        # this write transaction. Writes go through the write-behind queue, which nothing awaits;
+        # an expired row is never served anyway (the lookup compares expires_at).
         if self._next_purge is None or now >= self._next_purge:
             await self.purge_expired()
 

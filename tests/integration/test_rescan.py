@@ -146,3 +146,41 @@ async def test_a_later_process_the_same_day_reuses_the_stores_calendar(
         finally:
             await engine.aclose()
     assert server.request_counts.get("/alphavantage/query", 0) >= 1
+
+
+async def test_the_first_result_of_a_shared_batch_does_not_wait_for_the_others_analyses(
+    server: DemoServer, server_clock: ServerClock, tmp_path: Path
+) -> None:
+    # A rescan after the quotes' 30 s: every name's last input is the one ATM quote batch, so all
+    # of them are ready to be analysed at once. The most urgent is analysed and its result
+    # (ledger row written) returned first; the others' analyses do not run before it is out.
+    names = ["AAPL", "MSFT", "NVDA", "GOOGL", "AMZN"]
+    settings = settings_for(write_config(tmp_path, server))
+    clock = SteppedClock(NOW)
+    async with open_runtime(settings, clock) as rt:
+        assert all(a.status is Status.OK for _, a in await _scan(rt, names))
+        later = NOW + dt.timedelta(seconds=60)
+        clock.set(later)
+        server_clock.at = later.astimezone(dt.UTC)
+        server.set_faults(FaultConfig(tradier_limit_per_min=120, latency_ms=100))
+        server.reset_counters()
+        engine = Engine(rt)
+        analysed: list[str] = []
+        engine.inputs_hook = lambda inputs, _: analysed.append(inputs.symbol)
+        analysed_at_first: int | None = None
+        results: list[Analysis] = []
+        try:
+            async for a in engine.scan(names, later):
+                if analysed_at_first is None:
+                    analysed_at_first = len(analysed)
+                results.append(a)
+        finally:
+            await engine.aclose()
+    assert all(a.status is Status.OK for a in results)
+    assert sorted(analysed) == sorted(names)
+    assert _quote_requests(server) == 2, server.request_counts  # stock quotes, one ATM batch
+    assert results[0].symbol == names[0]  # the most urgent first
+    # Its own analysis, and at most the next one's (started as the slot was handed on, before
+    # the scan's consumer resumed): not all five.
+    assert analysed_at_first is not None
+    assert analysed_at_first <= 2, analysed

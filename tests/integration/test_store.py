@@ -172,6 +172,31 @@ async def test_reopen_is_idempotent(db_path: Path, clock: FakeClock) -> None:
         assert await db.fetchval("SELECT COUNT(*) FROM schema_version") == LATEST_VERSION
 
 
+async def test_another_database_on_the_same_file_skips_the_check_and_migrations(
+    db_path: Path, clock: FakeClock
+) -> None:
+    # The runtime's second store user (the response cache): the same file, set up as `open`
+    # sets one up, without a second check and migration pass (a stopped-early file stays so).
+    async with await Database.open(db_path, clock=clock, target_version=3) as db:
+        other = await db.open_another()
+        try:
+            assert other.path == db.path
+            assert await other.schema_version() == 3  # not migrated on to the latest
+            assert await other.fetchval("PRAGMA journal_mode") == "wal"
+            assert await other.fetchval("PRAGMA foreign_keys") == 1
+            assert await other.fetchval("PRAGMA busy_timeout") == dbmod.BUSY_SLICE_MS
+            async with other.transaction() as tx:  # its writes are the file's
+                await tx.execute(
+                    "INSERT INTO preferences (key, value, updated_at) VALUES ('k', 'v', 'now')"
+                )
+            assert await db.fetchval("SELECT value FROM preferences WHERE key = 'k'") == "v"
+        finally:
+            await other.close()
+        assert await db.fetchval("SELECT COUNT(*) FROM preferences") == 1  # db still open
+    with pytest.raises(StorageError):
+        await db.open_another()  # closed: no new connections behind its back
+
+
 async def test_newer_schema_is_refused(db_path: Path, clock: FakeClock) -> None:
     async with await Database.open(db_path, clock=clock) as db, db.transaction() as tx:
         await tx.execute("INSERT INTO schema_version VALUES (99, 'future', '2030-01-01')")
@@ -523,9 +548,15 @@ async def test_expired_rows_are_purged(db_path: Path, clock: FakeClock) -> None:
         assert await cache.purge_expired() == 5
         assert await db.fetchval("SELECT COUNT(*) FROM cache") == 1
         await cache.put("ns", "old", "v", ttl_s=10)
-        clock.advance(3600)  # the periodic purge runs on the next L2 lookup
+        clock.advance(3600)
+        # A lookup does not purge (a fresh process's first lookup must not wait for a write) ...
         assert await cache.get("ns", "missing") is None
-        assert await db.fetchval("SELECT COUNT(*) FROM cache") == 1
+        assert await cache.get("ns", "old") is None  # ... and never serves an expired row
+        assert await db.fetchval("SELECT COUNT(*) FROM cache") == 2
+        # The periodic purge runs with the next L2 write.
+        await cache.put("ns", "new", "v", ttl_s=10)
+        keys = await db.fetchall("SELECT key FROM cache ORDER BY key")
+        assert [k[0] for k in keys] == ["keep", "new"]
 
 
 async def test_cache_survives_a_closed_database(db_path: Path, clock: FakeClock) -> None:
@@ -535,7 +566,7 @@ async def test_cache_survives_a_closed_database(db_path: Path, clock: FakeClock)
     await cache.put("ns", "k", "v", ttl_s=60)  # L2 write fails: logged, L1 still serves
     assert await cache.get("ns", "k") == "v"
     assert await cache.get("ns", "other") is None
-    assert cache.stats().l2_errors == 3  # the write, the periodic purge, the read
+    assert cache.stats().l2_errors == 3  # the periodic purge and the write, the read
 
 
 # -- repositories --------------------------------------------------------------------------------

@@ -134,7 +134,7 @@ def test_the_file_cache_gives_the_same_sessions_as_the_package(tmp_path: Path) -
 def test_the_warm_up_loads_next_year_too_late_in_the_year() -> None:
     # In late November a scan asks for January's sessions (events, expirations): the warm-up
     # thread loads that year as well, so the first analysis does not pay for it on the loop.
-    from ivcrush_tui.engine.runtime import _warm_up
+    from ivcrush_tui.engine.warm_up import _warm_up
 
     store = _Recording({2026: (CLOSED_2026, HALF_2026)})
     use_holiday_store(store)

@@ -18,17 +18,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import tomli_w
 
 from ivcrush_tui.calendar import NY
 from ivcrush_tui.config import load_settings
 from ivcrush_tui.engine.clock import FixedClock
-from ivcrush_tui.engine.runtime import (
-    ANALYTICS_LAZY_MODULES,
-    FIRST_REQUEST_DELAY_S,
-    open_runtime,
-)
+from ivcrush_tui.engine.runtime import FIRST_REQUEST_DELAY_S, open_runtime
+from ivcrush_tui.engine.warm_up import ANALYTICS_LAZY_MODULES, NUMPY_LAZY_SUBMODULES
 
 ROOT = Path(__file__).resolve().parents[2]
 AS_OF = "2026-11-23T15:30-05:00"
@@ -97,6 +95,30 @@ def test_the_engine_and_the_cli_commands_import_no_numpy_before_the_first_reques
     assert _loaded_after(code, heavy) == []
 
 
+def test_the_scan_path_imports_no_streaming_alerts_recording_or_ui() -> None:
+    # `ivcrush scan --json` neither streams, nor delivers alerts, nor records, nor paints: the
+    # modules of those features (issue 14) stay out of its start-up (a fresh process pays each
+    # import before its first request).
+    code = (
+        "import ivcrush_tui.cli, ivcrush_tui.commands.dispatch, ivcrush_tui.commands.headless, "
+        "ivcrush_tui.config, ivcrush_tui.engine.runtime, ivcrush_tui.engine.service, "
+        "ivcrush_tui.engine.warm_up"
+    )
+    feature_modules = [
+        "ivcrush_tui.providers.tradier_events",
+        "ivcrush_tui.providers.tradier_stream",
+        "ivcrush_tui.engine.live_quotes",
+        "ivcrush_tui.engine.live_book",
+        "ivcrush_tui.engine.recorder",
+        "ivcrush_tui.engine.replay",
+        "ivcrush_tui.alerts.center",
+        "ivcrush_tui.alerts.command",
+        "textual",
+        "rich",
+    ]
+    assert _loaded_after(code, feature_modules) == []
+
+
 @pytest.mark.parametrize("flag", ["--version", "--help"])
 def test_version_and_help_import_nothing_heavy(flag: str) -> None:
     code = (
@@ -153,22 +175,35 @@ def test_checking_ui_theme_imports_no_textual(tmp_path: Path) -> None:
 def test_warm_up_loads_the_lazy_modules_and_the_calendar_year_in_a_thread() -> None:
     code = (
         "import datetime as dt\n"
-        "from ivcrush_tui.engine.runtime import warm_up_analytics\n"
+        "from ivcrush_tui.engine.warm_up import warm_up_analytics\n"
         "now = dt.datetime(2026, 11, 23, 20, 30, tzinfo=dt.UTC)\n"
         "thread = warm_up_analytics(now)\n"
         "assert thread is not None and thread.daemon\n"
         "thread.join(60)\n"
         "assert warm_up_analytics(now) is None  # everything loaded: no second thread\n"
     )
-    names = [*ANALYTICS_LAZY_MODULES, "holidays.financial"]  # no holiday store: the package
+    # numpy's lazily imported submodules too: the first analysis uses them (runtime.py).
+    names = [*ANALYTICS_LAZY_MODULES, *NUMPY_LAZY_SUBMODULES, "holidays.financial"]
     assert _loaded_after(code, names) == sorted(names)
 
 
-async def test_both_provider_clients_share_one_tls_context(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Building a TLS context costs 20-60 ms of CPU at start-up: live mode builds one, not one per
-    # provider client.
+def test_the_http_stack_is_preloaded_in_a_thread() -> None:
+    # open_runtime starts it before the store opens: httpcore (and h11) are then imported while
+    # SQLite works, not between the store being open and the first request.
+    code = (
+        "from ivcrush_tui.engine.warm_up import preload_http_stack\n"
+        "thread = preload_http_stack()\n"
+        "assert thread is not None and thread.daemon\n"
+        "thread.join(60)\n"
+        "assert preload_http_stack() is None  # loaded: no second thread\n"
+    )
+    names = ["httpcore", "h11"]
+    assert _loaded_after(code, names) == sorted(names)
+
+
+def _count_default_contexts(monkeypatch: pytest.MonkeyPatch) -> list[ssl.SSLContext]:
+    """The TLS contexts `ssl.create_default_context` makes from now on (httpx's, with the CA
+    bundle), listed as they are made."""
     made: list[ssl.SSLContext] = []
     real = ssl.create_default_context
 
@@ -178,12 +213,14 @@ async def test_both_provider_clients_share_one_tls_context(
         return ctx
 
     monkeypatch.setattr(ssl, "create_default_context", counting)
-    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
-    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    return made
+
+
+async def _open_and_close_live_runtime(tmp_path: Path, tradier_url: str, av_url: str) -> None:
     cfg = tmp_path / "live.toml"
     doc = {
-        "tradier": {"token": "t-token", "base_url": "https://tradier.invalid/v1"},
-        "alphavantage": {"api_key": "a-key", "base_url": "https://av.invalid/query"},
+        "tradier": {"token": "t-token", "base_url": tradier_url},
+        "alphavantage": {"api_key": "a-key", "base_url": av_url},
         "storage": {"path": str(tmp_path / "db.sqlite3"), "log_dir": str(tmp_path / "log")},
     }
     cfg.write_text(tomli_w.dumps(doc), encoding="utf-8")
@@ -192,6 +229,19 @@ async def test_both_provider_clients_share_one_tls_context(
     clock = FixedClock(dt.datetime(2026, 11, 23, 15, 30, tzinfo=NY))
     async with open_runtime(settings, clock):
         pass
+
+
+async def test_both_provider_clients_share_one_tls_context(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Building a TLS context costs 20-60 ms of CPU at start-up: live mode builds one, not one per
+    # provider client.
+    made = _count_default_contexts(monkeypatch)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    await _open_and_close_live_runtime(
+        tmp_path, "https://tradier.invalid/v1", "https://av.invalid/query"
+    )
     assert len(made) == 1
 
 
@@ -209,6 +259,45 @@ def test_the_cli_builds_the_tls_context_in_a_thread_for_live_mode_only(tmp_path:
     assert ctx.cert_store_stats()["x509_ca"] > 0  # the CA bundle is loaded
     demo = load_settings(cfg, {}, force_demo=True)
     assert _tls_in_background(demo)() is None
+    # Live against loopback servers over http (`ivcrush demo-server`): no https, no bundle.
+    doc["tradier"]["base_url"] = "http://127.0.0.1:8765/tradier/v1"
+    doc["alphavantage"]["base_url"] = "http://127.0.0.1:8765/alphavantage/query"
+    cfg.write_text(tomli_w.dumps(doc), encoding="utf-8")
+    loopback = load_settings(cfg, {})
+    assert not loopback.demo
+    assert not loopback.uses_tls
+    assert _tls_in_background(loopback)() is None
+    # One https provider is enough to need it.
+    doc["alphavantage"]["base_url"] = "https://www.alphavantage.co/query"
+    cfg.write_text(tomli_w.dumps(doc), encoding="utf-8")
+    assert load_settings(cfg, {}).uses_tls
+
+
+async def test_providers_over_plain_http_read_no_ca_bundle_and_trust_no_ca(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Loopback servers over http: the CA bundle (20-60 ms of CPU) is not read. The context the
+    # pools get still verifies, with no CA trusted: an https connection would fail closed.
+    made = _count_default_contexts(monkeypatch)
+    given: list[object] = []
+    real_transport = httpx.AsyncHTTPTransport
+
+    def transport(**kwargs: Any) -> httpx.AsyncHTTPTransport:
+        given.append(kwargs.get("verify"))
+        return real_transport(**kwargs)
+
+    monkeypatch.setattr(httpx, "AsyncHTTPTransport", transport)
+    await _open_and_close_live_runtime(
+        tmp_path, "http://127.0.0.1:9/tradier/v1", "http://127.0.0.1:9/av/query"
+    )
+    assert made == []
+    assert len(given) == 2
+    assert given[0] is given[1]  # one context, shared
+    ctx = given[0]
+    assert isinstance(ctx, ssl.SSLContext)
+    assert ctx.verify_mode == ssl.CERT_REQUIRED
+    assert ctx.check_hostname
+    assert ctx.cert_store_stats()["x509_ca"] == 0
 
 
 async def test_on_first_request_is_called_once_shortly_after_the_first_request(
