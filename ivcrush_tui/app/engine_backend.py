@@ -166,9 +166,7 @@ class EngineBackend:
         from ivcrush_tui.engine.warm_up import warm_up_analytics
 
         self._results, self._results_lock = None, asyncio.Lock()  # this loop's lock
-        # The analysis (numpy) loads in a daemon thread while the store opens, not on the
-        # engine loop when the first result is analysed.
-        warm_up_analytics(self.now())
+        warm_up_analytics(self.now())  # numpy loads in a thread while the store opens
 
         async with contextlib.AsyncExitStack() as stack:
             self._rt = await stack.enter_async_context(
