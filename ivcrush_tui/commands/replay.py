@@ -14,7 +14,8 @@ import argparse
 import asyncio
 import datetime as dt
 import sys
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from ivcrush_tui.config import Settings
 from ivcrush_tui.domain import IvCrushError
@@ -22,10 +23,9 @@ from ivcrush_tui.engine.clock import Clock, parse_day
 from ivcrush_tui.exit_codes import EXIT_USAGE
 
 if TYPE_CHECKING:
-    from ivcrush_tui.analytics.analysis import Analysis
-    from ivcrush_tui.app.replay_backend import AnalysisReader, SnapshotReader
     from ivcrush_tui.app.results_model import ResultsData
     from ivcrush_tui.engine.replay import Recording
+    from ivcrush_tui.store.db import Database
 
 MAX_SPEED = 10_000.0
 
@@ -69,35 +69,24 @@ async def _load(
     return recording, prefs, build_results(rows, settings.mode, skipped)
 
 
-def _snapshot_reader(settings: Settings, clock: Clock) -> SnapshotReader:
-    """Reads one decision's snapshot from the mode's store (opened for that read only)."""
+_T = TypeVar("_T")
 
-    async def read(snapshot_id: int) -> dict[str, object] | None:
-        from ivcrush_tui.engine.ledger import decision_snapshot
-        from ivcrush_tui.store.db import Database
 
-        async with await Database.open(
+def _store_reader(
+    settings: Settings, clock: Clock, read: Callable[[Database, int], Awaitable[_T]]
+) -> Callable[[int], Awaitable[_T]]:
+    """`read(db, snapshot_id)` on the mode's store, opened for that one read (the replay keeps
+    no connection open): the decision's snapshot or its exact analysis, when Enter asks."""
+
+    async def read_one(snapshot_id: int) -> _T:
+        from ivcrush_tui.store.db import Database as Store
+
+        async with await Store.open(
             settings.database_path, clock=clock.now, mode=settings.mode
         ) as db:
-            return await decision_snapshot(db, snapshot_id)
+            return await read(db, snapshot_id)
 
-    return read
-
-
-def _analysis_reader(settings: Settings, clock: Clock) -> AnalysisReader:
-    """Reads one decision's exact analysis (schema v11) from the mode's store (opened for that
-    read only); None when absent, older than v11 or unreadable."""
-
-    async def read(snapshot_id: int) -> Analysis | None:
-        from ivcrush_tui.engine.ledger import decision_analysis
-        from ivcrush_tui.store.db import Database
-
-        async with await Database.open(
-            settings.database_path, clock=clock.now, mode=settings.mode
-        ) as db:
-            return await decision_analysis(db, snapshot_id)
-
-    return read
+    return read_one
 
 
 def run_replay(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
@@ -117,6 +106,7 @@ def run_replay(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
 
     from ivcrush_tui.app.app import IvCrushApp
     from ivcrush_tui.app.replay_backend import ReplayBackend, ReplayClock
+    from ivcrush_tui.engine.ledger import decision_analysis, decision_snapshot
 
     replay_clock = ReplayClock(recording.start, recording.end, speed=args.speed)
     backend = ReplayBackend(
@@ -125,8 +115,8 @@ def run_replay(args: argparse.Namespace, settings: Settings, clock: Clock) -> in
         clock=replay_clock,
         prefs=prefs,
         ledger=ledger,
-        snapshots=_snapshot_reader(settings, clock),
-        analyses=_analysis_reader(settings, clock),
+        snapshots=_store_reader(settings, clock, decision_snapshot),
+        analyses=_store_reader(settings, clock, decision_analysis),
     )
     # Rescans are in-memory lookups: once a second, so the rows follow the recording's clock.
     app = IvCrushApp(backend, ui=settings.ui, refresh_s=1.0, entry_window_refresh_s=1.0)

@@ -183,21 +183,16 @@ class Database:
         Raises StorageError when the file cannot be opened, is not a database, or was written by
         a newer ivcrush.
         """
-        path = _prepare(path)
-        conn = await _connect(path)
-        db = cls(conn, path, clock)
-        try:
-            await db._configure()
+
+        async def check_and_migrate(db: Database) -> None:
             await db._quick_check()  # before anything is written into a damaged file
             async with db.transaction() as tx:
                 await migrations.migrate(tx, now_iso=to_iso(clock()), target=target_version)
                 if mode is not None:
                     await claim_mode(tx, mode, now_iso=to_iso(clock()), path=path)
-        except BaseException:
-            await conn.close()
-            raise
-        await db._add_reader()
-        return db
+
+        path = _prepare(path)
+        return await cls._connected(path, clock, check_and_migrate)
 
     async def open_another(self) -> Database:
         """Another `Database` on this one's file, with its own two connections (and threads),
@@ -207,10 +202,23 @@ class Database:
         `quick_check` reads the whole file: ~10 ms for a few MB). Raises StorageError."""
         if self._closed:
             raise StorageError("the database is closed")
-        conn = await _connect(self.path)
-        db = type(self)(conn, self.path, self.clock)
+        return await type(self)._connected(self.path, self.clock, None)
+
+    @classmethod
+    async def _connected(
+        cls,
+        path: Path,
+        clock: Callable[[], dt.datetime],
+        setup: Callable[[Database], Awaitable[None]] | None,
+    ) -> Database:
+        """A configured `Database` on `path`, `setup` run on its writing connection before the
+        read-only one is added; the connection is closed again when any step fails."""
+        conn = await _connect(path)
+        db = cls(conn, path, clock)
         try:
             await db._configure()
+            if setup is not None:
+                await setup(db)
         except BaseException:
             await conn.close()
             raise

@@ -176,7 +176,8 @@ async def test_a_replay_shows_the_stores_ledger_and_reads_snapshots_from_it(
     """`ivcrush replay` on the same store: the Results screen gets the same decisions and
     summary, and a decision's snapshot is read from the store when opened."""
     from ivcrush_tui.app.replay_backend import ReplayBackend, ReplayClock
-    from ivcrush_tui.commands.replay import _analysis_reader, _load, _snapshot_reader
+    from ivcrush_tui.commands.replay import _load, _store_reader
+    from ivcrush_tui.engine.ledger import decision_analysis, decision_snapshot
     from ivcrush_tui.engine.recorder import Recorder
     from ivcrush_tui.store.db import Database
     from tests.ui.fake_backend import SCRIPTS, build_analysis
@@ -198,8 +199,8 @@ async def test_a_replay_shows_the_stores_ledger_and_reads_snapshots_from_it(
         demo=True,
         clock=ReplayClock(recording.start, recording.end),
         ledger=ledger,
-        snapshots=_snapshot_reader(simulated, clock),
-        analyses=_analysis_reader(simulated, clock),
+        snapshots=_store_reader(simulated, clock, decision_snapshot),
+        analyses=_store_reader(simulated, clock, decision_analysis),
     )
     assert await backend.results() is ledger
     row = next(r for r in ledger.rows if r.snapshot_id is not None)
