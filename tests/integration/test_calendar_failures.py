@@ -30,6 +30,7 @@ from ivcrush_tui.providers.demo.av_wire import (
     av_daily_limit_text,
     av_earnings_calendar_csv,
 )
+from tests.integration.cli_support import home, jsonl, run
 from tests.integration.live_env import (
     AS_OF,
     AV_KEY,
@@ -41,7 +42,6 @@ from tests.integration.live_env import (
     settings_for,
     write_config,
 )
-from tests.integration.test_cli import home, jsonl, run
 
 __all__ = ["home"]  # the fixture, used by name
 

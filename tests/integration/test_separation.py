@@ -38,8 +38,8 @@ from ivcrush_tui.store.cache import HybridCache
 from ivcrush_tui.store.db import Database
 from ivcrush_tui.store.migrations import LATEST_VERSION
 from ivcrush_tui.store.repositories import LedgerRepo, PrefsRepo, QuotaRepo, WatchlistRepo
-from tests.integration.test_cli import check_analysis, run, strict_loads
-from tests.integration.test_cli import home as home  # the isolated folders (a fixture)
+from tests.integration.cli_support import check_analysis, run, strict_loads
+from tests.integration.cli_support import home as home  # the isolated folders (a fixture)
 
 DAY = dt.date(2026, 11, 23)
 NOW = dt.datetime(2026, 11, 23, 15, 30, tzinfo=NY).astimezone(dt.UTC)
